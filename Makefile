@@ -1,0 +1,30 @@
+# DataPlane: the PMIPv6 userspace switch. `make help` lists the targets.
+SHELL := /bin/bash
+DOTNET ?= dotnet
+CONFIG ?= Release
+SLN := DataPlane.sln
+# Long test runs print progress per test so a stuck test is visible in CI logs.
+TEST_LOGGER ?= console;verbosity=normal
+
+.PHONY: help deps build test bench clean
+
+help:
+	@echo "make build   - build everything ($(CONFIG))"
+	@echo "make test    - install test dependencies, build, run every test tier"
+	@echo "make bench   - BenchmarkDotNet micro-benchmarks (perf/)"
+	@echo "make clean   - remove build output"
+
+deps:
+	@scripts/install-deps
+
+build:
+	$(DOTNET) build $(SLN) -c $(CONFIG) --nologo -v quiet
+
+test: deps build
+	$(DOTNET) test $(SLN) -c $(CONFIG) --no-build --nologo --logger "$(TEST_LOGGER)"
+
+bench: build
+	$(DOTNET) run -c $(CONFIG) --no-build --project perf/DataPlane.Benchmarks -- --filter '*' $(BENCH_ARGS)
+
+clean:
+	rm -rf artifacts BenchmarkDotNet.Artifacts

@@ -1,0 +1,94 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace DataPlane.Wire;
+
+/// <summary>
+/// The Internet checksum (RFC 1071): the 16-bit one's complement of the one's complement sum of
+/// the data taken as big-endian 16-bit words.
+/// </summary>
+/// <remarks>
+/// Partial sums are carried as a <see cref="uint"/> in "big-endian word" space so that a pseudo-header,
+/// a header and a payload can be summed separately and combined with <see cref="Add"/>.
+/// Only the last piece summed may have odd length (an odd trailing byte is padded with zero).
+/// </remarks>
+public static class InternetChecksum
+{
+    /// <summary>One's complement sum of <paramref name="data"/> added to <paramref name="partial"/>.</summary>
+    public static uint Sum(ReadOnlySpan<byte> data, uint partial = 0)
+    {
+        ulong acc = partial;
+        // Eight bytes at a time: the sum of big-endian 32-bit words folds to the same 16-bit
+        // one's complement sum as the 16-bit words do (RFC 1071 §2(B)); a ulong cannot overflow
+        // before 2^32 words, far beyond any packet.
+        var words = MemoryMarshal.Cast<byte, ulong>(data);
+        foreach (ulong w in words)
+        {
+            ulong be = BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(w) : w;
+            acc += (be >> 32) + (be & 0xFFFF_FFFFUL);
+        }
+        int i = words.Length * 8;
+        for (; i + 1 < data.Length; i += 2)
+            acc += BinaryPrimitives.ReadUInt16BigEndian(data.Slice(i, 2));
+        if (i < data.Length)
+            acc += (uint)data[i] << 8;
+        return Reduce(acc);
+    }
+
+    /// <summary>Combine two partial sums.</summary>
+    public static uint Add(uint a, uint b) => Reduce((ulong)a + b);
+
+    /// <summary>Fold a partial sum to 16 bits and complement it: the value to put in a checksum field.</summary>
+    public static ushort Finish(uint partial)
+    {
+        uint s = partial;
+        s = (s & 0xFFFF) + (s >> 16);
+        s = (s & 0xFFFF) + (s >> 16);
+        return (ushort)~s;
+    }
+
+    /// <summary>The checksum of a whole buffer.</summary>
+    public static ushort Compute(ReadOnlySpan<byte> data) => Finish(Sum(data));
+
+    /// <summary>
+    /// True when data that contains its own checksum field sums to 0xFFFF (i.e. verifies).
+    /// </summary>
+    public static bool Verify(ReadOnlySpan<byte> data, uint pseudoHeader = 0) => Finish(Sum(data, pseudoHeader)) == 0;
+
+    /// <summary>The IPv6 pseudo-header (RFC 8200 §8.1): source, destination, upper-layer length, next header.</summary>
+    public static uint PseudoHeader(Ipv6Address source, Ipv6Address destination, uint upperLayerLength, byte nextHeader)
+    {
+        ulong acc = FoldHalves(source.High) + FoldHalves(source.Low) + FoldHalves(destination.High) + FoldHalves(destination.Low);
+        acc += (upperLayerLength >> 16) + (upperLayerLength & 0xFFFF) + nextHeader;
+        return Reduce(acc);
+    }
+
+    /// <summary>The IPv4 pseudo-header (RFC 768/793): source, destination, zero, protocol, length.</summary>
+    public static uint PseudoHeader(Ipv4Address source, Ipv4Address destination, ushort length, byte protocol)
+    {
+        ulong acc = (source.Value >> 16) + (source.Value & 0xFFFF) + (destination.Value >> 16) + (destination.Value & 0xFFFF);
+        acc += (uint)protocol + length;
+        return Reduce(acc);
+    }
+
+    /// <summary>
+    /// Incremental update when one 16-bit word of the covered data changes (RFC 1624 eqn. 3):
+    /// HC' = ~(~HC + ~m + m').
+    /// </summary>
+    public static ushort Update(ushort checksum, ushort oldWord, ushort newWord)
+    {
+        uint s = (uint)(ushort)~checksum + (ushort)~oldWord + newWord;
+        s = (s & 0xFFFF) + (s >> 16);
+        s = (s & 0xFFFF) + (s >> 16);
+        return (ushort)~s;
+    }
+
+    private static ulong FoldHalves(ulong v) => (v >> 48) + ((v >> 32) & 0xFFFF) + ((v >> 16) & 0xFFFF) + (v & 0xFFFF);
+
+    private static uint Reduce(ulong acc)
+    {
+        acc = (acc & 0xFFFF_FFFFUL) + (acc >> 32);
+        acc = (acc & 0xFFFF_FFFFUL) + (acc >> 32);
+        return (uint)acc;
+    }
+}
