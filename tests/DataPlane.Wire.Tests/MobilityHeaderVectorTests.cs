@@ -4,7 +4,7 @@ namespace DataPlane.Wire.Tests;
 public class MobilityHeaderVectorTests
 {
     // Mobility Header carrying a PBU sent from 2001:db8:100::2 to 2001:db8:100::1 (112 bytes).
-    private const string PbuVector =
+    internal const string PbuVector =
         "3b0d0500d40d0001c20003841612004020010db8000100000000000000000000170200011802000101001b08" +
         "00006553f10080000104000000001908000052540012345601001a10fe800000000000000000000000000001" +
         "081001766d31406578616d706c652e636f6d010400000000";
