@@ -38,6 +38,14 @@ public readonly ref struct ArpPacket
     public static bool TryCreate(Span<byte> buffer, out ArpPacket packet, out WireError error)
     {
         packet = default;
+        if (!TryValidate(buffer, out error)) return false;
+        packet = new ArpPacket(buffer[..Length]);
+        return true;
+    }
+
+    /// <summary>The validation <see cref="TryCreate"/> does, usable on read-only input.</summary>
+    public static bool TryValidate(ReadOnlySpan<byte> buffer, out WireError error)
+    {
         if (buffer.Length < Length)
         {
             error = WireError.Truncated;
@@ -51,7 +59,6 @@ public readonly ref struct ArpPacket
             error = WireError.Unsupported;
             return false;
         }
-        packet = new ArpPacket(buffer[..Length]);
         error = WireError.None;
         return true;
     }
@@ -63,9 +70,33 @@ public readonly ref struct ArpPacket
     public Ipv4Address TargetProtocolAddress => Ipv4Address.ReadFrom(_buffer.Slice(TargetProtocolOffset, 4));
 
     /// <summary>A gratuitous ARP announces the sender's own address: sender and target protocol addresses are equal.</summary>
-    public bool IsGratuitous => Operation is ArpOperation.Request or ArpOperation.Reply && SenderProtocolAddress == TargetProtocolAddress;
+    public bool IsGratuitous => ToRepr().IsGratuitous;
 
-    public ArpRepr ToRepr() => new(Operation, SenderHardwareAddress, SenderProtocolAddress, TargetHardwareAddress, TargetProtocolAddress);
+    public ArpRepr ToRepr() => ReadRepr(_buffer);
+
+    /// <summary>Read the fields of a validated packet (see <see cref="TryValidate"/>).</summary>
+    internal static ArpRepr ReadRepr(ReadOnlySpan<byte> b) => new(
+        (ArpOperation)BinaryPrimitives.ReadUInt16BigEndian(b.Slice(OperationOffset, 2)),
+        MacAddress.ReadFrom(b.Slice(SenderHardwareOffset, 6)),
+        Ipv4Address.ReadFrom(b.Slice(SenderProtocolOffset, 4)),
+        MacAddress.ReadFrom(b.Slice(TargetHardwareOffset, 6)),
+        Ipv4Address.ReadFrom(b.Slice(TargetProtocolOffset, 4)));
+
+    /// <summary>Write the 28-byte packet; the layout lives here with the offsets.</summary>
+    internal static int Write(Span<byte> destination, in ArpRepr r)
+    {
+        var d = destination[..Length];
+        BinaryPrimitives.WriteUInt16BigEndian(d, HardwareTypeEthernet);
+        BinaryPrimitives.WriteUInt16BigEndian(d[ProtocolTypeOffset..], (ushort)EtherType.Ipv4);
+        d[HardwareLengthOffset] = MacAddress.Length;
+        d[ProtocolLengthOffset] = Ipv4Address.Length;
+        BinaryPrimitives.WriteUInt16BigEndian(d[OperationOffset..], (ushort)r.Operation);
+        r.SenderHardwareAddress.WriteTo(d[SenderHardwareOffset..]);
+        r.SenderProtocolAddress.WriteTo(d[SenderProtocolOffset..]);
+        r.TargetHardwareAddress.WriteTo(d[TargetHardwareOffset..]);
+        r.TargetProtocolAddress.WriteTo(d[TargetProtocolOffset..]);
+        return Length;
+    }
 }
 
 /// <summary>The parsed form of an Ethernet/IPv4 ARP or RARP packet.</summary>
@@ -76,27 +107,17 @@ public readonly record struct ArpRepr(
     MacAddress TargetHardwareAddress,
     Ipv4Address TargetProtocolAddress)
 {
-    public static bool TryParse(Span<byte> buffer, out ArpRepr repr, out WireError error)
+    public static bool TryParse(ReadOnlySpan<byte> buffer, out ArpRepr repr, out WireError error)
     {
         repr = default;
-        if (!ArpPacket.TryCreate(buffer, out var p, out error)) return false;
-        repr = p.ToRepr();
+        if (!ArpPacket.TryValidate(buffer, out error)) return false;
+        repr = ArpPacket.ReadRepr(buffer);
         return true;
     }
 
+    /// <summary>A gratuitous ARP announces the sender's own address: sender and target protocol addresses are equal.</summary>
+    public bool IsGratuitous => Operation is ArpOperation.Request or ArpOperation.Reply && SenderProtocolAddress == TargetProtocolAddress;
+
     /// <summary>Writes the 28-byte packet; returns its length.</summary>
-    public int WriteTo(Span<byte> destination)
-    {
-        var d = destination[..ArpPacket.Length];
-        BinaryPrimitives.WriteUInt16BigEndian(d, 1);
-        BinaryPrimitives.WriteUInt16BigEndian(d[2..], (ushort)EtherType.Ipv4);
-        d[4] = MacAddress.Length;
-        d[5] = Ipv4Address.Length;
-        BinaryPrimitives.WriteUInt16BigEndian(d[6..], (ushort)Operation);
-        SenderHardwareAddress.WriteTo(d[8..]);
-        SenderProtocolAddress.WriteTo(d[14..]);
-        TargetHardwareAddress.WriteTo(d[18..]);
-        TargetProtocolAddress.WriteTo(d[24..]);
-        return ArpPacket.Length;
-    }
+    public int WriteTo(Span<byte> destination) => ArpPacket.Write(destination, this);
 }

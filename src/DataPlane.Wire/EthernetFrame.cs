@@ -3,13 +3,15 @@ using System.Buffers.Binary;
 namespace DataPlane.Wire;
 
 /// <summary>
-/// A view over an Ethernet II frame, with one 802.1Q (or 802.1ad) tag recognised.
-/// Layout: destination(6) source(6) [TPID(2) TCI(2)] EtherType(2) payload.
+/// A view over an Ethernet II frame with up to two VLAN tags recognised (802.1Q, or an 802.1ad
+/// service tag followed by an 802.1Q customer tag).
+/// Layout: destination(6) source(6) [TPID(2) TCI(2) [TPID(2) TCI(2)]] EtherType(2) payload.
 /// </summary>
 public readonly ref struct EthernetFrame
 {
     public const int HeaderLength = 14;
     public const int TaggedHeaderLength = 18;
+    public const int DoubleTaggedHeaderLength = 22;
 
     private const int DestinationOffset = 0;
     private const int SourceOffset = 6;
@@ -32,16 +34,17 @@ public readonly ref struct EthernetFrame
             error = WireError.Truncated;
             return false;
         }
-        var tpid = (EtherType)BinaryPrimitives.ReadUInt16BigEndian(buffer.Slice(TypeOffset, 2));
         int header = HeaderLength;
-        if (tpid is EtherType.Vlan or EtherType.QinQ)
+        // Each tag pushes the EtherType four bytes further; two tags at most (QinQ).
+        while (header < DoubleTaggedHeaderLength
+               && (EtherType)BinaryPrimitives.ReadUInt16BigEndian(buffer.Slice(header - 2, 2)) is EtherType.Vlan or EtherType.QinQ)
         {
-            if (buffer.Length < TaggedHeaderLength)
+            header += 4;
+            if (buffer.Length < header)
             {
                 error = WireError.Truncated;
                 return false;
             }
-            header = TaggedHeaderLength;
         }
         frame = new EthernetFrame(buffer, header);
         error = WireError.None;
@@ -51,7 +54,7 @@ public readonly ref struct EthernetFrame
     /// <summary>The whole frame.</summary>
     public Span<byte> Buffer => _buffer;
 
-    /// <summary>14, or 18 when a VLAN tag is present.</summary>
+    /// <summary>14, 18 with one VLAN tag, 22 with two.</summary>
     public int HeaderSize { get; }
 
     public MacAddress Destination
@@ -66,9 +69,9 @@ public readonly ref struct EthernetFrame
         set => value.WriteTo(_buffer.Slice(SourceOffset, 6));
     }
 
-    public bool HasVlanTag => HeaderSize == TaggedHeaderLength;
+    public bool HasVlanTag => HeaderSize > HeaderLength;
 
-    /// <summary>The 802.1Q tag control information (PCP, DEI, VID), or 0 when untagged.</summary>
+    /// <summary>The outer tag's control information (PCP, DEI, VID), or 0 when untagged.</summary>
     public ushort TagControl => HasVlanTag ? BinaryPrimitives.ReadUInt16BigEndian(_buffer.Slice(TciOffset, 2)) : (ushort)0;
 
     public ushort VlanId => (ushort)(TagControl & 0x0FFF);

@@ -35,7 +35,7 @@ public struct FrameInfo
     public int UpperLayerOffset;
     public bool IsFragment;
     /// <summary>ICMPv6 type when <see cref="UpperLayer"/> is ICMPv6 and the header is present.</summary>
-    public byte Icmpv6Type;
+    public Icmpv6Type Icmpv6Type;
     /// <summary>UDP/TCP ports when present (0 otherwise).</summary>
     public ushort SourcePort;
     public ushort DestinationPort;
@@ -110,14 +110,17 @@ public static class FrameClassifier
         info.Kind = FrameKind.Ipv4;
     }
 
-    /// <summary>Ports or ICMPv6 type; a header too short to hold them makes the frame malformed.</summary>
+    /// <summary>
+    /// Ports or ICMPv6 type; a header too short to hold them makes the frame malformed. Deliberately not
+    /// the UDP/TCP views: in a first fragment the UDP length covers the reassembled datagram.
+    /// </summary>
     private static bool ReadTransport(ReadOnlySpan<byte> upper, IpProtocol protocol, ref FrameInfo info)
     {
         switch (protocol)
         {
             case IpProtocol.Tcp:
             case IpProtocol.Udp:
-                if (upper.Length < (protocol == IpProtocol.Tcp ? 20 : 8))
+                if (upper.Length < (protocol == IpProtocol.Tcp ? TcpSegment.MinHeaderLength : UdpDatagram.HeaderLength))
                 {
                     info.Error = WireError.Truncated;
                     return false;
@@ -131,7 +134,7 @@ public static class FrameClassifier
                     info.Error = WireError.Truncated;
                     return false;
                 }
-                info.Icmpv6Type = upper[0];
+                info.Icmpv6Type = (Icmpv6Type)upper[0];
                 return true;
             default:
                 return true;

@@ -88,13 +88,18 @@ public readonly ref struct Ipv4Packet
     /// <summary>Pseudo-header partial sum for the upper-layer checksum of this packet.</summary>
     public uint PseudoHeaderSum => InternetChecksum.PseudoHeader(Source, Destination, (ushort)(TotalLength - HeaderLength), (byte)Protocol);
 
-    /// <summary>Decrement the TTL and patch the header checksum incrementally (RFC 1624).</summary>
-    public void DecrementTimeToLive()
+    /// <summary>
+    /// Decrement the TTL and patch the header checksum incrementally (RFC 1624). Returns false, leaving
+    /// the packet untouched, when the TTL is already 0 or 1: a router must not forward it.
+    /// </summary>
+    public bool TryDecrementTimeToLive()
     {
+        if (_buffer[TtlOffset] <= 1) return false;
         ushort oldWord = BinaryPrimitives.ReadUInt16BigEndian(_buffer.Slice(TtlOffset, 2));
         _buffer[TtlOffset]--;
         ushort newWord = BinaryPrimitives.ReadUInt16BigEndian(_buffer.Slice(TtlOffset, 2));
         BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(ChecksumOffset, 2), InternetChecksum.Update(HeaderChecksum, oldWord, newWord));
+        return true;
     }
 
     /// <summary>

@@ -36,17 +36,7 @@ public readonly struct OctetString : IEquatable<OctetString>
     public static bool operator !=(OctetString a, OctetString b) => !a.Equals(b);
 
     /// <summary>The bytes as UTF-8 text when they are valid UTF-8, else null.</summary>
-    public string? TryGetUtf8()
-    {
-        try
-        {
-            return new UTF8Encoding(false, true).GetString(Span);
-        }
-        catch (DecoderFallbackException)
-        {
-            return null;
-        }
-    }
+    public string? TryGetUtf8() => System.Text.Unicode.Utf8.IsValid(Span) ? Encoding.UTF8.GetString(Span) : null;
 
     public override string ToString() => Convert.ToHexString(Span).ToLowerInvariant();
 }

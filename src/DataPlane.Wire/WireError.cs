@@ -18,7 +18,7 @@ public enum WireError : byte
     Unsupported,
     /// <summary>An option or TLV whose length runs past its container or is zero where forbidden.</summary>
     BadOption,
-    /// <summary>An option placed against its alignment rule, or padding that is not zero.</summary>
+    /// <summary>An option placed against its alignment rule (padding contents are ignored, as RFC 6275 §6.2.3 lets receivers do).</summary>
     BadAlignment,
     /// <summary>A checksum that does not verify.</summary>
     BadChecksum,

@@ -77,7 +77,7 @@ public class LinkAndNetworkTests
         Assert.True(ip.IsHeaderChecksumValid);
         Assert.Equal(13, ip.Payload.Length);
 
-        ip.DecrementTimeToLive();
+        Assert.True(ip.TryDecrementTimeToLive());
         Assert.Equal(16, ip.TimeToLive);
         Assert.True(ip.IsHeaderChecksumValid); // patched incrementally (RFC 1624)
 
@@ -213,5 +213,21 @@ public class LinkAndNetworkTests
         var bytes = Hex.Bytes(SampleFrames.Ipv4UdpWithOptions);
         Assert.True(Ipv4Packet.TryCreate(bytes, out var ip, out _));
         Assert.True(InternetChecksum.Verify(ip.Payload, ip.PseudoHeaderSum));
+    }
+}
+
+public class EthernetTagTests
+{
+    [Fact]
+    public void Qinq_frame_reports_the_inner_ethertype()
+    {
+        // dst, src, 88a8 (S-tag vid 100), 8100 (C-tag vid 42), 86dd
+        var f = Hex.Bytes("00005e005213525400123456" + "88a80064" + "8100002a" + "86dd" + "00");
+        Assert.True(EthernetFrame.TryCreate(f, out var eth, out _));
+        Assert.Equal(22, eth.HeaderSize);
+        Assert.Equal(EtherType.Ipv6, eth.EtherType);
+        Assert.Equal(100, eth.VlanId);
+        Assert.False(EthernetFrame.TryCreate(f.AsSpan(0, 19), out _, out var err));
+        Assert.Equal(WireError.Truncated, err);
     }
 }
