@@ -1,0 +1,54 @@
+using DataPlane.Wire;
+
+namespace DataPlane.Protocol.Lma;
+
+public enum BindingCacheState : byte
+{
+    /// <summary>Served by a MAG; routes and tunnel installed.</summary>
+    Active,
+    /// <summary>De-registered by its MAG; kept for MinDelayBeforeBceDelete so the next MAG can take it over.</summary>
+    AwaitingDeletion,
+}
+
+/// <summary>The LMA's Binding Cache entry for one mobile node interface (RFC 5213 §5.1).</summary>
+internal sealed class BindingCacheEntry(string mobileNodeIdentifier, OctetString? linkLayerIdentifier,
+    AccessTechnologyType accessTechnologyType, Ipv6Prefix[] prefixes, bool prefixesFromPool)
+{
+    public string MobileNodeIdentifier { get; } = mobileNodeIdentifier;
+    public OctetString? LinkLayerIdentifier { get; } = linkLayerIdentifier;
+    public AccessTechnologyType AccessTechnologyType { get; } = accessTechnologyType;
+    public Ipv6Prefix[] HomeNetworkPrefixes { get; } = prefixes;
+    public bool PrefixesFromPool { get; } = prefixesFromPool;
+
+    public BindingCacheState State = BindingCacheState.AwaitingDeletion;
+    /// <summary>The serving MAG; null while awaiting deletion.</summary>
+    public Ipv6Address? ProxyCareOfAddress;
+    /// <summary>The MAG that de-registered it (while awaiting deletion), to tell its duplicates from late de-registrations.</summary>
+    public Ipv6Address? DeregisteredBy;
+    public Ipv6Address? MagLinkLocalAddress;
+    public Instant ExpiresAt;
+    public Instant DeleteAt;
+
+    // Last accepted PBU, for ordering (timestamps, or per-MAG sequence numbers) and duplicate detection.
+    public PmipTimestamp? LastAcceptedTimestamp;
+    public ushort LastAcceptedSequence;
+    public Ipv6Address LastAcceptedFrom;
+    public bool HasAcceptedPbu;
+
+    public List<ParkedRegistration>? Parked;
+
+    public Instant NextDue => State == BindingCacheState.Active ? ExpiresAt : DeleteAt;
+
+    public bool Matches(OctetString? linkLayerIdentifier) =>
+        linkLayerIdentifier is not { } l || (LinkLayerIdentifier is { } mine && mine == l);
+}
+
+/// <summary>An ambiguous handoff (HI 4) waiting for the serving MAG's de-registration.</summary>
+internal sealed class ParkedRegistration(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry entry, LmaMobileNodeProfile profile, Instant deadline)
+{
+    public Ipv6Address Source { get; } = source;
+    public BindingUpdate Pbu { get; } = pbu;
+    public BindingCacheEntry Entry { get; } = entry;
+    public LmaMobileNodeProfile Profile { get; } = profile;
+    public Instant Deadline { get; } = deadline;
+}

@@ -1,0 +1,50 @@
+using DataPlane.Wire;
+
+namespace DataPlane.Protocol.Lma;
+
+/// <summary>
+/// The LMA's authorisation source, called synchronously from inside PBU processing. It must answer
+/// from memory (a snapshot the host keeps current from its file store or AAA); anything slow belongs
+/// in the host, which refreshes the snapshot out of band. The slow, per-VM authorisation (RADIUS) is
+/// done by the MAG before it sends a PBU; the LMA checks MAGs and prefixes, which changes rarely.
+/// </summary>
+public interface ILmaPolicy
+{
+    /// <summary>Beyond <see cref="LmaOptions.AuthorizedMags"/>: may this address send PBUs? (154 if not)</summary>
+    bool IsMagAuthorized(Ipv6Address mag);
+
+    /// <summary>The mobile node's profile, or null when it is not enabled for PMIPv6 service (152).</summary>
+    LmaMobileNodeProfile? GetProfile(string mobileNodeIdentifier);
+}
+
+/// <param name="HomeNetworkPrefixes">The prefixes this MN may use; empty: the LMA assigns from its pool.</param>
+public sealed record LmaMobileNodeProfile(IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes)
+{
+    public static LmaMobileNodeProfile FromPool { get; } = new([]);
+}
+
+/// <summary>An in-memory <see cref="ILmaPolicy"/>: explicit profiles, plus optionally any MN from the pool.</summary>
+public sealed class InMemoryLmaPolicy : ILmaPolicy
+{
+    private readonly Dictionary<string, LmaMobileNodeProfile> _profiles = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _denied = new(StringComparer.Ordinal);
+    private readonly HashSet<Ipv6Address> _extraMags = [];
+
+    /// <summary>MNs without an explicit profile get pool-assigned prefixes (true) or are refused with 152 (false).</summary>
+    public bool AllowUnknownMobileNodes { get; set; } = true;
+
+    public void SetProfile(string mobileNodeIdentifier, LmaMobileNodeProfile profile) => _profiles[mobileNodeIdentifier] = profile;
+
+    public void Deny(string mobileNodeIdentifier) => _denied.Add(mobileNodeIdentifier);
+
+    public void AuthorizeMag(Ipv6Address mag) => _extraMags.Add(mag);
+
+    public bool IsMagAuthorized(Ipv6Address mag) => _extraMags.Contains(mag);
+
+    public LmaMobileNodeProfile? GetProfile(string mobileNodeIdentifier)
+    {
+        if (_denied.Contains(mobileNodeIdentifier)) return null;
+        if (_profiles.TryGetValue(mobileNodeIdentifier, out var p)) return p;
+        return AllowUnknownMobileNodes ? LmaMobileNodeProfile.FromPool : null;
+    }
+}

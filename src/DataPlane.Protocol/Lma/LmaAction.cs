@@ -1,0 +1,52 @@
+using DataPlane.Wire;
+
+namespace DataPlane.Protocol.Lma;
+
+/// <summary>How a binding changed, for <see cref="LmaAction.BindingChanged"/>.</summary>
+public enum BindingChange : byte
+{
+    Created,
+    /// <summary>Re-pointed at another MAG while active (the handover).</summary>
+    HandedOff,
+    /// <summary>Taken over during the hold-down after a de-registration.</summary>
+    Resumed,
+    /// <summary>De-registered by its serving MAG; kept for MinDelayBeforeBceDelete.</summary>
+    Deregistered,
+    /// <summary>Deleted after the hold-down.</summary>
+    Deleted,
+    /// <summary>Deleted because its lifetime ran out.</summary>
+    Expired,
+}
+
+/// <summary>What the LMA asks its host to do, or tells it, as a closed hierarchy; performed in list order.</summary>
+public abstract record LmaAction
+{
+    private LmaAction() { }
+
+    /// <summary>Send a Mobility Header message (PBA, heartbeat) from the LMA's address.</summary>
+    public sealed record SendMobilityMessage(Ipv6Address Source, Ipv6Address Destination, MobilityMessage Message) : LmaAction;
+
+    /// <summary>Bring up the IPv6-in-IPv6 tunnel to this MAG (its first VM).</summary>
+    public sealed record TunnelUp(Ipv6Address Mag) : LmaAction;
+
+    /// <summary>Tear down the tunnel to this MAG (its last VM left).</summary>
+    public sealed record TunnelDown(Ipv6Address Mag) : LmaAction;
+
+    /// <summary>Forward this prefix into the tunnel to <paramref name="Mag"/>, replacing any route it had.</summary>
+    public sealed record RouteAdd(Ipv6Prefix Prefix, Ipv6Address Mag) : LmaAction;
+
+    /// <summary>Stop forwarding this prefix.</summary>
+    public sealed record RouteRemove(Ipv6Prefix Prefix) : LmaAction;
+
+    /// <summary>Notification for logs and metrics.</summary>
+    public sealed record BindingChanged(string MobileNodeIdentifier, BindingChange Change, Ipv6Address? ProxyCareOfAddress,
+        IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes) : LmaAction;
+
+    /// <summary>Heartbeat: a MAG stopped answering (notification; its bindings stay until they expire).</summary>
+    public sealed record PeerUnreachable(Ipv6Address Peer) : LmaAction;
+
+    public sealed record PeerReachable(Ipv6Address Peer) : LmaAction;
+
+    /// <summary>Heartbeat: a MAG restarted (notification; it re-registers its VMs as they announce themselves).</summary>
+    public sealed record PeerRestarted(Ipv6Address Peer, uint PreviousRestartCounter, uint RestartCounter) : LmaAction;
+}

@@ -1,0 +1,43 @@
+using DataPlane.Protocol.Heartbeat;
+using DataPlane.Wire;
+
+namespace DataPlane.Protocol.Lma;
+
+/// <summary>The LMA's counters (plain fields, exported by the host). Gauges are on the machine.</summary>
+public sealed class LmaCounters
+{
+    public long PbusReceived;
+    /// <summary>Every PBU is answered exactly once (parked ones when they are resolved).</summary>
+    public readonly LabeledCounter<BindingAckStatus> PbasSentByStatus = new();
+
+    /// <summary>Accepted registrations by outcome.</summary>
+    public long InitialRegistrations;
+    public long ReRegistrations;
+    public long Handoffs;
+    public long Resumptions;
+    public long Deregistrations;
+    /// <summary>De-registrations from a MAG that no longer serves the entry: answered 0, entry untouched.</summary>
+    public long LateDeregistrationsIgnored;
+    public long DeregistrationsForUnknownEntry;
+    /// <summary>Exact repeats of the last accepted PBU (network duplicates, retransmissions whose PBA was lost): answered again, no state change.</summary>
+    public long DuplicatePbus;
+    /// <summary>HI 5 from a MAG that does not serve the entry (a stale source host): refused with 129.</summary>
+    public long RefreshesFromNonServingMag;
+
+    public long RegistrationsParked;
+    public long ParkedResolvedByDeregistration;
+    public long ParkedTimedOut;
+
+    public long BindingsCreated;
+    public long BindingsExpired;
+    public long BindingsDeletedAfterHoldDown;
+    public long TunnelsCreated;
+    public long TunnelsRemoved;
+    public long UnexpectedMessages;
+    /// <summary>Heartbeat requests from addresses that are not authorised MAGs: not answered.</summary>
+    public long HeartbeatsFromUnauthorizedPeers;
+
+    public readonly HeartbeatCounters Heartbeat;
+
+    internal LmaCounters(HeartbeatCounters heartbeat) => Heartbeat = heartbeat;
+}

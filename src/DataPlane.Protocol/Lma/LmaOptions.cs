@@ -1,0 +1,71 @@
+using DataPlane.Protocol.Heartbeat;
+using DataPlane.Wire;
+
+namespace DataPlane.Protocol.Lma;
+
+/// <summary>LMA settings; defaults are RFC 5213 §9.3's where it has one.</summary>
+public sealed record LmaOptions
+{
+    /// <summary>The LMA's address: destination of PBUs, tunnel endpoint. Required.</summary>
+    public Ipv6Address LocalMobilityAnchorAddress { get; init; }
+
+    /// <summary>MAGs allowed to send PBUs (their Proxy-CoAs). <see cref="ILmaPolicy.IsMagAuthorized"/> may allow more.</summary>
+    public IReadOnlySet<Ipv6Address> AuthorizedMags { get; init; } = new HashSet<Ipv6Address>();
+
+    /// <summary>After a de-registration the entry is kept this long so the next MAG continues the same session. RFC 5213: 10 s.</summary>
+    public TimeSpan MinDelayBeforeBceDelete { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>An ambiguous handoff (HI 4 and nothing that proves it is the same interface) waits this long for the old MAG's de-registration. RFC 5213: 1.5 s.</summary>
+    public TimeSpan MaxDelayBeforeNewBceAssign { get; init; } = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>Largest allowed difference between a PBU's timestamp and the LMA's clock. RFC 5213: 300 ms.</summary>
+    public TimeSpan TimestampValidityWindow { get; init; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>Upper bound on granted lifetimes.</summary>
+    public TimeSpan MaxBindingLifetime { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Where HNPs come from when the profile names none and the PBU asks for ::/0; null: profiles only.</summary>
+    public Ipv6Prefix? HomeNetworkPrefixPool { get; init; }
+
+    /// <summary>Length of each assigned HNP (64 for SLAAC).</summary>
+    public int AssignedPrefixLength { get; init; } = 64;
+
+    /// <summary>Refuse new entries beyond this many (status 130).</summary>
+    public int MaxBindingCacheEntries { get; init; } = 1_000_000;
+
+    /// <summary>Refuse ambiguous handoffs beyond this many waiting at once (status 130).</summary>
+    public int MaxParkedRegistrations { get; init; } = 10_000;
+
+    /// <summary>Order PBUs without a Timestamp option by sequence number (RFC 5213 §5.5 allows either); false refuses them with 156.</summary>
+    public bool AllowSequenceNumberOrdering { get; init; } = true;
+
+    /// <summary>RFC 5847 Restart Counter; the host persists it and increments it on every start.</summary>
+    public uint RestartCounter { get; init; }
+
+    /// <summary>RFC 5847 heartbeat towards the MAGs that have tunnels.</summary>
+    public HeartbeatOptions Heartbeat { get; init; } = new();
+
+    /// <summary>Throws <see cref="ProtocolOptionsException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        const string p = "Lma.";
+        var a = LocalMobilityAnchorAddress;
+        Check.That(a.IsUnicast && !a.IsLinkLocal && a != Ipv6Address.Loopback, p + nameof(LocalMobilityAnchorAddress),
+            $"must be a global unicast address (was {a})");
+        Check.Positive(MinDelayBeforeBceDelete, p + nameof(MinDelayBeforeBceDelete));
+        Check.Positive(MaxDelayBeforeNewBceAssign, p + nameof(MaxDelayBeforeNewBceAssign));
+        Check.Positive(TimestampValidityWindow, p + nameof(TimestampValidityWindow));
+        Check.That(MaxBindingLifetime >= TimeSpan.FromSeconds(4) && MaxBindingLifetime <= PmipDefaults.MaxWireLifetime,
+            p + nameof(MaxBindingLifetime), $"must be between 4 s and {PmipDefaults.MaxWireLifetime}");
+        Check.That(AssignedPrefixLength is >= 1 and <= 64, p + nameof(AssignedPrefixLength), "must be within 1..64");
+        if (HomeNetworkPrefixPool is { } pool)
+        {
+            Check.That(pool.Length < AssignedPrefixLength && AssignedPrefixLength - pool.Length <= HomeNetworkPrefixPoolAllocator.MaxSlotBits,
+                p + nameof(HomeNetworkPrefixPool),
+                $"must be 1..{HomeNetworkPrefixPoolAllocator.MaxSlotBits} bits shorter than AssignedPrefixLength (was {pool})");
+        }
+        Check.AtLeast(MaxBindingCacheEntries, 1, p + nameof(MaxBindingCacheEntries));
+        Check.AtLeast(MaxParkedRegistrations, 0, p + nameof(MaxParkedRegistrations));
+        Heartbeat.Validate(p + nameof(Heartbeat) + ".");
+    }
+}

@@ -1,0 +1,12 @@
+using DataPlane.Wire;
+
+namespace DataPlane.Protocol.Lma;
+
+/// <summary>A read-only snapshot of one binding cache entry, for the control channel and tests.</summary>
+public readonly record struct BindingCacheView(
+    string MobileNodeIdentifier,
+    IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes,
+    BindingCacheState State,
+    Ipv6Address? ProxyCareOfAddress,
+    Instant ExpiresAt,
+    Instant? DeleteAt);

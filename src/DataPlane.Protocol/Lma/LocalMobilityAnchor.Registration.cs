@@ -1,0 +1,300 @@
+using DataPlane.Wire;
+
+namespace DataPlane.Protocol.Lma;
+
+// PBU processing (RFC 5213 §5.3): validation, binding cache look-up, registration.
+public sealed partial class LocalMobilityAnchor
+{
+    private void OnProxyBindingUpdate(Ipv6Address source, BindingUpdate pbu, Instant now)
+    {
+        Counters.PbusReceived++;
+        // §5.3.1 checks, each with its own status so a misconfigured MAG is easy to diagnose.
+        if (!pbu.IsProxy) { Reply(source, pbu, BindingAckStatus.HomeRegistrationNotSupported, now); return; }
+        if (!IsMagAuthorized(source)) { Reply(source, pbu, BindingAckStatus.MagNotAuthorizedForProxyRegistration, now); return; }
+        if (pbu.MobileNodeIdentifier?.Nai is not { Length: > 0 } mnId) { Reply(source, pbu, BindingAckStatus.MissingMobileNodeIdentifierOption, now); return; }
+        var requested = pbu.HomeNetworkPrefixes.ToArray();
+        if (requested.Length == 0) { Reply(source, pbu, BindingAckStatus.MissingHomeNetworkPrefixOption, now); return; }
+        if (pbu.HandoffIndicator is not { } hi) { Reply(source, pbu, BindingAckStatus.MissingHandoffIndicatorOption, now); return; }
+        if (pbu.AccessTechnologyType is not { } att) { Reply(source, pbu, BindingAckStatus.MissingAccessTechnologyTypeOption, now); return; }
+        if (_policy.GetProfile(mnId) is not { } profile) { Reply(source, pbu, BindingAckStatus.ProxyRegistrationNotEnabled, now); return; }
+
+        // §5.5: a timestamp far from our clock is refused before anything else looks at the PBU.
+        if (pbu.Timestamp is { } ts)
+        {
+            if ((Instant.FromPmipTimestamp(ts) - now).Duration() > _options.TimestampValidityWindow)
+            {
+                Reply(source, pbu, BindingAckStatus.TimestampMismatch, now);
+                return;
+            }
+        }
+        else if (!_options.AllowSequenceNumberOrdering)
+        {
+            Reply(source, pbu, BindingAckStatus.TimestampMismatch, now);
+            return;
+        }
+
+        var nonZero = requested.Where(p => !p.IsUnspecified).ToArray();
+        var linkLayerId = pbu.MobileNodeLinkLayerIdentifier?.Identifier;
+        BindingCacheEntry? entry;
+        if (nonZero.Length > 0)
+        {
+            // §5.4.1.1: look up by prefix; the MN must be authorised for every prefix it names.
+            foreach (var p in nonZero)
+            {
+                if (!IsAuthorizedPrefix(mnId, profile, p)) { Reply(source, pbu, BindingAckStatus.NotAuthorizedForHomeNetworkPrefix, now); return; }
+            }
+            entry = _cache.FindByPrefix(nonZero[0]);
+            if (entry is not null && !SamePrefixSet(entry.HomeNetworkPrefixes, nonZero))
+            {
+                Reply(source, pbu, BindingAckStatus.BcePbuPrefixSetDoNotMatch, now);
+                return;
+            }
+            if (entry is null && _cache.FindByMobileNode(mnId, att, linkLayerId) is { } other
+                && !pbu.IsDeregistration && other.HomeNetworkPrefixes.Length > 0)
+            {
+                // The same interface already holds other prefixes.
+                Reply(source, pbu, BindingAckStatus.BcePbuPrefixSetDoNotMatch, now);
+                return;
+            }
+        }
+        else
+        {
+            // §5.4.1.2: ::/0 asks us to find (or assign) by MN-ID + ATT + MN-LL-ID.
+            entry = _cache.FindByMobileNode(mnId, att, linkLayerId);
+        }
+
+        if (pbu.IsDeregistration) OnDeregistration(source, pbu, entry, now);
+        else if (entry is null) CreateEntry(source, pbu, mnId, att, linkLayerId, profile, nonZero, now);
+        else UpdateEntry(source, pbu, entry, hi, profile, now);
+    }
+
+    private bool IsAuthorizedPrefix(string mnId, LmaMobileNodeProfile profile, Ipv6Prefix prefix)
+    {
+        if (profile.HomeNetworkPrefixes.Count > 0) return profile.HomeNetworkPrefixes.Contains(prefix);
+        if (_pool is null || !_pool.Contains(prefix)) return false;
+        // A pool prefix is this MN's if its entry holds it, or if it is free: after an LMA restart the MAGs
+        // ask for the prefixes they had, and giving them back is what keeps the VMs' addresses.
+        var owner = _cache.FindByPrefix(prefix);
+        return owner is null ? _pool.IsFree(prefix) : owner.MobileNodeIdentifier == mnId;
+    }
+
+    private static bool SamePrefixSet(Ipv6Prefix[] entryPrefixes, Ipv6Prefix[] requested) =>
+        entryPrefixes.Length == requested.Length && requested.All(entryPrefixes.Contains);
+
+    private void CreateEntry(Ipv6Address source, BindingUpdate pbu, string mnId, AccessTechnologyType att, OctetString? linkLayerId,
+        LmaMobileNodeProfile profile, Ipv6Prefix[] requested, Instant now)
+    {
+        if (_cache.Count >= _options.MaxBindingCacheEntries || !TryAssignPrefixes(mnId, profile, requested, out var prefixes, out bool fromPool))
+        {
+            Reply(source, pbu, BindingAckStatus.InsufficientResources, now);
+            return;
+        }
+        var entry = new BindingCacheEntry(mnId, linkLayerId, att, prefixes, fromPool);
+        _cache.Add(entry);
+        _awaitingDeletion++; // a new entry starts inactive; Activate moves it
+        Counters.BindingsCreated++;
+        Counters.InitialRegistrations++;
+        Accept(source, pbu, entry, BindingChange.Created, now);
+    }
+
+    private bool TryAssignPrefixes(string mnId, LmaMobileNodeProfile profile, Ipv6Prefix[] requested, out Ipv6Prefix[] prefixes, out bool fromPool)
+    {
+        fromPool = false;
+        prefixes = [];
+        if (requested.Length > 0)
+        {
+            // Authorised already; pool prefixes are claimed so nobody else is given them.
+            if (profile.HomeNetworkPrefixes.Count == 0)
+            {
+                foreach (var p in requested)
+                {
+                    if (_pool!.TryClaim(p)) continue;
+                    foreach (var q in requested.TakeWhile(q => q != p)) _pool.Release(q);
+                    return false;
+                }
+                fromPool = true;
+            }
+            prefixes = requested;
+            return true;
+        }
+        if (profile.HomeNetworkPrefixes.Count > 0)
+        {
+            if (profile.HomeNetworkPrefixes.Any(_cache.IsPrefixInUse)) return false;
+            prefixes = [.. profile.HomeNetworkPrefixes];
+            return true;
+        }
+        if (_pool is null || !_pool.TryAllocate(mnId, out var assigned)) return false;
+        prefixes = [assigned];
+        fromPool = true;
+        return true;
+    }
+
+    private void UpdateEntry(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry entry, HandoffIndicator hi,
+        LmaMobileNodeProfile profile, Instant now)
+    {
+        if (!CheckOrdering(source, pbu, entry, now)) return;
+        BindingChange? change = null;
+        // "Nothing changed" from a MAG that neither serves the entry nor just de-registered it is a source
+        // host that missed the VM's departure refreshing what it no longer has. Moving the binding back
+        // would black-hole the VM; a VM that really came back announces itself and its MAG re-registers
+        // with HI 3.
+        if (hi == HandoffIndicator.HandoffStateNotChanged && entry.ProxyCareOfAddress != source
+            && !(entry.State == BindingCacheState.AwaitingDeletion && entry.DeregisteredBy == source))
+        {
+            Counters.RefreshesFromNonServingMag++;
+            Reply(source, pbu, BindingAckStatus.AdministrativelyProhibited, now);
+            return;
+        }
+        if (entry.State == BindingCacheState.AwaitingDeletion)
+        {
+            // Within MinDelayBeforeBceDelete of a de-registration: whoever registers continues the session.
+            Counters.Resumptions++;
+            change = BindingChange.Resumed;
+        }
+        else if (entry.ProxyCareOfAddress == source)
+        {
+            Counters.ReRegistrations++;
+        }
+        else if (hi == HandoffIndicator.HandoffStateUnknown && pbu.MobileNodeLinkLayerIdentifier is null
+                 && pbu.HomeNetworkPrefixes.All(p => p.IsUnspecified))
+        {
+            // §5.4.1.2, HI 4: nothing proves it is the same interface; wait for the old MAG's de-registration.
+            Park(source, pbu, entry, profile, now);
+            return;
+        }
+        else
+        {
+            Counters.Handoffs++;
+            change = BindingChange.HandedOff;
+        }
+        Accept(source, pbu, entry, change, now);
+    }
+
+    /// <summary>
+    /// §5.5 ordering against the entry's last accepted PBU: timestamps when the PBU carries one (157 when
+    /// older), else per-MAG sequence numbers (135 with the last accepted sequence). An exact repeat of the
+    /// last accepted PBU is answered again without changing anything. False when a reply was sent.
+    /// </summary>
+    private bool CheckOrdering(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry entry, Instant now)
+    {
+        if (!entry.HasAcceptedPbu) return true;
+        bool sameSender = entry.LastAcceptedFrom == source;
+        if (pbu.Timestamp is { } ts && entry.LastAcceptedTimestamp is { } last)
+        {
+            if (ts == last && sameSender && pbu.Sequence == entry.LastAcceptedSequence)
+            {
+                ReplyDuplicate(source, pbu, entry, now);
+                return false;
+            }
+            if (ts <= last)
+            {
+                Reply(source, pbu, BindingAckStatus.TimestampLowerThanPreviousAccepted, now);
+                return false;
+            }
+            return true;
+        }
+        if (pbu.Timestamp is null && sameSender)
+        {
+            if (pbu.Sequence == entry.LastAcceptedSequence)
+            {
+                ReplyDuplicate(source, pbu, entry, now);
+                return false;
+            }
+            if (!SequenceNumber.IsNewer(pbu.Sequence, entry.LastAcceptedSequence))
+            {
+                Reply(source, pbu, BindingAckStatus.SequenceNumberOutOfWindow, now, sequence: entry.LastAcceptedSequence);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void ReplyDuplicate(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry entry, Instant now)
+    {
+        Counters.DuplicatePbus++;
+        if (pbu.IsDeregistration || entry.State != BindingCacheState.Active)
+        {
+            Send(source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, null, TimeSpan.Zero, null));
+            Counters.PbasSentByStatus.Increment(BindingAckStatus.Accepted);
+            return;
+        }
+        var remaining = entry.ExpiresAt - now;
+        Send(source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, entry.HomeNetworkPrefixes,
+            remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, null));
+        Counters.PbasSentByStatus.Increment(BindingAckStatus.Accepted);
+    }
+
+    /// <summary>Point the entry at <paramref name="source"/>, extend its lifetime, answer 0.</summary>
+    private void Accept(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry entry, BindingChange? change, Instant now)
+    {
+        var requested = pbu.LifetimeSpan;
+        var granted = requested < _options.MaxBindingLifetime ? requested : _options.MaxBindingLifetime;
+        var grantedOnWire = TimeSpan.FromSeconds(PmipDefaults.ToLifetimeUnits(granted) * BindingUpdate.LifetimeUnitSeconds);
+        Activate(entry, source, now);
+        entry.ExpiresAt = now + grantedOnWire;
+        entry.MagLinkLocalAddress = pbu.LinkLocalAddress;
+        RecordAccepted(source, pbu, entry);
+        _timers.Set(entry, entry.NextDue);
+        Send(source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, entry.HomeNetworkPrefixes, grantedOnWire, null));
+        Counters.PbasSentByStatus.Increment(BindingAckStatus.Accepted);
+        if (change is { } c) _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, c, source, entry.HomeNetworkPrefixes));
+    }
+
+    private static void RecordAccepted(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry entry)
+    {
+        entry.HasAcceptedPbu = true;
+        entry.LastAcceptedFrom = source;
+        entry.LastAcceptedSequence = pbu.Sequence;
+        entry.LastAcceptedTimestamp = pbu.Timestamp;
+    }
+
+    /// <summary>Route the entry's prefixes to <paramref name="mag"/>: new tunnel first, old one released last.</summary>
+    private void Activate(BindingCacheEntry entry, Ipv6Address mag, Instant now)
+    {
+        var previous = entry.ProxyCareOfAddress;
+        if (entry.State == BindingCacheState.AwaitingDeletion)
+        {
+            entry.State = BindingCacheState.Active;
+            entry.DeregisteredBy = null;
+            _awaitingDeletion--;
+        }
+        if (previous == mag) return;
+        if (_tunnels.Acquire(mag))
+        {
+            Counters.TunnelsCreated++;
+            _actions.Add(new LmaAction.TunnelUp(mag));
+            _heartbeat.AddPeer(mag, now);
+        }
+        foreach (var p in entry.HomeNetworkPrefixes) _actions.Add(new LmaAction.RouteAdd(p, mag));
+        entry.ProxyCareOfAddress = mag;
+        if (previous is { } old) ReleaseTunnel(old);
+    }
+
+    /// <summary>Remove the entry's forwarding (de-registration, expiry).</summary>
+    private void Deactivate(BindingCacheEntry entry)
+    {
+        if (entry.State != BindingCacheState.Active) return;
+        foreach (var p in entry.HomeNetworkPrefixes) _actions.Add(new LmaAction.RouteRemove(p));
+        if (entry.ProxyCareOfAddress is { } mag) ReleaseTunnel(mag);
+        entry.ProxyCareOfAddress = null;
+        entry.State = BindingCacheState.AwaitingDeletion;
+        _awaitingDeletion++;
+    }
+
+    private void ReleaseTunnel(Ipv6Address mag)
+    {
+        if (!_tunnels.Release(mag)) return;
+        Counters.TunnelsRemoved++;
+        _actions.Add(new LmaAction.TunnelDown(mag));
+        _heartbeat.RemovePeer(mag);
+    }
+
+    private void Reply(Ipv6Address source, BindingUpdate pbu, BindingAckStatus status, Instant now, ushort? sequence = null)
+    {
+        Counters.PbasSentByStatus.Increment(status);
+        Send(source, ProxyBindingAcknowledgementFactory.Create(pbu, status, null, TimeSpan.Zero, now.ToPmipTimestamp(), sequence));
+    }
+
+    private void Send(Ipv6Address destination, BindingAcknowledgement pba) =>
+        _actions.Add(new LmaAction.SendMobilityMessage(_options.LocalMobilityAnchorAddress, destination, pba));
+}

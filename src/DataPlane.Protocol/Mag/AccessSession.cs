@@ -1,0 +1,58 @@
+using DataPlane.Wire;
+
+namespace DataPlane.Protocol.Mag;
+
+/// <summary>
+/// The MAG's state for one VM on one access port: from the first trigger until the port detaches.
+/// Its binding with the LMA lives in a <see cref="BindingUpdateListEntry"/>, which outlives the
+/// session while a de-registration is in flight.
+/// </summary>
+internal sealed class AccessSession(PortId port, MacAddress mac, AttachTrigger trigger, Instant now)
+{
+    public PortId Port { get; } = port;
+    public MacAddress Mac { get; } = mac;
+    public Ipv6Address? VmLinkLocal;
+    public AttachTrigger Trigger = trigger;
+    public SessionState State = SessionState.AwaitingPolicy;
+
+    public long PolicyRequestId;
+    public Instant? PolicyDeadline;
+    public VmProfile? Profile;
+    public BindingUpdateListEntry? Binding;
+    /// <summary>InstallSession was emitted and not yet undone by RemoveSession.</summary>
+    public bool Installed;
+    public HandoffIndicator HandoffIndicator;
+
+    // Timings of the current attempt (reset when a failed session starts over).
+    public Instant AttachSeenAt = now;
+    public Instant PolicyAnsweredAt;
+    public Instant FirstPbuSentAt;
+
+    // Router advertisements.
+    public Instant NextRouterAdvertisementAt;
+    public Instant? LastSolicitedRouterAdvertisementAt;
+
+    // Neighbor Unreachability Detection.
+    public Instant LastReachableAt = now;
+    public int NudProbesSent;
+    public Instant LastNudProbeAt;
+
+    // Failure handling.
+    public int ConsecutiveFailures;
+    /// <summary>When a retryable failure starts over by itself; null when not scheduled.</summary>
+    public Instant? RetryAt;
+    /// <summary>After a non-retryable failure: triggers before this are absorbed.</summary>
+    public Instant HoldOffUntil;
+
+    public Instant NudDeadline(MagOptions o) =>
+        NudProbesSent == 0 ? LastReachableAt + o.NudReachableTime : LastNudProbeAt + o.NudProbeInterval;
+
+    /// <summary>The one timer this session needs: the earliest of its pending deadlines.</summary>
+    public Instant? NextDue(MagOptions o) => Instant.Earliest(NudDeadline(o), State switch
+    {
+        SessionState.AwaitingPolicy => PolicyDeadline,
+        SessionState.Established => NextRouterAdvertisementAt,
+        SessionState.Failed => RetryAt,
+        _ => null,
+    });
+}

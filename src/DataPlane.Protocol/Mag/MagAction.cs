@@ -1,0 +1,60 @@
+using DataPlane.Wire;
+
+namespace DataPlane.Protocol.Mag;
+
+/// <summary>
+/// What the MAG asks its host to do, or tells it, as a closed hierarchy. The host performs them in
+/// list order.
+/// </summary>
+public abstract record MagAction
+{
+    private MagAction() { }
+
+    /// <summary>Ask the policy store about this VM; answer with <see cref="MagEvent.PolicyDecided"/> carrying the same id.</summary>
+    public sealed record RequestPolicy(long RequestId, PortId Port, MacAddress Mac) : MagAction;
+
+    /// <summary>Send a Mobility Header message (PBU, heartbeat) from the MAG's Proxy-CoA.</summary>
+    public sealed record SendMobilityMessage(Ipv6Address Source, Ipv6Address Destination, MobilityMessage Message) : MagAction;
+
+    /// <summary>
+    /// Forward for this VM: its HNPs are reachable on the port, traffic from them goes up the tunnel to
+    /// the LMA. Sent when a registration is accepted, and again if the LMA changed the prefixes.
+    /// </summary>
+    public sealed record InstallSession(PortId Port, MacAddress Mac, IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes,
+        Ipv6Address LocalMobilityAnchor, Ipv4Address? Ipv4HomeAddress) : MagAction;
+
+    /// <summary>Stop forwarding for the VM on this port (it left, or its binding was lost).</summary>
+    public sealed record RemoveSession(PortId Port, MacAddress Mac, DetachReason Reason) : MagAction;
+
+    /// <summary>
+    /// Send a unicast RA to the VM: Ethernet destination <paramref name="VmMac"/>, IPv6 destination
+    /// <paramref name="Destination"/> (the VM's link-local address, or ff02::1 when unknown), from the
+    /// domain-wide shared MAG MAC and link-local address, carrying only this VM's prefixes (on-link,
+    /// autonomous) with lifetimes that do not outlast its binding.
+    /// </summary>
+    public sealed record SendRouterAdvertisement(PortId Port, MacAddress VmMac, Ipv6Address Destination,
+        MacAddress SourceMac, Ipv6Address SourceLinkLocal, IReadOnlyList<Ipv6Prefix> Prefixes,
+        TimeSpan ValidLifetime, TimeSpan PreferredLifetime, TimeSpan RouterLifetime, uint? Mtu,
+        RouterAdvertisementReason Reason) : MagAction;
+
+    /// <summary>A unicast NUD probe (NS for <paramref name="Target"/> to the VM's MAC, from the shared link-local address).</summary>
+    public sealed record SendNeighborSolicitation(PortId Port, MacAddress VmMac, Ipv6Address Target,
+        MacAddress SourceMac, Ipv6Address SourceLinkLocal) : MagAction;
+
+    /// <summary>A registration attempt failed. <paramref name="StatusName"/> is set for LMA rejections.</summary>
+    public sealed record SessionFailed(PortId Port, MacAddress Mac, string? MobileNodeIdentifier, SessionFailureReason Reason,
+        BindingAckStatus? Status, string? StatusName, bool WillRetry) : MagAction;
+
+    /// <summary>A session's first RA went out: the VM is served here. Carries the timings for metrics.</summary>
+    public sealed record HandoverCompleted(PortId Port, MacAddress Mac, string MobileNodeIdentifier, AttachTrigger Trigger,
+        HandoffIndicator HandoffIndicator, IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes, HandoverTimings Timings) : MagAction;
+
+    /// <summary>Heartbeat: the LMA stopped answering (notification).</summary>
+    public sealed record PeerUnreachable(Ipv6Address Peer) : MagAction;
+
+    /// <summary>Heartbeat: the LMA answers again (notification).</summary>
+    public sealed record PeerReachable(Ipv6Address Peer) : MagAction;
+
+    /// <summary>Heartbeat: the LMA's restart counter changed; the MAG re-registers every VM it serves there.</summary>
+    public sealed record PeerRestarted(Ipv6Address Peer, uint PreviousRestartCounter, uint RestartCounter, int SessionsReregistered) : MagAction;
+}

@@ -1,0 +1,68 @@
+using DataPlane.Protocol.Heartbeat;
+using DataPlane.Wire;
+
+namespace DataPlane.Protocol.Mag;
+
+/// <summary>
+/// What the MAG has done, as plain fields so the data path increments them for the cost of a store
+/// and the host exports them (Prometheus) without the machine knowing. Gauges are read from the
+/// machine itself (<see cref="MobileAccessGateway.SessionCount"/> etc.).
+/// </summary>
+public sealed class MagCounters
+{
+    public readonly LabeledCounter<AttachTrigger> AttachTriggers = new();
+    public readonly LabeledCounter<AttachTrigger> SessionsStartedBy = new();
+    /// <summary>Triggers on a port that already has a session (the session keeps its first trigger).</summary>
+    public long TriggersAbsorbed;
+    /// <summary>Triggers whose MAC differs from the port's session (spoofing or a reused port): ignored.</summary>
+    public long TriggersWithForeignMac;
+
+    public long PolicyRequests;
+    public long PolicyDenials;
+    public long PolicyTimeouts;
+    /// <summary>Answers for a request the MAG no longer waits for (session gone, or timed out).</summary>
+    public long PolicyAnswersIgnored;
+
+    /// <summary>PBUs sent, first transmissions only, by why they were sent.</summary>
+    public readonly LabeledCounter<RegistrationKind> PbusSent = new();
+    public long PbusRetransmitted;
+    public readonly LabeledCounter<HandoffIndicator> PbusByHandoffIndicator = new();
+    public readonly LabeledCounter<BindingAckStatus> PbasByStatus = new();
+    /// <summary>PBAs for no BUL entry or no open transaction.</summary>
+    public long PbasDroppedUnknown;
+    /// <summary>PBAs whose sequence is outside the open transaction, or a rejection superseded by a later try.</summary>
+    public long PbasDroppedStaleSequence;
+    /// <summary>Accepting PBAs whose Timestamp option does not echo one of the transaction's PBUs.</summary>
+    public long PbasDroppedTimestampMismatch;
+    /// <summary>PBAs from an address that is not the entry's LMA, or missing the MN-ID.</summary>
+    public long PbasDroppedMalformed;
+    /// <summary>Status 135: the MAG jumped its sequence to the LMA's and retried.</summary>
+    public long SequenceResynchronisations;
+
+    public long SessionsEstablished;
+    public long RefreshesAccepted;
+    public long Reannouncements;
+    public long ReregistrationsAfterLmaRestart;
+    public readonly LabeledCounter<SessionFailureReason> SessionFailures = new();
+    public long SessionRetries;
+
+    public readonly LabeledCounter<RouterAdvertisementReason> RouterAdvertisementsSent = new();
+    public long RouterSolicitationsSuppressed;
+
+    public long NudProbesSent;
+    public readonly LabeledCounter<DetachReason> Detaches = new();
+    /// <summary>Detach events for a port without a session.</summary>
+    public long DetachesForUnknownPort;
+
+    public long DeregistrationsAcknowledged;
+    public long DeregistrationsTimedOut;
+    /// <summary>A de-registration in progress was abandoned because the VM re-attached here first.</summary>
+    public long DeregistrationsSuperseded;
+
+    /// <summary>Mobility messages of a type the MAG does not take (e.g. a PBU).</summary>
+    public long UnexpectedMessages;
+
+    public readonly HeartbeatCounters Heartbeat;
+
+    internal MagCounters(HeartbeatCounters heartbeat) => Heartbeat = heartbeat;
+}

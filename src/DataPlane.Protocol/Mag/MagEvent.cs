@@ -1,0 +1,38 @@
+using DataPlane.Wire;
+
+namespace DataPlane.Protocol.Mag;
+
+/// <summary>
+/// Everything that can happen to a MAG, as a closed hierarchy (only the nested records derive from it).
+/// The data path raises the port events inline; the host raises policy answers and received mobility
+/// messages. Timers are not events: call <see cref="MobileAccessGateway.Tick"/> when
+/// <see cref="MobileAccessGateway.NextDeadline"/> has passed.
+/// </summary>
+public abstract record MagEvent
+{
+    private MagEvent() { }
+
+    /// <summary>
+    /// Evidence that a VM is on a port. The first one for a port starts its session; later ones are
+    /// absorbed (counted), except that an RS on an established session is answered with an RA and a
+    /// migration announce on an established session re-registers (the VM may have come back).
+    /// </summary>
+    /// <param name="VmLinkLocal">The VM's link-local address when the trigger shows it (RS/NA source, DAD NS target).</param>
+    public sealed record AttachmentDetected(PortId Port, AttachTrigger Trigger, MacAddress Mac, Ipv6Address? VmLinkLocal = null) : MagEvent;
+
+    /// <summary>The port went offline or was removed: detach at once (reason HotplugOffline or PortRemoved).</summary>
+    public sealed record PortDetached(PortId Port, DetachReason Reason) : MagEvent;
+
+    /// <summary>
+    /// The data path saw the VM on this port answer or send. Cheap on purpose (one dictionary look-up and
+    /// a store, no timer work), so the data path may report it often; rate-limiting it to about once a
+    /// second per port is still sensible.
+    /// </summary>
+    public sealed record ReachabilityConfirmed(PortId Port, Ipv6Address? VmLinkLocal = null) : MagEvent;
+
+    /// <summary>The answer to <see cref="MagAction.RequestPolicy"/>: a profile, or null and a denial reason.</summary>
+    public sealed record PolicyDecided(long RequestId, VmProfile? Profile, string? DenialReason = null) : MagEvent;
+
+    /// <summary>A Mobility Header message (PBA, heartbeat) arrived from <paramref name="Source"/>.</summary>
+    public sealed record MobilityMessageReceived(Ipv6Address Source, MobilityMessage Message) : MagEvent;
+}

@@ -1,0 +1,26 @@
+using DataPlane.Wire;
+
+namespace DataPlane.Protocol.Mag;
+
+/// <summary>A read-only snapshot of one session, for the control channel and tests.</summary>
+public readonly record struct MagSessionView(
+    PortId Port,
+    MacAddress Mac,
+    SessionState State,
+    AttachTrigger Trigger,
+    string? MobileNodeIdentifier,
+    IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes,
+    Ipv6Address? LocalMobilityAnchor,
+    Instant? BindingExpiresAt,
+    Ipv6Address? VmLinkLocal,
+    bool ForwardingInstalled);
+
+/// <summary>A read-only snapshot of one Binding Update List entry.</summary>
+public readonly record struct BindingUpdateListView(
+    string MobileNodeIdentifier,
+    Ipv6Address LocalMobilityAnchor,
+    IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes,
+    bool Registered,
+    RegistrationKind? PendingTransaction,
+    Instant? BindingExpiresAt,
+    PortId? Port);
