@@ -1,0 +1,148 @@
+using DataPlane.Protocol.Lma;
+using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
+
+namespace DataPlane.Simulation;
+
+/// <summary>
+/// Properties that must hold in any run; each check returns human-readable violations (empty when fine)
+/// so a failing test can print them with the seed.
+/// </summary>
+public static class DomainInvariants
+{
+    /// <summary>
+    /// Every VM running for at least <paramref name="bound"/> (and at least that long since the last link
+    /// disturbance) is served end to end by its MAG: session established with forwarding, LMA entry
+    /// active at that MAG, routes to it, and the VM holds a valid address in its HNP.
+    /// </summary>
+    public static List<string> CheckAttachedVmsServed(PmipDomain d, TimeSpan bound, int maxReports = 20)
+    {
+        var violations = new List<string>();
+        var now = d.Sim.Now;
+        if (now - d.LastDisturbance < bound || d.Lma.IsDown) return violations;
+        foreach (var vm in d.Vms)
+        {
+            if (violations.Count >= maxReports) break;
+            if (vm.State != VmState.Running || vm.Mag is not { } mag || now - vm.AttachedSince < bound) continue;
+            string who = $"{vm.Name} on {mag.Name}/{vm.Port} since {vm.AttachedSince}";
+            if (!mag.Machine.TryGetSession(vm.Port, out var session) || session.State != SessionState.Established || !session.ForwardingInstalled)
+            {
+                violations.Add($"{who}: MAG session is {(mag.Machine.TryGetSession(vm.Port, out var s) ? s.State.ToString() : "missing")}");
+                continue;
+            }
+            if (!d.Lma.Machine.TryGetBinding(vm.MobileNodeIdentifier, out var bce) || bce.State != BindingCacheState.Active
+                || bce.ProxyCareOfAddress != mag.Address)
+            {
+                violations.Add($"{who}: LMA binding {(d.Lma.Machine.TryGetBinding(vm.MobileNodeIdentifier, out var b) ? $"{b.State} at {b.ProxyCareOfAddress}" : "missing")}");
+                continue;
+            }
+            foreach (var p in bce.HomeNetworkPrefixes)
+            {
+                if (!d.Lma.Routes.TryGetValue(p, out var via) || via != mag.Address)
+                    violations.Add($"{who}: LMA route for {p} is {(d.Lma.Routes.TryGetValue(p, out var v) ? v.ToString() : "missing")}");
+            }
+            if (!vm.HasValidAddress(now) || !bce.HomeNetworkPrefixes.Contains(vm.Prefix!.Value))
+                violations.Add($"{who}: VM address prefix {vm.Prefix} valid until {vm.AddressValidUntil}, binding has {string.Join(",", bce.HomeNetworkPrefixes)}");
+        }
+        return violations;
+    }
+
+    /// <summary>The LMA's forwarding view (from its actions) equals what its binding cache says.</summary>
+    public static List<string> CheckLmaForwardingMatchesCache(PmipDomain d)
+    {
+        var violations = new List<string>(d.Lma.Violations);
+        if (d.Lma.IsDown) return violations;
+        var lma = d.Lma.Machine;
+        var expectedRoutes = new Dictionary<Ipv6Prefix, Ipv6Address>();
+        var perMag = new Dictionary<Ipv6Address, int>();
+        foreach (var b in lma.Bindings)
+        {
+            if (b.State != BindingCacheState.Active) continue;
+            foreach (var p in b.HomeNetworkPrefixes) expectedRoutes[p] = b.ProxyCareOfAddress!.Value;
+            perMag[b.ProxyCareOfAddress!.Value] = perMag.GetValueOrDefault(b.ProxyCareOfAddress!.Value) + 1;
+        }
+        if (expectedRoutes.Count != d.Lma.Routes.Count || expectedRoutes.Any(kv => !d.Lma.Routes.TryGetValue(kv.Key, out var m) || m != kv.Value))
+            violations.Add($"LMA routes ({d.Lma.Routes.Count}) differ from active bindings ({expectedRoutes.Count})");
+        if (perMag.Count != d.Lma.Tunnels.Count || perMag.Keys.Any(m => !d.Lma.Tunnels.ContainsKey(m)))
+            violations.Add($"LMA tunnels up ({d.Lma.Tunnels.Count}) differ from MAGs with active bindings ({perMag.Count})");
+        foreach (var (mag, count) in perMag)
+            if (lma.TunnelReferences(mag) != count) violations.Add($"tunnel to {mag}: {lma.TunnelReferences(mag)} references, {count} active bindings");
+        if (lma.TunnelCount != perMag.Count) violations.Add($"LMA TunnelCount {lma.TunnelCount} ≠ {perMag.Count}");
+        return violations;
+    }
+
+    /// <summary>No timer leaks: at most one timer per live object, and lazily deleted heap entries stay bounded.</summary>
+    public static List<string> CheckTimerBounds(PmipDomain d)
+    {
+        var violations = new List<string>();
+        foreach (var mag in d.Mags)
+        {
+            var m = mag.Machine;
+            int live = m.SessionCount + m.BindingUpdateListCount + m.HeartbeatPeers;
+            if (m.PendingTimers > live) violations.Add($"{mag.Name}: {m.PendingTimers} timers for {live} sessions+entries+peers");
+            if (m.TimerHeapEntries > Math.Max(64, 2 * (m.PendingTimers - m.HeartbeatPeers)) + 1)
+                violations.Add($"{mag.Name}: timer heap holds {m.TimerHeapEntries} entries for {m.PendingTimers} timers");
+            if (m.PendingPolicyRequests > m.SessionCount) violations.Add($"{mag.Name}: {m.PendingPolicyRequests} policy requests for {m.SessionCount} sessions");
+        }
+        if (!d.Lma.IsDown)
+        {
+            var l = d.Lma.Machine;
+            int live = l.BindingCacheCount + l.ParkedRegistrations + l.HeartbeatPeers;
+            if (l.PendingTimers > live) violations.Add($"lma: {l.PendingTimers} timers for {live} entries+parked+peers");
+            if (l.TimerHeapEntries > Math.Max(64, 2 * (l.PendingTimers - l.HeartbeatPeers)) + 1)
+                violations.Add($"lma: timer heap holds {l.TimerHeapEntries} entries for {l.PendingTimers} timers");
+        }
+        return violations;
+    }
+
+    /// <summary>
+    /// Once nothing is in flight: every PBU sent was received or lost on the link, every PBU got exactly
+    /// one PBA, every PBA that arrived at a MAG was either used or counted as dropped, and the LMA's
+    /// created − removed entries equal its cache size. Only valid without an LMA restart (counters reset).
+    /// </summary>
+    public static List<string> CheckCountersAddUp(PmipDomain d)
+    {
+        var violations = new List<string>();
+        var lma = d.Lma.Machine.Counters;
+        long pbusTransmitted = 0, pbusLost = 0, pbusDuplicated = 0, pbasDelivered = 0, pbasAccountedAtMags = 0, pbasSent = 0, pbasLost = 0, pbasDup = 0;
+        foreach (var mag in d.Mags)
+        {
+            var c = mag.Machine.Counters;
+            pbusTransmitted += c.PbusSent.Total + c.PbusRetransmitted + c.SequenceResynchronisations;
+            pbusLost += mag.Uplink.Counters.Dropped(MobilityHeaderType.BindingUpdate);
+            pbusDuplicated += mag.Uplink.Counters.Duplicated(MobilityHeaderType.BindingUpdate);
+            var down = d.Downlink(mag).Counters;
+            pbasSent += down.Sent(MobilityHeaderType.BindingAcknowledgement);
+            pbasLost += down.Dropped(MobilityHeaderType.BindingAcknowledgement);
+            pbasDup += down.Duplicated(MobilityHeaderType.BindingAcknowledgement);
+            pbasDelivered += down.Delivered(MobilityHeaderType.BindingAcknowledgement);
+            pbasAccountedAtMags += c.PbasByStatus.Total + c.PbasDroppedUnknown + c.PbasDroppedStaleSequence
+                + c.PbasDroppedTimestampMismatch + c.PbasDroppedMalformed;
+            long sessionsStarted = c.SessionsStartedBy.Total;
+            if (mag.Machine.SessionCount != sessionsStarted - c.Detaches.Total)
+                violations.Add($"{mag.Name}: {sessionsStarted} sessions started − {c.Detaches.Total} detached ≠ {mag.Machine.SessionCount} live");
+            if (c.PbusSent[RegistrationKind.Deregistration] < c.DeregistrationsAcknowledged + c.DeregistrationsTimedOut)
+                violations.Add($"{mag.Name}: more de-registrations finished than started");
+        }
+        if (pbusTransmitted - pbusLost + pbusDuplicated != lma.PbusReceived)
+            violations.Add($"PBUs: {pbusTransmitted} sent − {pbusLost} lost + {pbusDuplicated} duplicated ≠ {lma.PbusReceived} received by the LMA");
+        if (lma.PbusReceived != lma.PbasSentByStatus.Total + d.Lma.Machine.ParkedRegistrations)
+            violations.Add($"LMA: {lma.PbusReceived} PBUs received ≠ {lma.PbasSentByStatus.Total} PBAs sent + {d.Lma.Machine.ParkedRegistrations} parked");
+        if (pbasSent != lma.PbasSentByStatus.Total)
+            violations.Add($"PBAs: {pbasSent} on the downlinks ≠ {lma.PbasSentByStatus.Total} sent by the LMA");
+        if (pbasSent - pbasLost + pbasDup != pbasDelivered || pbasDelivered != pbasAccountedAtMags)
+            violations.Add($"PBAs: {pbasSent} sent − {pbasLost} lost + {pbasDup} duplicated, {pbasDelivered} delivered, {pbasAccountedAtMags} accounted for by the MAGs");
+        if (lma.BindingsCreated - lma.BindingsExpired - lma.BindingsDeletedAfterHoldDown != d.Lma.Machine.BindingCacheCount)
+            violations.Add($"LMA: {lma.BindingsCreated} created − {lma.BindingsExpired} expired − {lma.BindingsDeletedAfterHoldDown} deleted ≠ {d.Lma.Machine.BindingCacheCount} entries");
+        return violations;
+    }
+
+    /// <summary>All of the above that hold at any instant.</summary>
+    public static List<string> CheckAll(PmipDomain d, TimeSpan bound)
+    {
+        var v = CheckAttachedVmsServed(d, bound);
+        v.AddRange(CheckLmaForwardingMatchesCache(d));
+        v.AddRange(CheckTimerBounds(d));
+        return v;
+    }
+}

@@ -1,0 +1,48 @@
+using DataPlane.Protocol.Lma;
+using DataPlane.Protocol.Mag;
+
+namespace DataPlane.Simulation;
+
+/// <summary>Where VMs' home network prefixes come from.</summary>
+public enum PrefixSource
+{
+    /// <summary>Profiles name no prefix: MAGs send ::/0 and the LMA assigns from its pool.</summary>
+    LmaPool,
+    /// <summary>Each VM's profile (MAG policy store and LMA) names its /64.</summary>
+    Profile,
+}
+
+/// <summary>The shape of a simulated domain.</summary>
+public sealed record DomainOptions
+{
+    public int MagCount { get; init; } = 2;
+
+    /// <summary>MAG→LMA link.</summary>
+    public LinkProfile Uplink { get; init; } = LinkProfile.Ideal(TimeSpan.FromMilliseconds(10));
+
+    /// <summary>LMA→MAG link.</summary>
+    public LinkProfile Downlink { get; init; } = LinkProfile.Ideal(TimeSpan.FromMilliseconds(10));
+
+    /// <summary>VM↔MAG (a vif on the same host): near zero.</summary>
+    public TimeSpan AccessDelay { get; init; } = TimeSpan.FromMicroseconds(20);
+
+    /// <summary>Time for the policy store to answer.</summary>
+    public TimeSpan PolicyDelay { get; init; } = TimeSpan.FromMilliseconds(1);
+
+    public PrefixSource Prefixes { get; init; } = PrefixSource.LmaPool;
+
+    /// <summary>Write every message to bytes and parse it back on each link.</summary>
+    public bool ThroughWire { get; init; } = true;
+
+    /// <summary>Adjust the MAG options (which start from <see cref="MagOptions.RecommendedForMigration"/> for the links' RTT).</summary>
+    public Func<MagOptions, MagOptions>? ConfigureMag { get; init; }
+
+    /// <summary>Adjust the LMA options.</summary>
+    public Func<LmaOptions, LmaOptions>? ConfigureLma { get; init; }
+
+    /// <summary>Per-MAG clock offsets (index → offset); missing entries are zero.</summary>
+    public IReadOnlyList<TimeSpan> MagClockOffsets { get; init; } = [];
+
+    /// <summary>MAGs (by index) left out of the LMA's authorised set.</summary>
+    public IReadOnlySet<int> UnauthorizedMags { get; init; } = new HashSet<int>();
+}

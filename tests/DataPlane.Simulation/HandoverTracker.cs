@@ -1,0 +1,90 @@
+using DataPlane.Protocol;
+using DataPlane.Wire;
+
+namespace DataPlane.Simulation;
+
+public enum MigrationOrder
+{
+    /// <summary>The source host detaches the VM (de-registration) before the destination sees it.</summary>
+    OldMagDeregistersFirst,
+    /// <summary>The destination registers the VM before the source detaches it (the seed's race).</summary>
+    NewMagRegistersFirst,
+}
+
+/// <summary>
+/// One migration as measured from outside the machines: attach seen at the new MAG → the VM has an RA
+/// from the new MAG and the LMA routes the VM's prefix to the new MAG.
+/// </summary>
+public sealed class HandoverRecord(SimVm vm, SimMag from, SimMag to, MigrationOrder order, Instant startedAt)
+{
+    public SimVm Vm { get; } = vm;
+    public SimMag From { get; } = from;
+    public SimMag To { get; } = to;
+    public MigrationOrder Order { get; } = order;
+    public Instant StartedAt { get; } = startedAt;
+    public Ipv6Prefix? PrefixBefore { get; init; }
+    public Instant? AttachSeenAt { get; internal set; }
+    public Instant? RouterAdvertisementAt { get; internal set; }
+    public Instant? RouteAt { get; internal set; }
+
+    public bool IsComplete => AttachSeenAt is not null && RouterAdvertisementAt is not null && RouteAt is not null;
+
+    /// <summary>Attach seen → both the RA received and the LMA forwarding to the new MAG.</summary>
+    public TimeSpan? Latency => IsComplete
+        ? Instant.Max(RouterAdvertisementAt!.Value, RouteAt!.Value) - AttachSeenAt!.Value
+        : null;
+}
+
+/// <summary>Collects <see cref="HandoverRecord"/>s from the hosts' observations.</summary>
+public sealed class HandoverTracker(Simulation sim)
+{
+    private readonly Dictionary<SimVm, HandoverRecord> _pending = [];
+    private readonly Dictionary<Ipv6Prefix, SimVm> _vmByPrefix = [];
+
+    /// <summary>Completed records, when <see cref="KeepCompleted"/>.</summary>
+    public List<HandoverRecord> Completed { get; } = [];
+    public bool KeepCompleted { get; set; } = true;
+    public long CompletedCount { get; private set; }
+    public int PendingCount => _pending.Count;
+
+    public HandoverRecord? PendingFor(SimVm vm) => _pending.GetValueOrDefault(vm);
+
+    internal void Begin(HandoverRecord record) => _pending[record.Vm] = record;
+
+    internal void Abandon(SimVm vm) => _pending.Remove(vm);
+
+    internal void OnAttachSeen(SimVm vm, SimMag mag)
+    {
+        if (_pending.TryGetValue(vm, out var r) && r.To == mag && vm.Mag == mag) r.AttachSeenAt ??= sim.Now;
+    }
+
+    internal void OnRouterAdvertisement(SimVm vm, SimMag mag)
+    {
+        if (vm.Prefix is { } p) _vmByPrefix[p] = vm;
+        if (!_pending.TryGetValue(vm, out var r) || r.To != mag || r.AttachSeenAt is null) return;
+        r.RouterAdvertisementAt ??= sim.Now;
+        TryComplete(r);
+    }
+
+    internal void OnRouteAdded(Ipv6Prefix prefix, Ipv6Address mag)
+    {
+        if (!_vmByPrefix.TryGetValue(prefix, out var vm) || !_pending.TryGetValue(vm, out var r)) return;
+        if (r.To.Address != mag || r.AttachSeenAt is null) return;
+        r.RouteAt ??= sim.Now;
+        TryComplete(r);
+    }
+
+    /// <summary>The route may already point at the new MAG when the RA arrives (it was installed first).</summary>
+    internal void OnRouteAlreadyInPlace(SimVm vm, Instant since)
+    {
+        if (_pending.TryGetValue(vm, out var r)) r.RouteAt ??= since;
+    }
+
+    private void TryComplete(HandoverRecord r)
+    {
+        if (!r.IsComplete) return;
+        _pending.Remove(r.Vm);
+        CompletedCount++;
+        if (KeepCompleted) Completed.Add(r);
+    }
+}

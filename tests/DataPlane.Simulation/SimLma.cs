@@ -1,0 +1,116 @@
+using DataPlane.Protocol;
+using DataPlane.Protocol.Lma;
+using DataPlane.Wire;
+
+namespace DataPlane.Simulation;
+
+/// <summary>
+/// The LMA host: the <see cref="LocalMobilityAnchor"/> plus a forwarding view (routes and reference
+/// counted tunnels) built only from its actions, which the invariants compare with its binding cache.
+/// It can be restarted: the machine and forwarding are replaced, the restart counter goes up.
+/// </summary>
+public sealed class SimLma
+{
+    private readonly PmipDomain _domain;
+    private readonly MachineWake _wake;
+    private readonly LmaOptions _baseOptions;
+
+    internal SimLma(PmipDomain domain, LmaOptions options, ILmaPolicy policy)
+    {
+        _domain = domain;
+        _baseOptions = options;
+        Policy = policy;
+        Address = options.LocalMobilityAnchorAddress;
+        Machine = new LocalMobilityAnchor(options, policy, domain.Sim.NewRandomStream());
+        _wake = new MachineWake(domain.Sim, OnWake);
+    }
+
+    public Ipv6Address Address { get; }
+    public ILmaPolicy Policy { get; }
+    public LocalMobilityAnchor Machine { get; private set; }
+    public bool IsDown { get; private set; }
+    public int Restarts { get; private set; }
+    public long MessagesDroppedWhileDown { get; private set; }
+
+    public Dictionary<Ipv6Prefix, Ipv6Address> Routes { get; } = [];
+    public Dictionary<Ipv6Address, bool> Tunnels { get; } = [];
+    public List<LmaAction.BindingChanged>? BindingChanges { get; set; }
+
+    /// <summary>Forwarding actions that contradicted the view (e.g. a route into a tunnel that is down).</summary>
+    public List<string> Violations { get; } = [];
+
+    internal Dictionary<Ipv6Address, SimLink> Downlinks { get; } = [];
+
+    public void Deliver(LmaEvent e)
+    {
+        if (IsDown)
+        {
+            MessagesDroppedWhileDown++;
+            return;
+        }
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        var actions = Machine.Handle(e, _domain.Sim.Now);
+        MachineTime += System.Diagnostics.Stopwatch.GetElapsedTime(t0);
+        Perform(actions);
+    }
+
+    /// <summary>Real (wall-clock) time spent inside the machine's Handle and Tick: its processing cost.</summary>
+    public TimeSpan MachineTime { get; set; }
+
+    /// <summary>Crash now; come back after <paramref name="downtime"/> with an empty cache and restart counter + 1.</summary>
+    public void Restart(TimeSpan downtime)
+    {
+        IsDown = true;
+        _wake.Reset();
+        Routes.Clear();
+        Tunnels.Clear();
+        Restarts++;
+        _domain.Sim.Schedule(downtime, () =>
+        {
+            var options = _baseOptions with { RestartCounter = _baseOptions.RestartCounter + (uint)Restarts };
+            Machine = new LocalMobilityAnchor(options, Policy, _domain.Sim.NewRandomStream());
+            IsDown = false;
+        });
+    }
+
+    private void OnWake()
+    {
+        if (IsDown) return;
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        var actions = Machine.Tick(_domain.Sim.Now);
+        MachineTime += System.Diagnostics.Stopwatch.GetElapsedTime(t0);
+        Perform(actions);
+    }
+
+    private void Perform(IReadOnlyList<LmaAction> actions)
+    {
+        foreach (var action in actions)
+        {
+            switch (action)
+            {
+                case LmaAction.SendMobilityMessage m:
+                    if (Downlinks.TryGetValue(m.Destination, out var link)) link.Send(m.Source, m.Destination, m.Message);
+                    break;
+                case LmaAction.TunnelUp t:
+                    if (!Tunnels.TryAdd(t.Mag, true)) Violations.Add($"{_domain.Sim.Now}: TunnelUp({t.Mag}) for a tunnel already up");
+                    break;
+                case LmaAction.TunnelDown t:
+                    if (!Tunnels.Remove(t.Mag)) Violations.Add($"{_domain.Sim.Now}: TunnelDown({t.Mag}) for a tunnel not up");
+                    if (Routes.ContainsValue(t.Mag)) Violations.Add($"{_domain.Sim.Now}: TunnelDown({t.Mag}) while routes still use it");
+                    break;
+                case LmaAction.RouteAdd r:
+                    if (!Tunnels.ContainsKey(r.Mag)) Violations.Add($"{_domain.Sim.Now}: RouteAdd({r.Prefix} → {r.Mag}) without a tunnel");
+                    Routes[r.Prefix] = r.Mag;
+                    _domain.Tracker.OnRouteAdded(r.Prefix, r.Mag);
+                    break;
+                case LmaAction.RouteRemove r:
+                    Routes.Remove(r.Prefix);
+                    break;
+                case LmaAction.BindingChanged b:
+                    BindingChanges?.Add(b);
+                    break;
+            }
+        }
+        _wake.Arm(Machine.NextDeadline);
+    }
+}

@@ -1,0 +1,139 @@
+using DataPlane.Protocol;
+using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
+
+namespace DataPlane.Simulation;
+
+/// <summary>
+/// A MAG host: the <see cref="MobileAccessGateway"/> plus a stand-in for the data path that turns its
+/// actions into link messages, policy requests, RAs and NS probes to the VMs on its ports, and keeps a
+/// forwarding table view. Its clock may be offset from the simulation's (for timestamp tests).
+/// </summary>
+public sealed class SimMag
+{
+    private readonly PmipDomain _domain;
+    private readonly MachineWake _wake;
+    private readonly Dictionary<PortId, SimVm> _ports = [];
+    private int _nextPort = 1;
+
+    internal SimMag(PmipDomain domain, int index, Ipv6Address address, MagOptions options, TimeSpan clockOffset)
+    {
+        _domain = domain;
+        Index = index;
+        Address = address;
+        ClockOffset = clockOffset;
+        Machine = new MobileAccessGateway(options, domain.Sim.NewRandomStream());
+        _wake = new MachineWake(domain.Sim, OnWake);
+    }
+
+    public int Index { get; }
+    public string Name => $"mag{Index + 1}";
+    public Ipv6Address Address { get; }
+    public MobileAccessGateway Machine { get; }
+
+    /// <summary>This host's clock minus the simulation's.</summary>
+    public TimeSpan ClockOffset { get; }
+
+    public Instant LocalNow => _domain.Sim.Now + ClockOffset;
+
+    public SimLink Uplink { get; internal set; } = null!;
+
+    /// <summary>Forwarding installed by the machine, per port.</summary>
+    public Dictionary<PortId, MagAction.InstallSession> Forwarding { get; } = [];
+
+    public List<MagAction.HandoverCompleted> Handovers { get; } = [];
+    public List<MagAction.SessionFailed> Failures { get; } = [];
+    /// <summary>Heartbeat notifications (PeerUnreachable/Reachable/Restarted).</summary>
+    public List<(Instant At, MagAction Action)> PeerEvents { get; } = [];
+    /// <summary>Every PBA that reached this host, when not null (opt-in).</summary>
+    public List<(Instant At, BindingAcknowledgement Pba)>? ReceivedAcknowledgements { get; set; }
+    /// <summary>Keep handover and failure records (off in long soaks to bound memory).</summary>
+    public bool KeepRecords { get; set; } = true;
+    public long HandoversCompleted { get; private set; }
+
+    public int PortCount => _ports.Count;
+
+    public SimVm? VmOn(PortId port) => _ports.GetValueOrDefault(port);
+
+    internal PortId Plug(SimVm vm)
+    {
+        var port = new PortId(_nextPort++);
+        _ports.Add(port, vm);
+        return port;
+    }
+
+    internal void Unplug(PortId port) => _ports.Remove(port);
+
+    public void Deliver(MagEvent e)
+    {
+        if (e is MagEvent.AttachmentDetected a && _ports.TryGetValue(a.Port, out var vm)) _domain.Tracker.OnAttachSeen(vm, this);
+        if (e is MagEvent.MobilityMessageReceived { Message: BindingAcknowledgement pba }) ReceivedAcknowledgements?.Add((_domain.Sim.Now, pba));
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        var actions = Machine.Handle(e, LocalNow);
+        MachineTime += System.Diagnostics.Stopwatch.GetElapsedTime(t0);
+        Perform(actions);
+    }
+
+    private void OnWake()
+    {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        var actions = Machine.Tick(LocalNow);
+        MachineTime += System.Diagnostics.Stopwatch.GetElapsedTime(t0);
+        Perform(actions);
+    }
+
+    /// <summary>Real (wall-clock) time spent inside the machine's Handle and Tick: its processing cost.</summary>
+    public TimeSpan MachineTime { get; set; }
+
+    private void Perform(IReadOnlyList<MagAction> actions)
+    {
+        var sim = _domain.Sim;
+        foreach (var action in actions)
+        {
+            switch (action)
+            {
+                case MagAction.SendMobilityMessage m:
+                    Uplink.Send(m.Source, m.Destination, m.Message);
+                    break;
+                case MagAction.RequestPolicy r:
+                    _domain.RequestPolicy(this, r);
+                    break;
+                case MagAction.InstallSession i:
+                    Forwarding[i.Port] = i;
+                    break;
+                case MagAction.RemoveSession r:
+                    Forwarding.Remove(r.Port);
+                    break;
+                case MagAction.SendRouterAdvertisement ra:
+                    sim.Schedule(_domain.Options.AccessDelay, () =>
+                    {
+                        if (_ports.TryGetValue(ra.Port, out var vm) && vm.State == VmState.Running && vm.Mac == ra.VmMac)
+                        {
+                            vm.OnRouterAdvertisement(this, ra, sim.Now);
+                            _domain.Tracker.OnRouterAdvertisement(vm, this);
+                        }
+                    });
+                    break;
+                case MagAction.SendNeighborSolicitation ns:
+                    sim.Schedule(_domain.Options.AccessDelay, () =>
+                    {
+                        if (!_ports.TryGetValue(ns.Port, out var vm) || vm.State != VmState.Running || ns.Target != vm.LinkLocal) return;
+                        vm.NudProbesAnswered++;
+                        sim.Schedule(_domain.Options.AccessDelay, () => Deliver(new MagEvent.ReachabilityConfirmed(ns.Port, vm.LinkLocal)));
+                    });
+                    break;
+                case MagAction.SessionFailed f:
+                    if (KeepRecords) Failures.Add(f);
+                    break;
+                case MagAction.HandoverCompleted h:
+                    HandoversCompleted++;
+                    if (KeepRecords) Handovers.Add(h);
+                    break;
+                default:
+                    PeerEvents.Add((sim.Now, action));
+                    break;
+            }
+        }
+        _wake.Arm(Machine.NextDeadline is { } d ? d - ClockOffset : null);
+    }
+}
