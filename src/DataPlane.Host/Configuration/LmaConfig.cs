@@ -1,0 +1,92 @@
+using DataPlane.Protocol;
+using DataPlane.Protocol.Heartbeat;
+using DataPlane.Protocol.Lma;
+using DataPlane.Wire;
+
+namespace DataPlane.Host.Configuration;
+
+/// <summary>The `dataplane lma` configuration file (docs/configuration.md lists every key).</summary>
+public sealed record LmaConfig
+{
+    public const string DefaultControlSocket = "/run/dataplane/lma.sock";
+    public const string DefaultRestartCounterFile = "/var/lib/dataplane/lma.restart";
+    public const string DefaultHomeInterface = "dphome";
+
+    public required string File { get; init; }
+    public required LmaOptions Protocol { get; init; }
+    /// <summary>The TUN device the daemon creates for the home network side; routes for bound prefixes point at it.</summary>
+    public string HomeInterface { get; init; } = DefaultHomeInterface;
+    public string ControlSocket { get; init; } = DefaultControlSocket;
+    public string RestartCounterFile { get; init; } = DefaultRestartCounterFile;
+    /// <summary>MTU of the paths to the MAGs; the tunnel MTU is 40 less.</summary>
+    public int UplinkMtu { get; init; } = 1500;
+    public int TunnelMtu => UplinkMtu - Ipv6Packet.HeaderLength;
+    public required PolicyConfig Policy { get; init; }
+    public LoggingConfig Logging { get; init; } = new();
+
+    public static LmaConfig Load(string path) => Parse(ConfigObject.Load(path));
+
+    public static LmaConfig Parse(ConfigObject root)
+    {
+        var address = root.RequiredIpv6("address");
+        if (!address.IsUnicast || address.IsLinkLocal) throw root.Error("address", $"{address} must be a global unicast address");
+        var home = root.OptionalString("homeInterface") ?? DefaultHomeInterface;
+        if (!InterfaceNames.IsValid(home)) throw root.Error("homeInterface", $"\"{home}\" is not a valid interface name");
+        var pool = root.OptionalPrefix("prefixPool");
+        int assigned = (int)root.OptionalInteger("assignedPrefixLength", 64, 1, 128);
+        if (pool is { } p && assigned < p.Length) throw root.Error("assignedPrefixLength", $"/{assigned} is shorter than the pool {p}");
+        var mags = root.OptionalArray("authorizedMags", s => Ipv6Address.TryParse(s, out var a) ? a : (Ipv6Address?)null, "an IPv6 address");
+        var controlSocket = root.OptionalString("controlSocket") ?? DefaultControlSocket;
+        var restartFile = root.OptionalString("restartCounterFile") ?? DefaultRestartCounterFile;
+        int uplinkMtu = (int)root.OptionalInteger("uplinkMtu", 1500, 1320, 65535);
+        var policy = PolicyConfig.Parse(root.OptionalObject("policy") ?? throw root.Error("policy", "is required (at least {\"file\": \"/etc/dataplane/policy.json\"})"));
+        var logging = LoggingConfig.Parse(root.OptionalObject("logging"));
+
+        var o = new LmaOptions
+        {
+            LocalMobilityAnchorAddress = address,
+            AuthorizedMags = mags.ToHashSet(),
+            HomeNetworkPrefixPool = pool,
+            AssignedPrefixLength = assigned,
+            Heartbeat = new HeartbeatOptions { Interval = TimeSpan.FromSeconds(5) },
+        };
+        if (root.OptionalObject("timers") is { } t)
+        {
+            o = o with
+            {
+                MinDelayBeforeBceDelete = t.OptionalDuration("minDelayBeforeBceDelete", o.MinDelayBeforeBceDelete),
+                MaxDelayBeforeNewBceAssign = t.OptionalDuration("maxDelayBeforeNewBceAssign", o.MaxDelayBeforeNewBceAssign),
+                TimestampValidityWindow = t.OptionalDuration("timestampValidityWindow", o.TimestampValidityWindow),
+                MaxBindingLifetime = t.OptionalDuration("maxBindingLifetime", o.MaxBindingLifetime),
+                AllowSequenceNumberOrdering = t.OptionalBool("allowSequenceNumberOrdering", o.AllowSequenceNumberOrdering),
+                Heartbeat = new HeartbeatOptions
+                {
+                    Enabled = t.OptionalBool("heartbeat", o.Heartbeat.Enabled),
+                    Interval = t.OptionalDuration("heartbeatInterval", o.Heartbeat.Interval),
+                    MissingHeartbeatsAllowed = (int)t.OptionalInteger("missingHeartbeatsAllowed", o.Heartbeat.MissingHeartbeatsAllowed, 1, 100),
+                },
+            };
+            t.Done();
+        }
+        root.Done();
+        try
+        {
+            o.Validate();
+        }
+        catch (ProtocolOptionsException e)
+        {
+            throw root.Error(e.Message);
+        }
+        return new LmaConfig
+        {
+            File = root.FileName,
+            Protocol = o,
+            HomeInterface = home,
+            ControlSocket = controlSocket,
+            RestartCounterFile = restartFile,
+            UplinkMtu = uplinkMtu,
+            Policy = policy,
+            Logging = logging,
+        };
+    }
+}

@@ -1,0 +1,166 @@
+using DataPlane.Protocol;
+using DataPlane.Protocol.Heartbeat;
+using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
+
+namespace DataPlane.Host.Configuration;
+
+/// <summary>An access port configured at start (more come and go through <c>dataplane ctl port add|del</c>).</summary>
+/// <param name="Kind">"packet": attach an existing interface (Xen vif, QEMU tap, veth) with AF_PACKET; "tap": create a TAP device.</param>
+public sealed record PortConfig(string Name, MacAddress? Mac, PortKind Kind);
+
+public enum PortKind
+{
+    /// <summary>An existing netdev attached with AF_PACKET.</summary>
+    Packet,
+    /// <summary>A TAP device the switch creates.</summary>
+    Tap,
+}
+
+/// <summary>The `dataplane mag` configuration file (docs/configuration.md lists every key).</summary>
+public sealed record MagConfig
+{
+    public const string DefaultControlSocket = "/run/dataplane/mag.sock";
+    public const string DefaultRestartCounterFile = "/var/lib/dataplane/mag.restart";
+
+    public required string File { get; init; }
+    public required MagOptions Protocol { get; init; }
+    /// <summary>The LMA for VMs whose policy profile names none.</summary>
+    public Ipv6Address? LocalMobilityAnchor { get; init; }
+    public string ControlSocket { get; init; } = DefaultControlSocket;
+    public string RestartCounterFile { get; init; } = DefaultRestartCounterFile;
+    /// <summary>MTU of the path to the LMA; the tunnel MTU is 40 less (RFC 2473).</summary>
+    public int UplinkMtu { get; init; } = 1500;
+    public int TunnelMtu => UplinkMtu - Ipv6Packet.HeaderLength;
+    public IReadOnlyList<PortConfig> Ports { get; init; } = [];
+    public required PolicyConfig Policy { get; init; }
+    public LoggingConfig Logging { get; init; } = new();
+
+    public static MagConfig Load(string path) => Parse(ConfigObject.Load(path));
+
+    public static MagConfig Parse(ConfigObject root)
+    {
+        var coa = root.RequiredIpv6("proxyCareOfAddress");
+        if (!coa.IsUnicast || coa.IsLinkLocal) throw root.Error("proxyCareOfAddress", $"{coa} must be a global unicast address");
+        var lma = root.OptionalIpv6("localMobilityAnchor");
+        var controlSocket = root.OptionalString("controlSocket") ?? DefaultControlSocket;
+        var restartFile = root.OptionalString("restartCounterFile") ?? DefaultRestartCounterFile;
+
+        int uplinkMtu = 1500;
+        if (root.OptionalObject("uplink") is { } uplink)
+        {
+            uplinkMtu = (int)uplink.OptionalInteger("mtu", 1500, 1320, 65535);
+            uplink.Done();
+        }
+
+        var sharedMac = PmipDefaults.SharedMagMacAddress;
+        Ipv6Address? sharedLinkLocal = null;
+        uint advertisedMtu = (uint)(uplinkMtu - Ipv6Packet.HeaderLength);
+        if (root.OptionalObject("accessLink") is { } access)
+        {
+            sharedMac = access.OptionalMac("sharedMac") ?? sharedMac;
+            if (sharedMac.IsMulticast || sharedMac.IsZero) throw access.Error("sharedMac", $"{sharedMac} must be a unicast MAC");
+            sharedLinkLocal = access.OptionalIpv6("sharedLinkLocal");
+            if (sharedLinkLocal is { IsLinkLocal: false } ll) throw access.Error("sharedLinkLocal", $"{ll} is not a link-local address");
+            advertisedMtu = (uint)access.OptionalInteger("mtu", advertisedMtu, 1280, uplinkMtu - Ipv6Packet.HeaderLength);
+            access.Done();
+        }
+
+        var ports = new List<PortConfig>();
+        foreach (var p in root.OptionalObjectArray("ports"))
+        {
+            var name = p.RequiredString("name");
+            if (!InterfaceNames.IsValid(name)) throw p.Error("name", $"\"{name}\" is not a valid interface name (1-15 characters, no '/', ':' or spaces)");
+            var kind = p.OptionalString("kind") switch
+            {
+                null or "packet" => PortKind.Packet,
+                "tap" => PortKind.Tap,
+                var k => throw p.Error("kind", $"\"{k}\" is not a port kind (packet or tap)"),
+            };
+            ports.Add(new PortConfig(name, p.OptionalMac("mac"), kind));
+            p.Done();
+        }
+        if (ports.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1) is { } dup)
+            throw root.Error("ports", $"port \"{dup.Key}\" is listed twice");
+
+        var policy = PolicyConfig.Parse(root.OptionalObject("policy") ?? throw root.Error("policy", "is required (at least {\"file\": \"/etc/dataplane/policy.json\"})"));
+        var options = ParseTimers(root.OptionalObject("timers"), coa) with
+        {
+            SharedMacAddress = sharedMac,
+            SharedLinkLocalAddress = sharedLinkLocal ?? Ipv6Address.LinkLocalFromMac(sharedMac),
+            AdvertisedMtu = advertisedMtu,
+        };
+        var logging = LoggingConfig.Parse(root.OptionalObject("logging"));
+        root.Done();
+
+        var config = new MagConfig
+        {
+            File = root.FileName,
+            Protocol = options,
+            LocalMobilityAnchor = lma,
+            ControlSocket = controlSocket,
+            RestartCounterFile = restartFile,
+            UplinkMtu = uplinkMtu,
+            Ports = ports,
+            Policy = policy,
+            Logging = logging,
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ProtocolOptionsException e)
+        {
+            throw root.Error($"timers: {e.Message}");
+        }
+        return config;
+    }
+
+    /// <summary>
+    /// The timers start from a preset ("migration", the default: retransmission a little above
+    /// expectedMaxRtt, 4 s cap, 5 s heartbeats; or "rfc": RFC 5213/6275/5847 values) and any key overrides it.
+    /// </summary>
+    private static MagOptions ParseTimers(ConfigObject? t, Ipv6Address coa)
+    {
+        if (t is null) return MagOptions.RecommendedForMigration(coa, TimeSpan.FromMilliseconds(200));
+        var rtt = t.OptionalDuration("expectedMaxRtt", TimeSpan.FromMilliseconds(200));
+        var o = t.OptionalString("preset") switch
+        {
+            null or "migration" => MagOptions.RecommendedForMigration(coa, rtt),
+            "rfc" => new MagOptions { ProxyCareOfAddress = coa },
+            var p => throw t.Error("preset", $"\"{p}\" is not a preset (migration or rfc)"),
+        };
+        var hb = o.Heartbeat;
+        o = o with
+        {
+            BindingLifetime = t.OptionalDuration("bindingLifetime", o.BindingLifetime),
+            RefreshFraction = t.OptionalNumber("refreshFraction", o.RefreshFraction, 0.1, 0.95),
+            InitialBindackTimeoutFirstReg = t.OptionalDuration("initialBindackTimeoutFirstReg", o.InitialBindackTimeoutFirstReg),
+            InitialBindackTimeout = t.OptionalDuration("initialBindackTimeout", o.InitialBindackTimeout),
+            MaxBindackTimeout = t.OptionalDuration("maxBindackTimeout", o.MaxBindackTimeout),
+            MaxPbuTransmissions = (int)t.OptionalInteger("maxPbuTransmissions", o.MaxPbuTransmissions, 1, 100),
+            SendTimestamp = t.OptionalBool("sendTimestamp", o.SendTimestamp),
+            MinRtrAdvInterval = t.OptionalDuration("minRtrAdvInterval", o.MinRtrAdvInterval),
+            MaxRtrAdvInterval = t.OptionalDuration("maxRtrAdvInterval", o.MaxRtrAdvInterval),
+            RouterLifetime = t.OptionalDuration("routerLifetime", o.RouterLifetime),
+            PreferredLifetime = t.OptionalDuration("preferredLifetime", o.PreferredLifetime),
+            RouterSolicitationMinInterval = t.OptionalDuration("routerSolicitationMinInterval", o.RouterSolicitationMinInterval),
+            AnnounceReregistrationMinInterval = t.OptionalDuration("announceReregistrationMinInterval", o.AnnounceReregistrationMinInterval),
+            NudReachableTime = t.OptionalDuration("nudReachableTime", o.NudReachableTime),
+            NudProbeInterval = t.OptionalDuration("nudProbeInterval", o.NudProbeInterval),
+            NudMaxProbes = (int)t.OptionalInteger("nudMaxProbes", o.NudMaxProbes, 1, 100),
+            PolicyTimeout = t.OptionalDuration("policyTimeout", o.PolicyTimeout),
+            FailedSessionRetryInitial = t.OptionalDuration("failedSessionRetryInitial", o.FailedSessionRetryInitial),
+            FailedSessionRetryMax = t.OptionalDuration("failedSessionRetryMax", o.FailedSessionRetryMax),
+            RejectedSessionHoldOff = t.OptionalDuration("rejectedSessionHoldOff", o.RejectedSessionHoldOff),
+            Heartbeat = new HeartbeatOptions
+            {
+                Enabled = t.OptionalBool("heartbeat", hb.Enabled),
+                Interval = t.OptionalDuration("heartbeatInterval", hb.Interval),
+                MissingHeartbeatsAllowed = (int)t.OptionalInteger("missingHeartbeatsAllowed", hb.MissingHeartbeatsAllowed, 1, 100),
+            },
+        };
+        t.Done();
+        return o;
+    }
+}

@@ -1,0 +1,52 @@
+using DataPlane.Host.Configuration;
+using DataPlane.Protocol.Lma;
+using DataPlane.Wire;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Host.Policy;
+
+/// <summary>
+/// The embedded policy store: the policy file, validated at start (a bad file stops the daemon with the
+/// entry and field named) and reloaded on request (SIGHUP, `dataplane ctl policy reload`). A bad reload
+/// keeps the old policy and says why; sessions are never dropped by a reload — the new policy applies to
+/// the next decision.
+/// </summary>
+public sealed class FilePolicyStore : ILmaPolicy
+{
+    private readonly string _path;
+    private readonly ILogger _log;
+    private volatile PolicySnapshot _current;
+
+    public FilePolicyStore(string path, ILogger log)
+    {
+        _path = path;
+        _log = log;
+        _current = PolicyFile.Load(path);
+        _log.LogInformation("policy: loaded {Path}: {Vms} VMs, defaults.allowed={Allowed}", path, _current.Vms.Count, _current.Defaults.Allowed);
+    }
+
+    public PolicySnapshot Current => _current;
+
+    /// <summary>Re-read the file; on error keep the old policy. Returns null on success, else the reason.</summary>
+    public string? Reload()
+    {
+        try
+        {
+            var next = PolicyFile.Load(_path);
+            _current = next;
+            _log.LogInformation("policy: reloaded {Path}: {Vms} VMs", _path, next.Vms.Count);
+            return null;
+        }
+        catch (ConfigException e)
+        {
+            _log.LogError("policy: reload failed, keeping the previous policy: {Reason}", e.Message);
+            return e.Message;
+        }
+    }
+
+    public PolicyDecision Decide(MacAddress mac, string port, Ipv6Address? fallbackLma) => _current.Decide(mac, port, fallbackLma);
+
+    public bool IsMagAuthorized(Ipv6Address mag) => _current.IsMagAuthorized(mag);
+
+    public LmaMobileNodeProfile? GetProfile(string mobileNodeIdentifier) => _current.GetLmaProfile(mobileNodeIdentifier);
+}
