@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using DataPlane.Host.Control;
+using DataPlane.Wire;
+
+namespace DataPlane.Host.Cli;
+
+/// <summary>
+/// `dataplane ctl`: talk to a running daemon over its control socket. Each subcommand sends one request
+/// and prints the answer as a table (or the raw JSON with --json). Exit code 0 on success, 1 when the
+/// daemon refused, 2 when it could not be reached.
+/// </summary>
+public static class CtlCommand
+{
+    public static Command Create()
+    {
+        var socket = new Option<string>("--socket", "-s")
+        {
+            Description = "the daemon's control socket",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DATAPLANE_SOCKET") ?? "/run/dataplane/mag.sock",
+            Recursive = true,
+        };
+        var json = new Option<bool>("--json") { Description = "print the daemon's JSON answer", Recursive = true };
+        var ctl = new Command("ctl", "control a running MAG or LMA daemon");
+        ctl.Options.Add(socket);
+        ctl.Options.Add(json);
+
+        var port = new Command("port", "attach or detach an access port (MAG)");
+        var name = new Argument<string>("name") { Description = "interface name (vif1.0, tap0, ...)" };
+        var mac = new Option<string?>("--mac") { Description = "the VM's MAC; frames from other MACs are dropped" };
+        var kind = new Option<string>("--kind") { Description = "packet (existing interface, AF_PACKET) or tap (create a TAP device)", DefaultValueFactory = _ => "packet" };
+        var add = new Command("add", "attach an interface as an access port (what the hotplug script calls on online)") { name, mac, kind };
+        add.SetAction((r, ct) =>
+        {
+            var args = new JsonObject { ["name"] = r.GetValue(name), ["kind"] = r.GetValue(kind) };
+            if (r.GetValue(mac) is { } m)
+            {
+                if (!MacAddress.TryParse(m, out _)) return Task.FromResult(Fail($"--mac: \"{m}\" is not a MAC address"));
+                args["mac"] = m;
+            }
+            return Send(r.GetValue(socket)!, "port.add", args, r.GetValue(json), ct);
+        });
+        var del = new Command("del", "detach an access port (what the hotplug script calls on offline)") { name };
+        del.SetAction((r, ct) => Send(r.GetValue(socket)!, "port.del", new JsonObject { ["name"] = r.GetValue(name) }, r.GetValue(json), ct));
+        port.Subcommands.Add(add);
+        port.Subcommands.Add(del);
+        ctl.Subcommands.Add(port);
+
+        foreach (var (cmd, request, help) in new[]
+        {
+            ("ports", "ports", "list access ports with their VM session and counters (MAG)"),
+            ("sessions", "sessions", "list VM sessions: state, HNP, LMA, age, last trigger (MAG)"),
+            ("bindings", "bindings", "the binding update list (MAG) or binding cache (LMA)"),
+            ("tunnels", "tunnels", "tunnels with their packet and byte counters"),
+            ("stats", "stats", "protocol and data path counters, drops by reason"),
+        })
+        {
+            var c = new Command(cmd, help);
+            c.SetAction((r, ct) => Send(r.GetValue(socket)!, request, [], r.GetValue(json), ct));
+            ctl.Subcommands.Add(c);
+        }
+
+        var policy = new Command("policy", "policy store");
+        var reload = new Command("reload", "re-read the policy file (a bad file keeps the old policy)");
+        reload.SetAction((r, ct) => Send(r.GetValue(socket)!, "policy.reload", [], r.GetValue(json), ct));
+        policy.Subcommands.Add(reload);
+        ctl.Subcommands.Add(policy);
+        return ctl;
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"dataplane ctl: {message}");
+        return 1;
+    }
+
+    private static async Task<int> Send(string socket, string command, JsonObject args, bool json, CancellationToken ct)
+    {
+        ControlResponse response;
+        try
+        {
+            response = await ControlClient.SendAsync(socket, new ControlRequest(command, args), TimeSpan.FromSeconds(10));
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or FormatException or System.Text.Json.JsonException)
+        {
+            Console.Error.WriteLine($"dataplane ctl: {e.Message}");
+            return 2;
+        }
+        if (!response.Ok) return Fail(response.Error ?? "the daemon refused");
+        Console.WriteLine(json ? (response.Result?.ToJsonString(new() { WriteIndented = true }) ?? "null") : TableWriter.Render(response.Result));
+        return 0;
+    }
+}
