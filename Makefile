@@ -6,12 +6,13 @@ SLN := DataPlane.sln
 # Long test runs print progress per test so a stuck test is visible in CI logs.
 TEST_LOGGER ?= console;verbosity=normal
 
-.PHONY: help deps build test bench clean
+.PHONY: help deps build test bench handover clean
 
 help:
 	@echo "make build   - build everything ($(CONFIG))"
 	@echo "make test    - install test dependencies, build, run every test tier"
 	@echo "make bench   - BenchmarkDotNet micro-benchmarks (perf/)"
+	@echo "make handover - handover latency vs MAG-LMA delay, from the deterministic simulation"
 	@echo "make clean   - remove build output"
 
 deps:
@@ -25,6 +26,9 @@ test: deps build
 
 bench: build
 	$(DOTNET) run -c $(CONFIG) --no-build --project perf/DataPlane.Benchmarks -- --filter '*' $(BENCH_ARGS)
+
+handover: build
+	$(DOTNET) run -c $(CONFIG) --no-build --project perf/DataPlane.HandoverLatency -- $(HANDOVER_ARGS)
 
 clean:
 	rm -rf artifacts BenchmarkDotNet.Artifacts
