@@ -1,0 +1,151 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+
+namespace DataPlane.Probe;
+
+public sealed record UdpClientOptions
+{
+    public required IPEndPoint Target { get; init; }
+    public TimeSpan Interval { get; init; } = TimeSpan.FromMilliseconds(10);
+    /// <summary>Fixed run length; ignored with <see cref="UntilRecovered"/>.</summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
+    public bool UntilRecovered { get; init; }
+    public TimeSpan MaxDuration { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>An outage is a gap of at least this many intervals between acknowledged probes.</summary>
+    public int OutageIntervals { get; init; } = 5;
+    /// <summary>How long to keep listening for acks after the last probe.</summary>
+    public TimeSpan Linger { get; init; } = TimeSpan.FromMilliseconds(250);
+    public int PacketSize { get; init; } = UdpProbeMessage.Length;
+    public IPAddress? Bind { get; init; }
+    /// <summary>Run the sender under SCHED_FIFO when permitted (see <see cref="RealtimeScheduling"/>).</summary>
+    public bool Realtime { get; init; } = true;
+}
+
+/// <summary>
+/// The seed's client: one probe per interval on a monotonic schedule, acknowledgements recorded by a
+/// receive thread as they arrive. Returns the raw series; <see cref="ProbeAnalysis"/> does the arithmetic.
+/// </summary>
+public static class UdpProbeClient
+{
+    /// <summary>The longest run recorded (two longs per probe): 10⁷ probes is 28 hours at 10 ms.</summary>
+    public const long MaxProbes = 10_000_000;
+
+    public static ProbeSeries Run(UdpClientOptions o, CancellationToken cancellationToken, out bool recovered)
+    {
+        long intervalNs = o.Interval.Ticks * 100;
+        if (intervalNs <= 0) throw new ArgumentException("interval must be positive");
+        var span = o.UntilRecovered ? o.MaxDuration : o.Duration;
+        long spanNs = span.Ticks * 100;
+        if (spanNs / intervalNs > MaxProbes) throw new ArgumentException($"more than {MaxProbes} probes: lengthen the interval or shorten the run");
+        int capacity = (int)(spanNs / intervalNs + 2);
+        var sentNs = new long[capacity];
+        var ackNs = new long[capacity];
+        Array.Fill(ackNs, -1L);
+        int sentCount = 0;
+        long duplicates = 0, unexpected = 0, socketErrors = 0, otherSource = 0;
+        uint runId = (uint)RandomNumberGenerator.GetInt32(int.MaxValue);
+        var detector = new OutageDetector(intervalNs, o.OutageIntervals);
+        int recoveredFlag = 0;
+
+        using var socket = new Socket(o.Target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        socket.ReceiveBufferSize = 1 << 20;
+        // Not connected: a multihomed responder (a router, or a VM with several addresses) may answer from
+        // another address than the one probed, and its acks still count. The run id and the echoed send
+        // time tell our acks from anything else.
+        var any = o.Target.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+        socket.Bind(new IPEndPoint(o.Bind ?? any, 0));
+        socket.ReceiveTimeout = 50;
+
+        using var receiverStop = new CancellationTokenSource();
+        var receiver = new Thread(() =>
+        {
+            if (o.Realtime) RealtimeScheduling.TryEnterForCurrentThread();
+            var buffer = new byte[65536];
+            EndPoint from = new IPEndPoint(any, 0);
+            while (!receiverStop.IsCancellationRequested)
+            {
+                int n;
+                try
+                {
+                    n = socket.ReceiveFrom(buffer, SocketFlags.None, ref from);
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock) { continue; }
+                catch (SocketException) { Interlocked.Increment(ref socketErrors); continue; }
+                catch (ObjectDisposedException) { break; }
+                long now = MonotonicClock.NowNs;
+                if (!UdpProbeMessage.TryReadAck(buffer.AsSpan(0, n), out uint rid, out ulong ackSeq, out long echoedNs) || rid != runId || ackSeq == 0)
+                {
+                    unexpected++;
+                    continue;
+                }
+                long seq = (long)(ackSeq - 1);
+                if (seq >= Volatile.Read(ref sentCount) || sentNs[seq] != echoedNs)
+                {
+                    unexpected++;
+                    continue;
+                }
+                if (ackNs[seq] >= 0)
+                {
+                    duplicates++;
+                    continue;
+                }
+                ackNs[seq] = now;
+                if (!((IPEndPoint)from).Address.Equals(o.Target.Address)) otherSource++;
+                if (detector.OnAck(seq, sentNs[seq])) Volatile.Write(ref recoveredFlag, 1);
+            }
+        })
+        { IsBackground = true, Name = "probe-receiver" };
+        receiver.Start();
+
+        var packet = new byte[Math.Max(o.PacketSize, UdpProbeMessage.Length)];
+        var anchor = ClockAnchor.Now();
+        var (pacer, realtime) = DedicatedThread.Run("probe-sender", o.Realtime, realtime =>
+        {
+            long start = MonotonicClock.NowNs;
+            var pacer = new Pacer(intervalNs, start);
+            while (sentCount < capacity && !cancellationToken.IsCancellationRequested)
+            {
+                if (o.UntilRecovered && Volatile.Read(ref recoveredFlag) != 0) break;
+                if (pacer.NextNs - start >= spanNs) break;
+                long now = pacer.WaitNext(cancellationToken);
+                if (now < 0) break;
+                if (o.UntilRecovered && Volatile.Read(ref recoveredFlag) != 0) break;
+                int seq = sentCount;
+                sentNs[seq] = now;
+                UdpProbeMessage.WriteProbe(packet, runId, (ulong)seq, now, anchor.ToUnixNs(now));
+                Volatile.Write(ref sentCount, seq + 1);
+                try
+                {
+                    socket.SendTo(packet, SocketFlags.None, o.Target);
+                }
+                catch (SocketException)
+                {
+                    // No route during the outage (say): the probe is lost.
+                    Interlocked.Increment(ref socketErrors);
+                }
+            }
+            return (pacer, realtime);
+        });
+
+        Pacer.WaitUntil(MonotonicClock.NowNs + o.Linger.Ticks * 100, CancellationToken.None);
+        receiverStop.Cancel();
+        receiver.Join();
+
+        recovered = detector.Recovered;
+        int count = sentCount;
+        return new ProbeSeries
+        {
+            IntervalNs = intervalNs,
+            SentNs = sentNs[..count],
+            AckNs = ackNs[..count],
+            Anchor = anchor,
+            DuplicateAcks = duplicates,
+            UnexpectedPackets = unexpected,
+            SocketErrors = Interlocked.Read(ref socketErrors),
+            AcksFromOtherAddress = otherSource,
+            Resyncs = pacer.Resyncs,
+            Realtime = realtime,
+        };
+    }
+}
