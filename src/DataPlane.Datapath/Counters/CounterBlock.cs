@@ -1,0 +1,115 @@
+using DataPlane.Protocol;
+using DataPlane.Wire;
+
+namespace DataPlane.Datapath;
+
+/// <summary>Control frames from a VM that the data path consumed, by kind.</summary>
+public enum ControlFrameKind : byte
+{
+    RouterSolicitation,
+    /// <summary>DAD probe (source ::).</summary>
+    DadNeighborSolicitation,
+    /// <summary>NS for one of the MAG's own addresses: answered with an NA.</summary>
+    NeighborSolicitationForRouter,
+    /// <summary>NS for any other address (nobody else is on the emulated link): not answered.</summary>
+    NeighborSolicitationUnanswered,
+    UnsolicitedNeighborAdvertisement,
+    /// <summary>An NA answering our NUD probe (reachability).</summary>
+    SolicitedNeighborAdvertisement,
+    /// <summary>MLD queries, reports and dones: there is no multicast routing, so they are absorbed quietly.</summary>
+    MulticastListenerDiscovery,
+    GratuitousArp,
+    Rarp,
+}
+
+/// <summary>
+/// The counters of one port, VM, tunnel or route: plain fields and flat arrays updated inline (no locks,
+/// no allocation), read by the metrics exporter at scrape time. "In" and "Out" are seen from the entity:
+/// <list type="bullet">
+/// <item>access port: In = every frame received on it (before any check), Out = every frame sent to it (forwarded and control);</item>
+/// <item>VM (MAG) or route/prefix (LMA): In = its packets forwarded towards the network, Out = packets delivered to it;</item>
+/// <item>tunnel: In = inner packets accepted from it, Out = inner packets sent into it (inner bytes; the outer header is the kernel's).</item>
+/// </list>
+/// Single-writer: the packet loop that owns the data path.
+/// </summary>
+public sealed class CounterBlock
+{
+    public long InPackets;
+    public long InBytes;
+    public long OutPackets;
+    public long OutBytes;
+
+    /// <summary>Dropped frames by reason.</summary>
+    public readonly LabeledCounter<DropReason> Drops = new();
+
+    /// <summary>The wire layer's reason for each <see cref="DropReason.Malformed"/> drop.</summary>
+    public readonly LabeledCounter<WireError> MalformedBy = new();
+
+    /// <summary>Control frames consumed, by kind (access ports and VMs only).</summary>
+    public readonly LabeledCounter<ControlFrameKind> Control = new();
+
+    public long DroppedTotal => Drops.Total;
+
+    internal void CountIn(int bytes)
+    {
+        InPackets++;
+        InBytes += bytes;
+    }
+
+    internal void CountOut(int bytes)
+    {
+        OutPackets++;
+        OutBytes += bytes;
+    }
+
+    internal void CountDrop(DropReason reason, WireError error)
+    {
+        Drops.Increment(reason);
+        if (reason == DropReason.Malformed) MalformedBy.Increment(error);
+    }
+}
+
+/// <summary>Control messages the data path wrote to its <see cref="ControlOutput"/>, by kind.</summary>
+public enum ControlMessageKind : byte
+{
+    RouterAdvertisement,
+    NeighborSolicitation,
+    NeighborAdvertisement,
+    PacketTooBig,
+    TimeExceeded,
+    DestinationUnreachable,
+    MobilityMessage,
+}
+
+/// <summary>Whole-data-path counters: every drop lands here as well as in the block of the entity it concerns.</summary>
+public sealed class DatapathCounters
+{
+    /// <summary>Every frame or packet handed to an entry point, and every drop and consumed control frame.</summary>
+    public readonly CounterBlock All = new();
+
+    /// <summary>Control messages queued, by kind.</summary>
+    public readonly LabeledCounter<ControlMessageKind> ControlSent = new();
+
+    /// <summary>Control messages lost because the <see cref="ControlOutput"/> was full (the host drains it too rarely).</summary>
+    public long ControlOutputOverflows;
+
+    /// <summary>ICMPv6 errors not sent: over the rate limit (RFC 4443 §2.4(f)) or forbidden (§2.4(e): about an error, to a non-unicast source).</summary>
+    public long IcmpErrorsSuppressed;
+
+    /// <summary>Partial checksums completed (NEEDS_CSUM).</summary>
+    public long ChecksumsCompleted;
+
+    /// <summary>GSO super-frames cut, and the segments they gave.</summary>
+    public long SuperFramesSegmented;
+    public long SegmentsProduced;
+
+    /// <summary>Protocol actions the data path performed itself (frames and tables) and those it passed to the host.</summary>
+    public long ActionsExecuted;
+    public long ActionsForHost;
+
+    /// <summary>Actions for a port the data path no longer has (removed while the machine still knew it).</summary>
+    public long ActionsForUnknownPort;
+
+    /// <summary>Mobility Header messages from the uplink that did not parse or verify.</summary>
+    public long MobilityMessagesMalformed;
+}

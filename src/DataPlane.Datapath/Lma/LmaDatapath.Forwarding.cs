@@ -1,0 +1,163 @@
+using DataPlane.Protocol;
+using DataPlane.Wire;
+
+namespace DataPlane.Datapath;
+
+// Home network ⇄ tunnels.
+public sealed partial class LmaDatapath
+{
+    /// <summary>
+    /// An IPv6 packet from the home-network device (TUN: no Ethernet header) at <c>buffer[offset..offset+length]</c>.
+    /// A destination in a bound prefix goes into the tunnel to the serving MAG, hop limit decremented once
+    /// (RFC 2473 §3.1); hop limit 1 is answered with Time Exceeded and an oversize packet with Packet Too Big,
+    /// both queued for the home device; an unbound destination is dropped (and, if configured, answered with
+    /// Destination Unreachable). Errors are rate-limited.
+    /// </summary>
+    public Verdict FromHome(Span<byte> buffer, int offset, int length, Instant now) => FromHome(buffer, offset, length, OffloadInfo.None, now);
+
+    /// <summary>
+    /// As <see cref="FromHome(Span{byte}, int, int, Instant)"/>, for a TUN device opened with IFF_VNET_HDR: a
+    /// partial checksum is completed, and a TCP GSO super-packet is checked once and cut into segments in
+    /// <see cref="Segments"/> (verdict <see cref="VerdictKind.Segmented"/>), since the tunnel has no GSO type.
+    /// Offsets in <paramref name="offload"/> count from the IPv6 header, as on a TUN device.
+    /// </summary>
+    public Verdict FromHome(Span<byte> buffer, int offset, int length, in OffloadInfo offload, Instant now)
+    {
+        Counters.All.CountIn(length);
+        return offload.IsGso
+            ? FromHomeSegmented(buffer, offset, length, offload, now)
+            : ForwardFromHome(buffer, offset, length, offload, now, superFrameSegmentLength: 0);
+    }
+
+    /// <summary>
+    /// The checks and the forwarding decision for one packet from home; for a super-packet
+    /// (<paramref name="superFrameSegmentLength"/> non-zero) the MTU check uses its largest segment and the
+    /// caller counts the segments.
+    /// </summary>
+    private Verdict ForwardFromHome(Span<byte> buffer, int offset, int length, in OffloadInfo offload, Instant now, int superFrameSegmentLength)
+    {
+        var packet = buffer.Slice(offset, length);
+        if (packet.Length > 0 && packet[0] >> 4 == 4) return Drop(null, DropReason.Ipv4NotServed);
+        if (!Ipv6Packet.TryCreate(packet, out var ip, out var error)) return Drop(null, DropReason.Malformed, error);
+        var source = ip.Source;
+        var destination = ip.Destination;
+        if (destination.IsMulticast) return Drop(null, DropReason.MulticastNotForwarded);
+        if (destination.IsLinkLocal || source.IsLinkLocal) return Drop(null, DropReason.LinkLocalNotForwarded);
+        var inner = ip.Buffer; // cut to the declared length
+        if (offload.NeedsChecksum)
+        {
+            if (!ChecksumCompletion.TryComplete(inner, inner.Length, offload, Ipv6Packet.HeaderLength)) return Drop(null, DropReason.OffloadInvalid);
+            Counters.ChecksumsCompleted++;
+        }
+        if (!_routes.TryLookup(destination, out var route))
+        {
+            if (_options.SendDestinationUnreachable)
+                SendErrorHome(Icmpv6Type.DestinationUnreachable, (byte)DestinationUnreachableCode.AddressUnreachable, 0, inner, source, now);
+            return Drop(null, DropReason.NoBinding);
+        }
+        if (ip.HopLimit <= 1)
+        {
+            SendErrorHome(Icmpv6Type.TimeExceeded, (byte)TimeExceededCode.HopLimitExceededInTransit, 0, inner, source, now);
+            return Drop(route.PrefixCounters, DropReason.HopLimitExceeded);
+        }
+        if ((superFrameSegmentLength > 0 ? superFrameSegmentLength : inner.Length) > _options.TunnelMtu)
+        {
+            SendErrorHome(Icmpv6Type.PacketTooBig, 0, (uint)_options.TunnelMtu, inner, source, now);
+            return Drop(route.PrefixCounters, DropReason.PacketTooBig);
+        }
+        ip.HopLimit--;
+        if (superFrameSegmentLength == 0)
+        {
+            route.PrefixCounters.CountOut(inner.Length);
+            route.Tunnel.Counters.CountOut(inner.Length);
+        }
+        return Verdict.ToTunnel(route.Mag, offset, inner.Length);
+    }
+
+    /// <summary>A TCP super-packet from the home device: checked once, then cut (see <see cref="TcpSegmenter"/>).</summary>
+    private Verdict FromHomeSegmented(Span<byte> buffer, int offset, int length, in OffloadInfo offload, Instant now)
+    {
+        var packet = buffer.Slice(offset, length);
+        if (offload.Segmentation is GsoType.Udp or GsoType.UdpL4) return Drop(null, DropReason.UdpSegmentationUnsupported);
+        if (offload.Segmentation is not (GsoType.TcpV6 or GsoType.TcpV4)) return Drop(null, DropReason.OffloadInvalid);
+        if (!TcpSegmenter.TryParse(packet, 0, out var superFrame, out var error))
+            return Drop(null, error == WireError.Unsupported ? DropReason.OffloadInvalid : DropReason.Malformed, error);
+        if (superFrame.IsIpv6 != (offload.Segmentation == GsoType.TcpV6) || offload.GsoSize == 0) return Drop(null, DropReason.OffloadInvalid);
+        if (!superFrame.IsIpv6) return Drop(null, DropReason.Ipv4NotServed);
+        int gsoSize = offload.GsoSize;
+        if (superFrame.PayloadLength <= gsoSize)
+        {
+            var single = offload;
+            single.GsoType = GsoType.None;
+            return ForwardFromHome(buffer, offset, length, single, now, superFrameSegmentLength: 0);
+        }
+        var verdict = ForwardFromHome(buffer, offset, length, OffloadInfo.None, now, superFrame.FullSegmentPacketLength(gsoSize));
+        if (verdict.Kind != VerdictKind.ToTunnel) return verdict;
+        Ipv6Packet.TryCreate(packet, out var ip, out _); // parsed by TryParse above
+        _routes.TryLookup(ip.Destination, out var route);  // found by ForwardFromHome
+        int count = superFrame.SegmentCount(gsoSize);
+        if (superFrame.SegmentLength(gsoSize, 0) > Segments.MaxSegmentLength) return Drop(route!.PrefixCounters, DropReason.OffloadInvalid);
+        if (!Segments.TryReserve(count, out int first)) return Drop(route!.PrefixCounters, DropReason.SegmentPoolExhausted);
+        int headroom = Segments.Headroom;
+        for (int i = 0; i < count; i++)
+        {
+            int segmentLength = TcpSegmenter.WriteSegment(packet, superFrame, gsoSize, i, count, Segments.Slot(first + i)[headroom..]);
+            Segments.SetVerdict(first + i, Verdict.ToTunnel(verdict.TunnelDestination, headroom, segmentLength));
+            route!.PrefixCounters.CountOut(segmentLength);
+            route.Tunnel.Counters.CountOut(segmentLength);
+        }
+        Counters.SuperFramesSegmented++;
+        Counters.SegmentsProduced += count;
+        return Verdict.Segmented(first, count);
+    }
+
+    /// <summary>
+    /// An inner packet from the IPv6-in-IPv6 raw socket with its outer addresses. Accepted into the home
+    /// network only when the outer destination is this LMA, the outer source a MAG with a tunnel up, and the
+    /// inner source inside a prefix bound to that very MAG: after a handover the old MAG's packets are refused.
+    /// The inner hop limit is left alone (the kernel decrements it when it forwards from the TUN device).
+    /// </summary>
+    public Verdict FromTunnel(Span<byte> buffer, int offset, int length, Ipv6Address outerSource, Ipv6Address outerDestination, Instant now)
+    {
+        Counters.All.CountIn(length);
+        _tunnels.TryGetValue(outerSource, out var tunnel);
+        if (outerDestination != _address) return Drop(tunnel?.Counters, DropReason.NotForThisLma);
+        if (tunnel is not { Up: true }) return Drop(tunnel?.Counters, DropReason.TunnelSourceMismatch);
+        var packet = buffer.Slice(offset, length);
+        if (packet.Length > 0 && packet[0] >> 4 == 4) return Drop(tunnel.Counters, DropReason.Ipv4NotServed);
+        if (!Ipv6Packet.TryCreate(packet, out var ip, out var error)) return Drop(tunnel.Counters, DropReason.Malformed, error);
+        if (!_routes.TryLookup(ip.Source, out var route) || route.Tunnel != tunnel) return Drop(tunnel.Counters, DropReason.TunnelSourceMismatch);
+        var destination = ip.Destination;
+        if (destination.IsMulticast) return Drop(tunnel.Counters, DropReason.MulticastNotForwarded);
+        if (destination.IsLinkLocal) return Drop(tunnel.Counters, DropReason.LinkLocalNotForwarded);
+        int inner = ip.Buffer.Length;
+        tunnel.Counters.CountIn(inner);
+        route.PrefixCounters.CountIn(inner);
+        return Verdict.ToHome(offset, inner);
+    }
+
+    /// <summary>An ICMPv6 error back towards a home-network sender, written for the home device.</summary>
+    private void SendErrorHome(Icmpv6Type type, byte code, uint parameter, Span<byte> invokingPacket, Ipv6Address offenderSource, Instant now)
+    {
+        if (!IcmpErrorPacket.MayAnswer(offenderSource, IcmpErrorPacket.CarriesIcmpError(invokingPacket))
+            || !_errorLimiter.TryAcquire(_options.IcmpErrorRate, now))
+        {
+            Counters.IcmpErrorsSuppressed++;
+            return;
+        }
+        if (!ControlOutput.TryBegin(out var slot))
+        {
+            Counters.ControlOutputOverflows++;
+            return;
+        }
+        int length = IcmpErrorPacket.Write(slot, _errorSource, offenderSource, type, code, parameter, invokingPacket);
+        var kind = type switch
+        {
+            Icmpv6Type.PacketTooBig => ControlMessageKind.PacketTooBig,
+            Icmpv6Type.TimeExceeded => ControlMessageKind.TimeExceeded,
+            _ => ControlMessageKind.DestinationUnreachable,
+        };
+        ControlOutput.Commit(new ControlFrame(ControlSink.Home, kind, default, _errorSource, offenderSource, length));
+        Counters.ControlSent.Increment(kind);
+    }
+}

@@ -1,0 +1,31 @@
+using DataPlane.Wire;
+
+namespace DataPlane.Datapath;
+
+/// <summary>One tunnel to a MAG: up while the machine says so; its counters outlive it (they only grow).</summary>
+internal sealed class LmaTunnel(Ipv6Address mag)
+{
+    public Ipv6Address Mag { get; } = mag;
+
+    public bool Up;
+
+    public readonly CounterBlock Counters = new();
+}
+
+/// <summary>A bound prefix: which MAG serves it now, and the counters of the tunnel and of the prefix (the VM).</summary>
+internal sealed class LmaRoute(Ipv6Prefix prefix, LmaTunnel tunnel, CounterBlock prefixCounters)
+{
+    public Ipv6Prefix Prefix { get; } = prefix;
+
+    public LmaTunnel Tunnel { get; } = tunnel;
+
+    public Ipv6Address Mag => Tunnel.Mag;
+
+    public CounterBlock PrefixCounters { get; } = prefixCounters;
+}
+
+/// <summary>A read-only snapshot of one tunnel.</summary>
+public readonly record struct LmaTunnelView(Ipv6Address Mag, bool Up, CounterBlock Counters);
+
+/// <summary>A read-only snapshot of one route: a bound prefix and the MAG serving it.</summary>
+public readonly record struct LmaRouteView(Ipv6Prefix Prefix, Ipv6Address Mag, CounterBlock Counters);

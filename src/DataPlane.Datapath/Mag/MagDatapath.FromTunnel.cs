@@ -1,0 +1,48 @@
+using DataPlane.Protocol;
+using DataPlane.Wire;
+
+namespace DataPlane.Datapath;
+
+// Decapsulated packets from the LMA, delivered to the VM that owns the destination prefix.
+public sealed partial class MagDatapath
+{
+    /// <summary>
+    /// An inner packet from the uplink's IPv6-in-IPv6 raw socket (protocol 41 delivers the inner packet; the
+    /// outer addresses come from msg_name and IPV6_PKTINFO): <c>buffer[offset..offset+length]</c> with at least
+    /// an Ethernet header's worth of headroom. The outer source must be the LMA of the session that owns the
+    /// inner destination's prefix (anything else could inject traffic to a VM); the Ethernet header to the VM
+    /// is then written into the headroom and the verdict is <see cref="VerdictKind.ToPort"/>.
+    /// </summary>
+    public Verdict FromTunnel(Span<byte> buffer, int offset, int length, Ipv6Address outerSource, Ipv6Address outerDestination, Instant now)
+    {
+        Counters.All.CountIn(length);
+        _tunnelCounters.TryGetValue(outerSource, out var tunnel); // null for a stranger
+        if (outerDestination != _proxyCareOfAddress) return DropFromTunnel(tunnel, DropReason.NotForThisMag);
+        if (offset < EthernetFrame.HeaderLength) return DropFromTunnel(tunnel, DropReason.NoHeadroom);
+        var packet = buffer.Slice(offset, length);
+        if (packet.Length > 0 && packet[0] >> 4 == 4) return DropFromTunnel(tunnel, DropReason.Ipv4NotServed); // IPv4-in-IPv6
+        if (!Ipv6Packet.TryCreate(packet, out var ip, out var error)) return DropFromTunnel(tunnel, DropReason.Malformed, error);
+        var destination = ip.Destination;
+        if (destination.IsMulticast) return DropFromTunnel(tunnel, DropReason.MulticastNotForwarded);
+        if (!_prefixes.TryLookup(destination, out var port) || port.Session is not { } session)
+            return DropFromTunnel(tunnel, DropReason.NoBinding);
+        if (session.LocalMobilityAnchor != outerSource) return DropFromTunnel(tunnel, DropReason.TunnelSourceMismatch);
+
+        // Packets to the VM are not decremented again: the LMA decremented as the tunnel entry point, and the
+        // VM is on the exit point's own link.
+        int inner = ip.Buffer.Length; // without anything after the declared payload length
+        int frameOffset = offset - EthernetFrame.HeaderLength;
+        EthernetFrame.WriteHeader(buffer.Slice(frameOffset, EthernetFrame.HeaderLength), session.Mac, _sharedMac, EtherType.Ipv6);
+        session.Tunnel.CountIn(inner);
+        session.Vm.CountOut(inner);
+        port.Counters.CountOut(inner + EthernetFrame.HeaderLength);
+        return Verdict.ToPort(port.Id, frameOffset, inner + EthernetFrame.HeaderLength);
+    }
+
+    private Verdict DropFromTunnel(CounterBlock? tunnel, DropReason reason, WireError error = WireError.None)
+    {
+        Counters.All.CountDrop(reason, error);
+        tunnel?.CountDrop(reason, error);
+        return Verdict.Drop(reason, error);
+    }
+}

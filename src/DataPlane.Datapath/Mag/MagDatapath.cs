@@ -1,0 +1,239 @@
+using DataPlane.Protocol;
+using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
+
+namespace DataPlane.Datapath;
+
+/// <summary>
+/// A MAG host's data path: the access ports (one VM each), the emulated point-to-point home link (unicast
+/// RAs, NS/NA from the shared MAG MAC and link-local address, no layer-2 forwarding between ports, RA,
+/// redirect, DHCP-server and source-address guards), encapsulation decisions towards the LMA and delivery
+/// of decapsulated packets, with the <see cref="MobileAccessGateway"/> machine run inline: frames raise its
+/// events, and its actions become frames and table updates in the same call.
+/// <para>
+/// The host's packet loop calls <see cref="FromPort"/> and <see cref="FromTunnel"/> per received frame and
+/// acts on the <see cref="Verdict"/>, then after each batch sends what <see cref="ControlOutput"/> and
+/// <see cref="Segments"/> hold, hands <see cref="HostActions"/> to the slow side (policy store, logs, metrics)
+/// and clears all three. Everything else it learns (policy answers, PBAs from the MH socket, hotplug events,
+/// timer deadlines) goes in through <see cref="Handle"/>, <see cref="ReceiveMobilityMessage"/>,
+/// <see cref="PortOnline"/>/<see cref="PortOffline"/> and <see cref="Tick"/>.
+/// </para>
+/// <para>
+/// Pure packet processing: no syscalls, threads or clocks (time is an argument), and no allocation per data
+/// packet. Not thread-safe: one packet loop owns it.
+/// </para>
+/// </summary>
+public sealed partial class MagDatapath
+{
+    private readonly MobileAccessGateway _mag;
+    private readonly MagDatapathOptions _options;
+    private readonly MacAddress _sharedMac;
+    private readonly Ipv6Address _sharedLinkLocal;
+    private readonly Ipv6Address _proxyCareOfAddress;
+    private readonly Ipv6Address _errorSource;
+    // The shared link-local address first, then the configured extra router addresses.
+    private readonly Ipv6Address[] _routerAddresses;
+    private readonly Ipv6Address[] _dnsServers;
+    private AccessPort?[] _ports = new AccessPort?[16];
+    private readonly PrefixTable<AccessPort> _prefixes = new();
+    private readonly Dictionary<MacAddress, CounterBlock> _vmCounters = [];
+    private readonly Dictionary<Ipv6Address, CounterBlock> _tunnelCounters = [];
+    private readonly List<MagAction> _hostActions = [];
+    private PrefixInformation[] _prefixScratch = new PrefixInformation[4];
+
+    /// <param name="machine">The MAG machine this data path drives; its options give the shared MAC and link-local address and the Proxy-CoA.</param>
+    /// <param name="options">Validated here; throws <see cref="ProtocolOptionsException"/> naming a bad setting.</param>
+    public MagDatapath(MobileAccessGateway machine, MagDatapathOptions? options = null)
+    {
+        _mag = machine;
+        _options = options ?? new MagDatapathOptions();
+        _options.Validate(machine.Options);
+        _sharedMac = machine.Options.SharedMacAddress;
+        _sharedLinkLocal = machine.Options.SharedLinkLocalAddress;
+        _proxyCareOfAddress = machine.Options.ProxyCareOfAddress;
+        _errorSource = _options.IcmpErrorSource ?? _proxyCareOfAddress;
+        _routerAddresses = [_sharedLinkLocal, .. _options.RouterAddresses];
+        _dnsServers = [.. _options.DnsServers];
+        ControlOutput = new ControlOutput(_options.ControlOutputCapacity);
+        // A segment is at most an untagged Ethernet header plus a tunnel-MTU packet (bigger ones are
+        // answered with Packet Too Big before segmenting); rounded up to a cache line.
+        int slot = (_options.SegmentHeadroom + EthernetFrame.HeaderLength + _options.TunnelMtu + 63) & ~63;
+        Segments = new SegmentPool(_options.SegmentPoolCapacity, slot, _options.SegmentHeadroom);
+    }
+
+    public MobileAccessGateway Machine => _mag;
+
+    public MagDatapathOptions Options => _options;
+
+    /// <summary>Control frames written since the host last cleared it (RAs, NAs, NUD probes, ICMPv6 errors, PBUs, heartbeats).</summary>
+    public ControlOutput ControlOutput { get; }
+
+    /// <summary>Segments cut from GSO super-frames since the host last cleared it.</summary>
+    public SegmentPool Segments { get; }
+
+    public DatapathCounters Counters { get; } = new();
+
+    /// <summary>
+    /// The machine's actions the data path does not perform itself (RequestPolicy, SessionFailed,
+    /// HandoverCompleted, heartbeat notifications), in order, for the host to act on and then clear.
+    /// </summary>
+    public IReadOnlyList<MagAction> HostActions => _hostActions;
+
+    public void ClearHostActions() => _hostActions.Clear();
+
+    /// <summary>When <see cref="Tick"/> must next be called (the machine's timers).</summary>
+    public Instant? NextDeadline => _mag.NextDeadline;
+
+    /// <summary>Per-VM counters by MAC, kept across sessions and ports so they only grow (Prometheus counters).</summary>
+    public IReadOnlyDictionary<MacAddress, CounterBlock> VmCounters => _vmCounters;
+
+    /// <summary>Per-tunnel counters by LMA address.</summary>
+    public IReadOnlyDictionary<Ipv6Address, CounterBlock> TunnelCounters => _tunnelCounters;
+
+    /// <summary>Installed home network prefixes.</summary>
+    public int PrefixCount => _prefixes.Count;
+
+    // ---- Events from the host -------------------------------------------------------------------
+
+    /// <summary>Give the machine an event (a policy answer, a hotplug event…) and perform its actions.</summary>
+    public void Handle(MagEvent e, Instant now) => Raise(e, now);
+
+    /// <summary>Run the machine's due timers and perform their actions (RAs, NUD probes, PBU retransmissions…).</summary>
+    public void Tick(Instant now) => ExecuteAll(_mag.Tick(now));
+
+    /// <summary>
+    /// A Mobility Header from the uplink's raw MH socket (without its IPv6 header). False, counted, when it
+    /// does not parse or its checksum does not verify for <paramref name="source"/> → <paramref name="destination"/>.
+    /// </summary>
+    public bool ReceiveMobilityMessage(ReadOnlySpan<byte> mobilityHeader, Ipv6Address source, Ipv6Address destination, Instant now,
+        bool verifyChecksum = true)
+    {
+        if (ControlMessages.ParseMobilityMessage(mobilityHeader, source, destination, verifyChecksum) is not { } message)
+        {
+            Counters.MobilityMessagesMalformed++;
+            return false;
+        }
+        Raise(new MagEvent.MobilityMessageReceived(source, message), now);
+        return true;
+    }
+
+    private void Raise(MagEvent e, Instant now) => ExecuteAll(_mag.Handle(e, now));
+
+    /// <summary>Perform the machine's actions in order; those that are the host's are queued on <see cref="HostActions"/>.</summary>
+    private void ExecuteAll(IReadOnlyList<MagAction> actions)
+    {
+        // An index loop: foreach over the interface would box an enumerator per call.
+        for (int i = 0; i < actions.Count; i++)
+        {
+            var action = actions[i];
+            if (!Execute(action)) _hostActions.Add(action);
+        }
+    }
+
+    // ---- Ports ----------------------------------------------------------------------------------
+
+    /// <summary>Add an access port. <paramref name="vmMac"/> when the hotplug script knows it; otherwise the first frame teaches it.</summary>
+    public void AddPort(PortId id, string name, MacAddress? vmMac = null)
+    {
+        if ((uint)id.Value >= (uint)_options.MaxPorts)
+            throw new ArgumentOutOfRangeException(nameof(id), id, $"port numbers are 0..{_options.MaxPorts - 1}");
+        if (vmMac is { } mac && (!mac.IsUnicast || mac.IsZero || mac == _sharedMac))
+            throw new ArgumentException($"{mac} cannot be a VM's MAC", nameof(vmMac));
+        if (id.Value >= _ports.Length) Array.Resize(ref _ports, Math.Min(_options.MaxPorts, Math.Max(id.Value + 1, _ports.Length * 2)));
+        if (_ports[id.Value] is not null) throw new InvalidOperationException($"{id} already exists");
+        _ports[id.Value] = new AccessPort(id, name, vmMac);
+    }
+
+    /// <summary>The port is gone: the machine detaches its VM (de-registering it) and the port's tables go.</summary>
+    public bool RemovePort(PortId id, Instant now)
+    {
+        if (FindPort(id) is not { } port) return false;
+        Raise(new MagEvent.PortDetached(id, DetachReason.PortRemoved), now);
+        Uninstall(port);
+        _ports[id.Value] = null;
+        return true;
+    }
+
+    /// <summary>
+    /// The hotplug script says the VM's interface came up: attach at once if the port knows its MAC.
+    /// False when it does not (the VM's first frame will).
+    /// </summary>
+    public bool PortOnline(PortId id, Instant now)
+    {
+        if (FindPort(id) is not { HasVmMac: true } port) return false;
+        RaiseTrigger(port, AttachTrigger.HotplugOnline, null, now);
+        return true;
+    }
+
+    /// <summary>The hotplug script says the VM's interface went down: detach at once.</summary>
+    public bool PortOffline(PortId id, Instant now)
+    {
+        if (FindPort(id) is not { } port) return false;
+        Raise(new MagEvent.PortDetached(id, DetachReason.HotplugOffline), now);
+        port.ForgetLearnedMac();
+        return true;
+    }
+
+    public bool TryGetPort(PortId id, out MagPortView view)
+    {
+        if (FindPort(id) is not { } port)
+        {
+            view = default;
+            return false;
+        }
+        view = ToView(port);
+        return true;
+    }
+
+    public IEnumerable<MagPortView> Ports => _ports.OfType<AccessPort>().Select(ToView);
+
+    /// <summary>Which port serves <paramref name="address"/> (longest installed prefix)?</summary>
+    public bool TryLookupPrefix(Ipv6Address address, out PortId port)
+    {
+        bool found = _prefixes.TryLookup(address, out var p);
+        port = found ? p!.Id : default;
+        return found;
+    }
+
+    private static MagPortView ToView(AccessPort p) => new(p.Id, p.Name, p.HasVmMac ? p.VmMac : null, p.ConfiguredMac is not null,
+        p.Session?.HomeNetworkPrefixes ?? [], p.Session?.LocalMobilityAnchor, p.Counters);
+
+    private AccessPort? FindPort(PortId id) => (uint)id.Value < (uint)_ports.Length ? _ports[id.Value] : null;
+
+    // ---- Counting -------------------------------------------------------------------------------
+
+    /// <summary>A drop seen on a port whose sender is not (known to be) the port's VM.</summary>
+    private Verdict DropOnPort(AccessPort port, DropReason reason, WireError error = WireError.None)
+    {
+        Counters.All.CountDrop(reason, error);
+        port.Counters.CountDrop(reason, error);
+        return Verdict.Drop(reason, error);
+    }
+
+    /// <summary>A drop of a frame from the port's VM: counted for the VM too when it has a session.</summary>
+    private Verdict DropFromVm(AccessPort port, DropReason reason, WireError error = WireError.None)
+    {
+        port.Session?.Vm.CountDrop(reason, error);
+        return DropOnPort(port, reason, error);
+    }
+
+    private Verdict Consume(AccessPort port, ControlFrameKind kind)
+    {
+        Counters.All.Control.Increment(kind);
+        port.Counters.Control.Increment(kind);
+        port.Session?.Vm.Control.Increment(kind);
+        return Verdict.Consumed;
+    }
+
+    private CounterBlock VmBlock(MacAddress mac)
+    {
+        if (!_vmCounters.TryGetValue(mac, out var block)) _vmCounters.Add(mac, block = new CounterBlock());
+        return block;
+    }
+
+    private CounterBlock TunnelBlock(Ipv6Address lma)
+    {
+        if (!_tunnelCounters.TryGetValue(lma, out var block)) _tunnelCounters.Add(lma, block = new CounterBlock());
+        return block;
+    }
+}

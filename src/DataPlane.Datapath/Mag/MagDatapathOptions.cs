@@ -1,0 +1,87 @@
+using DataPlane.Protocol;
+using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
+
+namespace DataPlane.Datapath;
+
+/// <summary>
+/// Settings of a MAG's data path. The shared MAC and link-local address, the Proxy-CoA and the MTU
+/// advertised in RAs are the protocol machine's (<see cref="MagOptions"/>): the data path reads them from
+/// the <see cref="MobileAccessGateway"/> it is given, so the two cannot disagree.
+/// </summary>
+public sealed record MagDatapathOptions
+{
+    /// <summary>
+    /// The largest inner packet that goes into the tunnel: the uplink's path MTU minus the 40-byte outer
+    /// header (RFC 2473 §6.1). Larger packets are answered with ICMPv6 Packet Too Big. Default 1500 − 40.
+    /// </summary>
+    public int TunnelMtu { get; init; } = 1460;
+
+    /// <summary>
+    /// Source of the ICMPv6 errors sent to VMs (Time Exceeded, Packet Too Big). Null: the Proxy-CoA. A
+    /// global address is better than the shared link-local one, since a guest may discard errors about
+    /// off-link destinations that come from a link-local source.
+    /// </summary>
+    public Ipv6Address? IcmpErrorSource { get; init; }
+
+    /// <summary>More addresses the MAG answers Neighbor Solicitations for, besides the shared link-local address (e.g. a global gateway address).</summary>
+    public IReadOnlyList<Ipv6Address> RouterAddresses { get; init; } = [];
+
+    /// <summary>
+    /// How often at most a port reports that its VM is alive (<see cref="MagEvent.ReachabilityConfirmed"/>), or
+    /// raises <see cref="AttachTrigger.FirstFrame"/> while it has no installed session, so the per-packet path
+    /// stays cheap.
+    /// </summary>
+    public TimeSpan ActivityReportInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Control frames (RS, NS, NA, ARP announcements, RARP) a port passes to the machine; the rest are dropped as <see cref="DropReason.RateLimited"/>.</summary>
+    public RateLimit ControlFrameRate { get; init; } = RateLimit.PerSecond(20, burst: 10);
+
+    /// <summary>ICMPv6 errors sent per port (RFC 4443 §2.4(f) requires a limit).</summary>
+    public RateLimit IcmpErrorRate { get; init; } = RateLimit.PerSecond(10, burst: 10);
+
+    /// <summary>Cur Hop Limit advertised in RAs (RFC 4861 AdvCurHopLimit; 64 is the value RFC 1700 era hosts and Linux use).</summary>
+    public byte RouterAdvertisementCurHopLimit { get; init; } = 64;
+
+    /// <summary>Recursive DNS servers advertised in RAs (RFC 8106); empty sends no RDNSS option.</summary>
+    public IReadOnlyList<Ipv6Address> DnsServers { get; init; } = [];
+
+    /// <summary>Port numbers are indexes into a table of this size.</summary>
+    public int MaxPorts { get; init; } = 4096;
+
+    /// <summary>Control frames queued per batch before further ones are dropped (counted).</summary>
+    public int ControlOutputCapacity { get; init; } = 256;
+
+    /// <summary>Segments per batch (a 64 KB super-frame at MSS 1400 gives 47).</summary>
+    public int SegmentPoolCapacity { get; init; } = 512;
+
+    /// <summary>Free bytes in front of each segment, so the host can prepend an outer header in place.</summary>
+    public int SegmentHeadroom { get; init; } = 64;
+
+    /// <summary>Throws <see cref="ProtocolOptionsException"/> naming the first bad setting.</summary>
+    public void Validate(MagOptions machine)
+    {
+        const string p = "Datapath.Mag.";
+        Require(TunnelMtu is >= Icmpv6Packet.MinimumMtu and <= ushort.MaxValue, p + nameof(TunnelMtu), $"must be within 1280..65535 (was {TunnelMtu})");
+        Require(machine.AdvertisedMtu is null || machine.AdvertisedMtu <= (uint)TunnelMtu, p + nameof(TunnelMtu),
+            $"is below the MTU the RAs advertise ({machine.AdvertisedMtu}): VMs would send packets the tunnel refuses");
+        Require(IcmpErrorSource is null || (IcmpErrorSource.Value.IsUnicast && !IcmpErrorSource.Value.IsLinkLocal), p + nameof(IcmpErrorSource),
+            "must be a global unicast address");
+        Require(RouterAddresses.All(a => a.IsUnicast), p + nameof(RouterAddresses), "must be unicast addresses");
+        Require(ActivityReportInterval > TimeSpan.Zero, p + nameof(ActivityReportInterval), "must be positive");
+        Require(ControlFrameRate.IsValid, p + nameof(ControlFrameRate), "needs a positive interval and a burst of at least 1");
+        Require(IcmpErrorRate.IsValid, p + nameof(IcmpErrorRate), "needs a positive interval and a burst of at least 1");
+        Require(RouterAdvertisementCurHopLimit > 0, p + nameof(RouterAdvertisementCurHopLimit), "must be 1..255");
+        Require(DnsServers.Count <= NdOption.MaxRecursiveDnsServers && DnsServers.All(a => a.IsUnicast), p + nameof(DnsServers),
+            $"must be at most {NdOption.MaxRecursiveDnsServers} unicast addresses");
+        Require(MaxPorts is > 0 and <= 1 << 20, p + nameof(MaxPorts), "must be within 1..1048576");
+        Require(ControlOutputCapacity > 0, p + nameof(ControlOutputCapacity), "must be positive");
+        Require(SegmentPoolCapacity > 0, p + nameof(SegmentPoolCapacity), "must be positive");
+        Require(SegmentHeadroom is >= 0 and <= 512, p + nameof(SegmentHeadroom), "must be within 0..512");
+    }
+
+    internal static void Require(bool condition, string key, string message)
+    {
+        if (!condition) throw new ProtocolOptionsException(key, message);
+    }
+}

@@ -1,0 +1,88 @@
+using DataPlane.Protocol;
+using DataPlane.Protocol.Lma;
+using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
+
+namespace DataPlane.Datapath.Tests;
+
+/// <summary>
+/// An LMA data path and two MAG data paths wired together in-process on one clock: Mobility Header
+/// messages go through bytes (written with checksums, received through the MH socket entry points), the
+/// policy store answers at once, and data packets are carried by hand between verdicts and entry points.
+/// </summary>
+internal sealed class DomainFixture
+{
+    public static readonly Ipv6Address LmaAddress = MagFixture.Lma;
+    public static readonly Ipv6Address Mag1 = MagFixture.Coa;
+    public static readonly Ipv6Address Mag2 = Ipv6Address.Parse("2001:db8:ffff::3");
+
+    public DomainFixture(LmaDatapathOptions? lmaOptions = null)
+    {
+        var policy = new InMemoryLmaPolicy();
+        policy.SetProfile(MagFixture.Nai, new LmaMobileNodeProfile([MagFixture.Hnp]));
+        var options = new LmaOptions { LocalMobilityAnchorAddress = LmaAddress, AuthorizedMags = new HashSet<Ipv6Address> { Mag1, Mag2 }, RestartCounter = 1 };
+        Lma = new LmaDatapath(new LocalMobilityAnchor(options, policy, new SplitMix64Random(3)), lmaOptions);
+        M1 = new MagDatapath(new MobileAccessGateway(new MagOptions { ProxyCareOfAddress = Mag1 }, new SplitMix64Random(11)));
+        M2 = new MagDatapath(new MobileAccessGateway(new MagOptions { ProxyCareOfAddress = Mag2 }, new SplitMix64Random(12)));
+        M1.AddPort(MagFixture.Port, "vif1.0");
+        M2.AddPort(MagFixture.Port, "vif7.0");
+    }
+
+    public LmaDatapath Lma { get; }
+    public MagDatapath M1 { get; }
+    public MagDatapath M2 { get; }
+    public Instant Now { get; set; } = Instant.FromDateTime(new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+
+    /// <summary>Frames the MAGs sent to their ports (RAs and the like) while pumping.</summary>
+    public List<(MagDatapath Mag, byte[] Frame)> PortFrames { get; } = [];
+
+    public MagDatapath MagAt(Ipv6Address address) => address == Mag1 ? M1 : M2;
+
+    /// <summary>The VM announces itself on <paramref name="mag"/>'s port with <paramref name="frameHex"/>; the domain settles.</summary>
+    public void Attach(MagDatapath mag, string frameHex)
+    {
+        var p = Packet.Of(frameHex);
+        Assert.Equal(VerdictKind.Consumed, mag.FromPort(MagFixture.Port, p.Buffer, p.Offset, p.Length, OffloadInfo.None, Now).Kind);
+        Settle();
+    }
+
+    /// <summary>Answer policy requests and carry Mobility Header messages (5 ms each way) until nothing moves.</summary>
+    public void Settle()
+    {
+        for (int round = 0; round < 20; round++)
+        {
+            bool moved = false;
+            foreach (var mag in new[] { M1, M2 })
+            {
+                foreach (var request in mag.HostActions.OfType<MagAction.RequestPolicy>().ToList())
+                {
+                    mag.Handle(new MagEvent.PolicyDecided(request.RequestId, MagFixture.Profile()), Now);
+                    moved = true;
+                }
+                mag.ClearHostActions();
+                foreach (var (meta, bytes) in MagFixture.TakeControl(mag.ControlOutput))
+                {
+                    if (meta.Sink == ControlSink.Port)
+                    {
+                        PortFrames.Add((mag, bytes));
+                        continue;
+                    }
+                    Now += TimeSpan.FromMilliseconds(5);
+                    Assert.Equal(LmaAddress, meta.Destination);
+                    Assert.True(Lma.ReceiveMobilityMessage(bytes, meta.Source, meta.Destination, Now));
+                    moved = true;
+                }
+            }
+            foreach (var (meta, bytes) in MagFixture.TakeControl(Lma.ControlOutput))
+            {
+                Assert.Equal(ControlSink.MobilityHeaderSocket, meta.Sink);
+                Now += TimeSpan.FromMilliseconds(5);
+                Assert.True(MagAt(meta.Destination).ReceiveMobilityMessage(bytes, meta.Source, meta.Destination, Now));
+                moved = true;
+            }
+            Lma.ClearHostActions();
+            if (!moved) return;
+        }
+        Assert.Fail("the domain did not settle");
+    }
+}
