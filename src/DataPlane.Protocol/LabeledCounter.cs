@@ -7,7 +7,7 @@ namespace DataPlane.Protocol;
 /// reason): a flat array, so incrementing on the packet path costs one store. Exported later as one
 /// Prometheus metric with a label.
 /// </summary>
-public sealed class LabeledCounter<TKey> where TKey : struct, Enum
+public sealed class LabeledCounter<TKey> : ILabeledCounter where TKey : struct, Enum
 {
     private readonly long[] _values;
 
@@ -45,6 +45,8 @@ public sealed class LabeledCounter<TKey> where TKey : struct, Enum
 
     public override string ToString() => string.Join(", ", NonZero().Select(kv => $"{kv.Key}={kv.Value}"));
 
+    IEnumerable<KeyValuePair<string, long>> ILabeledCounter.NonZeroByName() => NonZero().Select(kv => new KeyValuePair<string, long>(kv.Key.ToString(), kv.Value));
+
     private static int ToIndex(TKey key) => Unsafe.SizeOf<TKey>() switch
     {
         1 => Unsafe.As<TKey, byte>(ref key),
@@ -62,4 +64,13 @@ public sealed class LabeledCounter<TKey> where TKey : struct, Enum
             default: return Unsafe.As<int, TKey>(ref i);
         }
     }
+}
+
+/// <summary>A labelled counter seen without its enum type (for exporters: `ctl stats`, Prometheus).</summary>
+public interface ILabeledCounter
+{
+    long Total { get; }
+
+    /// <summary>Non-zero entries with the label's name.</summary>
+    IEnumerable<KeyValuePair<string, long>> NonZeroByName();
 }

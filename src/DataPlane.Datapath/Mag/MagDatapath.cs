@@ -156,12 +156,14 @@ public sealed partial class MagDatapath
 
     /// <summary>
     /// The hotplug script says the VM's interface came up: attach at once if the port knows its MAC.
-    /// False when it does not (the VM's first frame will).
+    /// False when it does not (the VM's first frame will). <paramref name="incomingMigration"/> when the
+    /// caller knows the VM is arriving by live migration (its handover then asks the LMA for the VM's
+    /// existing binding, HI 3).
     /// </summary>
-    public bool PortOnline(PortId id, Instant now)
+    public bool PortOnline(PortId id, Instant now, bool incomingMigration = false)
     {
         if (FindPort(id) is not { HasVmMac: true } port) return false;
-        RaiseTrigger(port, AttachTrigger.HotplugOnline, null, now);
+        RaiseTrigger(port, incomingMigration ? AttachTrigger.HotplugIncomingMigration : AttachTrigger.HotplugOnline, null, now);
         return true;
     }
 

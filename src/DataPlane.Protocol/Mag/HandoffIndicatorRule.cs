@@ -9,9 +9,10 @@ namespace DataPlane.Protocol.Mag;
 /// </summary>
 public static class HandoffIndicatorRule
 {
-    /// <summary>Triggers a hypervisor or guest sends after a live migration (and rarely otherwise).</summary>
+    /// <summary>Triggers a hypervisor or guest sends after a live migration (and rarely otherwise), or the hotplug path's word for it.</summary>
     public static bool IsMigrationAnnounce(AttachTrigger trigger) => trigger is
-        AttachTrigger.Rarp or AttachTrigger.UnsolicitedNeighborAdvertisement or AttachTrigger.GratuitousArp;
+        AttachTrigger.Rarp or AttachTrigger.UnsolicitedNeighborAdvertisement or AttachTrigger.GratuitousArp
+        or AttachTrigger.HotplugIncomingMigration;
 
     /// <summary>
     /// <list type="bullet">

@@ -17,6 +17,11 @@ public enum AttachTrigger : byte
     FirstFrame,
     /// <summary>The hotplug script reported the port online (vif-pmip, qemu-ifup).</summary>
     HotplugOnline,
+    /// <summary>
+    /// The hotplug path reported the port online for an incoming live migration (`ctl port add --incoming`,
+    /// qemu-ifup with DATAPLANE_INCOMING=1): the VM is arriving from another MAG, as a RARP would say.
+    /// </summary>
+    HotplugIncomingMigration,
 }
 
 /// <summary>Why a session ended.</summary>
