@@ -18,8 +18,14 @@ help:
 deps:
 	@scripts/install-deps
 
+# The daemons/CLI and the probe are also published as native executables (artifacts/publish/): that
+# is what the testbed, the hotplug scripts and the demo run.
+PUBLISH := artifacts/publish
+
 build:
 	$(DOTNET) build $(SLN) -c $(CONFIG) --nologo -v quiet
+	$(DOTNET) publish src/DataPlane.Host -c $(CONFIG) -r linux-x64 --nologo -v quiet -o $(PUBLISH)/dataplane
+	$(DOTNET) publish src/DataPlane.Probe -c $(CONFIG) -r linux-x64 --nologo -v quiet -o $(PUBLISH)/dataplane-probe
 
 test: deps build
 	$(DOTNET) test $(SLN) -c $(CONFIG) --no-build --nologo --logger "$(TEST_LOGGER)"

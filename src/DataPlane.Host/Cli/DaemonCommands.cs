@@ -1,15 +1,19 @@
 using System.CommandLine;
+using DataPlane.Host.Configuration;
+using DataPlane.Host.Lma;
+using DataPlane.Host.Mag;
+using DataPlane.Host.Policy;
+using DataPlane.Host.Runtime;
+using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Host.Cli;
 
 /// <summary>`dataplane mag --config FILE` and `dataplane lma --config FILE`.</summary>
 public static class DaemonCommands
 {
-    public static Command Mag() => Daemon("mag", "run the Mobile Access Gateway switch on a VM host", "/etc/dataplane/mag.json",
-        (file, ct) => throw new NotImplementedException());
+    public static Command Mag() => Daemon("mag", "run the Mobile Access Gateway switch on a VM host", "/etc/dataplane/mag.json", RunMag);
 
-    public static Command Lma() => Daemon("lma", "run the Local Mobility Anchor", "/etc/dataplane/lma.json",
-        (file, ct) => throw new NotImplementedException());
+    public static Command Lma() => Daemon("lma", "run the Local Mobility Anchor", "/etc/dataplane/lma.json", RunLma);
 
     private static Command Daemon(string name, string help, string defaultConfig, Func<string, CancellationToken, Task<int>> run)
     {
@@ -17,5 +21,53 @@ public static class DaemonCommands
         var cmd = new Command(name, help) { config };
         cmd.SetAction((r, ct) => run(r.GetValue(config)!, ct));
         return cmd;
+    }
+
+    private static Task<int> RunMag(string file, CancellationToken ct)
+    {
+        MagConfig config;
+        try
+        {
+            config = MagConfig.Load(file);
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine($"dataplane mag: {e.Message}");
+            return Task.FromResult(1);
+        }
+        return DaemonRunner.RunAsync("mag", config.Logging, config.ControlSocket, logs =>
+        {
+            var policy = new FilePolicyStore(config.Policy.File, logs.CreateLogger("DataPlane.policy"));
+            var daemon = new MagDaemon(config, policy, RestartCounter.Next(config.RestartCounterFile), logs.CreateLogger("DataPlane.mag"));
+            try
+            {
+                daemon.AttachConfiguredPorts();
+            }
+            catch
+            {
+                daemon.Dispose();
+                throw;
+            }
+            return daemon;
+        }, ct);
+    }
+
+    private static Task<int> RunLma(string file, CancellationToken ct)
+    {
+        LmaConfig config;
+        try
+        {
+            config = LmaConfig.Load(file);
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine($"dataplane lma: {e.Message}");
+            return Task.FromResult(1);
+        }
+        return DaemonRunner.RunAsync("lma", config.Logging, config.ControlSocket, logs =>
+        {
+            var policy = new FilePolicyStore(config.Policy.File, logs.CreateLogger("DataPlane.policy"));
+            return new LmaDaemon(config, policy, RestartCounter.Next(config.RestartCounterFile), logs.CreateLogger("DataPlane.lma"));
+        }, ct);
     }
 }

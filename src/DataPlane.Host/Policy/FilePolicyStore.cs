@@ -22,7 +22,7 @@ public sealed class FilePolicyStore : ILmaPolicy
         _path = path;
         _log = log;
         _current = PolicyFile.Load(path);
-        _log.LogInformation("policy: loaded {Path}: {Vms} VMs, defaults.allowed={Allowed}", path, _current.Vms.Count, _current.Defaults.Allowed);
+        _log.LogInformation("loaded {Path}: {Vms} VMs, defaults.allowed={Allowed}", path, _current.Vms.Count, _current.Defaults.Allowed);
     }
 
     public PolicySnapshot Current => _current;
@@ -34,12 +34,12 @@ public sealed class FilePolicyStore : ILmaPolicy
         {
             var next = PolicyFile.Load(_path);
             _current = next;
-            _log.LogInformation("policy: reloaded {Path}: {Vms} VMs", _path, next.Vms.Count);
+            _log.LogInformation("reloaded {Path}: {Vms} VMs", _path, next.Vms.Count);
             return null;
         }
         catch (ConfigException e)
         {
-            _log.LogError("policy: reload failed, keeping the previous policy: {Reason}", e.Message);
+            _log.LogError("reload failed, keeping the previous policy: {Reason}", e.Message);
             return e.Message;
         }
     }

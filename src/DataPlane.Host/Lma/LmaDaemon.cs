@@ -1,0 +1,362 @@
+using System.Text.Json.Nodes;
+using DataPlane.Datapath;
+using DataPlane.Host.Configuration;
+using DataPlane.Host.Control;
+using DataPlane.Host.Mag;
+using DataPlane.Host.Policy;
+using DataPlane.Host.Runtime;
+using DataPlane.Linux;
+using DataPlane.Linux.Netlink;
+using DataPlane.Protocol;
+using DataPlane.Protocol.Lma;
+using DataPlane.Wire;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Host.Lma;
+
+/// <summary>
+/// The LMA daemon: one packet loop thread owning the data path (and the LMA machine), the home-network
+/// TUN device, and the Mobility Header and IPv6-in-IPv6 sockets. The kernel routes the prefix pool (and
+/// any bound prefix outside it) into the TUN; packets for a bound prefix leave through the tunnel to the
+/// MAG serving it, and tunnelled packets from that MAG come out of the TUN into the home network.
+/// </summary>
+public sealed class LmaDaemon : DaemonRunner.IDaemon
+{
+    private const ulong HomeToken = 1;
+    private const ulong MobilityToken = 2;
+    private const ulong TunnelToken = 3;
+    private const ulong WakeToken = 4;
+    private const int MaxBatchesPerWake = 4;
+
+    private readonly LmaConfig _config;
+    private readonly ILogger _log;
+    private readonly FilePolicyStore _policy;
+    private readonly DaemonClock _clock = new();
+    private readonly LmaDatapath _dp;
+    private readonly Epoll _epoll = new(16);
+    private readonly LoopWork _work = new();
+    private readonly TunDevice _home;
+    private readonly RtNetlink _netlink;
+    private readonly RawIpv6Socket _mobility;
+    private readonly RawIpv6Socket _tunnel;
+    private readonly PacketBatch _rxHome = new(64, 65536 + 256);
+    private readonly PacketBatch _rxTunnel = new(64, 16384);
+    private readonly PacketBatch _rxMobility = new(16, 4096);
+    private readonly PacketBatch _tx = new(64, 16384);
+    private readonly int[] _slots = new int[64];
+    private readonly EpollReady[] _ready = new EpollReady[16];
+    private readonly HashSet<Ipv6Prefix> _kernelRoutes = [];
+    private readonly List<LmaAction> _hostActionScratch = [];
+    private volatile bool _stopping;
+
+    public LmaDaemon(LmaConfig config, FilePolicyStore policy, uint restartCounter, ILogger log)
+    {
+        _config = config;
+        _log = log;
+        _policy = policy;
+        var options = config.Protocol with { RestartCounter = restartCounter };
+        var machine = new LocalMobilityAnchor(options, policy, new SplitMix64Random((ulong)Environment.TickCount64 ^ (ulong)Environment.ProcessId));
+        _dp = new LmaDatapath(machine, new LmaDatapathOptions { TunnelMtu = config.TunnelMtu });
+        var address = options.LocalMobilityAnchorAddress;
+        _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = address });
+        _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = address, HopLimit = 64 });
+        // The TUN's MTU is the tunnel MTU, so the kernel itself answers oversize packets from the home
+        // network with Packet Too Big before they reach us.
+        _home = TunDevice.Create(new TunTapOptions { Name = config.HomeInterface, VnetHeader = true, Mtu = config.TunnelMtu, Up = true });
+        _netlink = RtNetlink.Open();
+        if (options.HomeNetworkPrefixPool is { } pool)
+        {
+            _netlink.ReplaceRoute(pool, config.HomeInterface);
+            _log.LogInformation("routing the prefix pool {Pool} into {Home}", pool, config.HomeInterface);
+        }
+        _epoll.Add(_home.Fd, HomeToken);
+        _epoll.Add(_mobility.Fd, MobilityToken);
+        _epoll.Add(_tunnel.Fd, TunnelToken);
+        _epoll.Add(_work.Wake.Fd, WakeToken);
+    }
+
+    public string? ReloadPolicy() => _policy.Reload();
+
+    public void Run()
+    {
+        _log.LogInformation("running at {Address}, home {Home}, tunnel MTU {Mtu}, restart counter {Counter}",
+            _config.Protocol.LocalMobilityAnchorAddress, _config.HomeInterface, _config.TunnelMtu, _dp.Machine.Options.RestartCounter);
+        while (!_stopping)
+        {
+            var now = _clock.Now;
+            var timeout = _dp.NextDeadline is { } due ? Clamp(due - now) : TimeSpan.FromSeconds(1);
+            int n = _epoll.Wait(_ready, timeout);
+            now = _clock.Now;
+            for (int i = 0; i < n; i++)
+            {
+                switch (_ready[i].Token)
+                {
+                    case HomeToken: ReceiveHome(now); break;
+                    case TunnelToken: ReceiveTunnel(now); break;
+                    case MobilityToken: ReceiveMobility(now); break;
+                    case WakeToken: _work.RunPending(); break;
+                }
+            }
+            now = _clock.Now;
+            if (_dp.NextDeadline is { } d && d <= now) _dp.Tick(now);
+            AfterBatch();
+        }
+    }
+
+    private static TimeSpan Clamp(TimeSpan t) =>
+        t < TimeSpan.Zero ? TimeSpan.Zero : t > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : t;
+
+    public void Stop()
+    {
+        _stopping = true;
+        _work.Wake.Signal();
+    }
+
+    /// <summary>From the home network (the TUN): to the MAG serving the destination prefix.</summary>
+    private void ReceiveHome(Instant now)
+    {
+        for (int round = 0; round < MaxBatchesPerWake; round++)
+        {
+            int count = _home.Receive(_rxHome);
+            if (count == 0) return;
+            int toTunnel = 0;
+            for (int i = 0; i < count; i++)
+            {
+                ref var meta = ref _rxHome.Meta(i);
+                var v = _dp.FromHome(_rxHome.Slot(i), meta.Offset, meta.Length, Offloads.From(meta.Vnet), now);
+                if (v.Kind == VerdictKind.ToTunnel)
+                {
+                    meta.Destination = v.TunnelDestination;
+                    _rxHome.SetFrame(i, v.Offset, v.Length);
+                    _slots[toTunnel++] = i;
+                }
+                else if (v.Kind == VerdictKind.Segmented)
+                {
+                    SendSegments(v);
+                }
+            }
+            if (toTunnel > 0) _tunnel.Send(_rxHome, _slots.AsSpan(0, toTunnel));
+            if (count < _rxHome.Capacity) return;
+        }
+    }
+
+    private void SendSegments(Verdict v)
+    {
+        int n = 0;
+        for (int s = v.FirstSegment; s < v.FirstSegment + v.SegmentCount; s++)
+        {
+            var sv = _dp.Segments.VerdictOf(s);
+            if (sv.Kind != VerdictKind.ToTunnel) continue;
+            if (n == _tx.Capacity)
+            {
+                _tunnel.Send(_tx, 0, n);
+                n = 0;
+            }
+            _tx.Reset(n);
+            _dp.Segments.Buffer(s).Slice(sv.Offset, sv.Length).CopyTo(_tx.Slot(n)[_tx.Headroom..]);
+            _tx.SetFrame(n, _tx.Headroom, sv.Length);
+            _tx.Meta(n).Destination = sv.TunnelDestination;
+            n++;
+        }
+        if (n > 0) _tunnel.Send(_tx, 0, n);
+    }
+
+    /// <summary>From a MAG: accepted only from the MAG serving the source prefix, then out into the home network.</summary>
+    private void ReceiveTunnel(Instant now)
+    {
+        for (int round = 0; round < MaxBatchesPerWake; round++)
+        {
+            int count = _tunnel.Receive(_rxTunnel);
+            if (count == 0) return;
+            int toHome = 0;
+            for (int i = 0; i < count; i++)
+            {
+                ref var meta = ref _rxTunnel.Meta(i);
+                var v = _dp.FromTunnel(_rxTunnel.Slot(i), meta.Offset, meta.Length, meta.Source, meta.Destination, now);
+                if (v.Kind != VerdictKind.ToHome) continue;
+                _rxTunnel.SetFrame(i, v.Offset, v.Length);
+                meta.Vnet = default;
+                _slots[toHome++] = i;
+            }
+            if (toHome > 0) _home.Send(_rxTunnel, _slots.AsSpan(0, toHome));
+            if (count < _rxTunnel.Capacity) return;
+        }
+    }
+
+    private void ReceiveMobility(Instant now)
+    {
+        int count = _mobility.Receive(_rxMobility);
+        for (int i = 0; i < count; i++)
+        {
+            ref var meta = ref _rxMobility.Meta(i);
+            _dp.ReceiveMobilityMessage(_rxMobility.Frame(i), meta.Source, meta.Destination, now, verifyChecksum: false);
+        }
+    }
+
+    private void AfterBatch()
+    {
+        for (int guard = 0; guard < 8 && (_dp.HostActions.Count > 0 || _dp.ControlOutput.Count > 0); guard++)
+        {
+            FlushControlOutput();
+            HandleHostActions();
+        }
+        _dp.Segments.Clear();
+    }
+
+    private void FlushControlOutput()
+    {
+        var output = _dp.ControlOutput;
+        for (int i = 0; i < output.Count; i++)
+        {
+            ref readonly var f = ref output[i];
+            _tx.Reset(0);
+            output.Frame(i).CopyTo(_tx.Slot(0)[_tx.Headroom..]);
+            _tx.SetFrame(0, _tx.Headroom, f.Length);
+            switch (f.Sink)
+            {
+                case ControlSink.MobilityHeaderSocket:
+                    _tx.Meta(0).Destination = f.Destination;
+                    _mobility.Send(_tx, 0, 1);
+                    break;
+                case ControlSink.Home:
+                    _home.Send(_tx, 0, 1);
+                    break;
+            }
+        }
+        output.Clear();
+    }
+
+    private void HandleHostActions()
+    {
+        if (_dp.HostActions.Count == 0) return;
+        _hostActionScratch.Clear();
+        _hostActionScratch.AddRange(_dp.HostActions);
+        _dp.ClearHostActions();
+        foreach (var action in _hostActionScratch)
+        {
+            switch (action)
+            {
+                case LmaAction.BindingChanged b:
+                    _log.LogInformation("binding: {Nai} {Change} at MAG {Mag}, HNP {Hnp}", b.MobileNodeIdentifier, b.Change,
+                        b.ProxyCareOfAddress?.ToString() ?? "-", string.Join(",", b.HomeNetworkPrefixes));
+                    UpdateKernelRoutes(b);
+                    break;
+                case LmaAction.PeerUnreachable u:
+                    _log.LogWarning("heartbeat: MAG {Peer} unreachable", u.Peer);
+                    break;
+                case LmaAction.PeerReachable r:
+                    _log.LogInformation("heartbeat: MAG {Peer} reachable", r.Peer);
+                    break;
+                case LmaAction.PeerRestarted r:
+                    _log.LogWarning("heartbeat: MAG {Peer} restarted (counter {Old} -> {New})", r.Peer, r.PreviousRestartCounter, r.RestartCounter);
+                    break;
+                default:
+                    _log.LogDebug("{Action}", action);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The pool is routed into the TUN once at start; a prefix from a policy profile outside the pool
+    /// gets its own kernel route while it is bound.
+    /// </summary>
+    private void UpdateKernelRoutes(LmaAction.BindingChanged b)
+    {
+        var pool = _config.Protocol.HomeNetworkPrefixPool;
+        bool bound = b.Change is BindingChange.Created or BindingChange.HandedOff or BindingChange.Resumed;
+        bool gone = b.Change is BindingChange.Deleted or BindingChange.Expired;
+        foreach (var prefix in b.HomeNetworkPrefixes)
+        {
+            if (pool is { } p && p.Contains(prefix.Address) && prefix.Length >= p.Length) continue;
+            try
+            {
+                if (bound && _kernelRoutes.Add(prefix)) _netlink.ReplaceRoute(prefix, _config.HomeInterface);
+                else if (gone && _kernelRoutes.Remove(prefix)) _netlink.DeleteRoute(prefix, _config.HomeInterface);
+            }
+            catch (NetlinkException e)
+            {
+                _log.LogError("routes: {Error}", e.Message);
+            }
+        }
+    }
+
+    public Task<ControlResponse> HandleControlAsync(ControlRequest request, CancellationToken ct) => request.Command switch
+    {
+        "bindings" => _work.Post(() => ControlResponse.Success(BindingsJson())),
+        "tunnels" => _work.Post(() => ControlResponse.Success(TunnelsJson())),
+        "stats" => _work.Post(() => ControlResponse.Success(StatsJson())),
+        "policy.reload" => Task.FromResult(_policy.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
+        _ => Task.FromResult(ControlResponse.Failure($"unknown command \"{request.Command}\" (LMA commands: bindings, tunnels, stats, policy.reload)")),
+    };
+
+    private JsonArray BindingsJson()
+    {
+        var now = _clock.Now;
+        var list = new JsonArray();
+        foreach (var b in _dp.Machine.Bindings.OrderBy(b => b.MobileNodeIdentifier, StringComparer.Ordinal))
+        {
+            list.Add((JsonNode)new JsonObject
+            {
+                ["nai"] = b.MobileNodeIdentifier,
+                ["hnp"] = MagDaemon.Strings(b.HomeNetworkPrefixes),
+                ["state"] = b.State.ToString(),
+                ["mag"] = b.ProxyCareOfAddress?.ToString(),
+                ["expiresInSeconds"] = (long)(b.ExpiresAt - now).TotalSeconds,
+                ["deleteInSeconds"] = b.DeleteAt is { } d ? (long)(d - now).TotalSeconds : null,
+            });
+        }
+        return list;
+    }
+
+    private JsonArray TunnelsJson()
+    {
+        var list = new JsonArray();
+        foreach (var t in _dp.Tunnels)
+        {
+            list.Add((JsonNode)new JsonObject
+            {
+                ["mag"] = t.Mag.ToString(),
+                ["up"] = t.Up,
+                ["references"] = _dp.Machine.TunnelReferences(t.Mag),
+                ["inPackets"] = t.Counters.InPackets,
+                ["inBytes"] = t.Counters.InBytes,
+                ["outPackets"] = t.Counters.OutPackets,
+                ["outBytes"] = t.Counters.OutBytes,
+                ["drops"] = t.Counters.DroppedTotal,
+            });
+        }
+        return list;
+    }
+
+    private JsonObject StatsJson() => new()
+    {
+        ["protocol"] = CounterJson.ToJson(_dp.Machine.Counters),
+        ["datapath"] = CounterJson.ToJson(_dp.Counters),
+        ["bindingCache"] = _dp.Machine.BindingCacheCount,
+        ["awaitingDeletion"] = _dp.Machine.EntriesAwaitingDeletion,
+        ["tunnels"] = _dp.Machine.TunnelCount,
+        ["routes"] = _dp.RouteCount,
+        ["tunnelSocket"] = MagDaemon.SocketJson(_tunnel.Counters),
+        ["mobilitySocket"] = MagDaemon.SocketJson(_mobility.Counters),
+        ["home"] = MagDaemon.SocketJson(_home.Counters),
+    };
+
+    public void Dispose()
+    {
+        foreach (var prefix in _kernelRoutes)
+        {
+            try { _netlink.DeleteRoute(prefix, _config.HomeInterface); } catch (NetlinkException) { }
+        }
+        _home.Dispose();
+        _netlink.Dispose();
+        _mobility.Dispose();
+        _tunnel.Dispose();
+        _epoll.Dispose();
+        _work.Dispose();
+        _rxHome.Dispose();
+        _rxTunnel.Dispose();
+        _rxMobility.Dispose();
+        _tx.Dispose();
+    }
+}

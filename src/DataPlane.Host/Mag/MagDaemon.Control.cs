@@ -1,0 +1,174 @@
+using System.Text.Json.Nodes;
+using DataPlane.Datapath;
+using DataPlane.Host.Configuration;
+using DataPlane.Host.Control;
+using DataPlane.Linux;
+using DataPlane.Protocol;
+using DataPlane.Wire;
+
+namespace DataPlane.Host.Mag;
+
+/// <summary>The MAG's control commands. Each runs on the packet loop thread, between batches.</summary>
+public sealed partial class MagDaemon
+{
+    public Task<ControlResponse> HandleControlAsync(ControlRequest request, CancellationToken ct) => request.Command switch
+    {
+        "port.add" => OnLoop(() => PortAdd(request)),
+        "port.del" => OnLoop(() => request.String("name") is { } n
+            ? (DeletePort(n) is { } e ? ControlResponse.Failure(e) : ControlResponse.Success())
+            : ControlResponse.Failure("port.del: missing name")),
+        "ports" => OnLoop(() => ControlResponse.Success(PortsJson())),
+        "sessions" => OnLoop(() => ControlResponse.Success(SessionsJson())),
+        "bindings" => OnLoop(() => ControlResponse.Success(BindingsJson())),
+        "tunnels" => OnLoop(() => ControlResponse.Success(TunnelsJson())),
+        "stats" => OnLoop(() => ControlResponse.Success(StatsJson())),
+        "policy.reload" => Task.FromResult(_policy.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
+        _ => Task.FromResult(ControlResponse.Failure(
+            $"unknown command \"{request.Command}\" (MAG commands: port.add, port.del, ports, sessions, bindings, tunnels, stats, policy.reload)")),
+    };
+
+    private ControlResponse PortAdd(ControlRequest r)
+    {
+        var name = r.String("name");
+        if (name is null) return ControlResponse.Failure("port.add: missing name");
+        MacAddress? mac = null;
+        if (r.String("mac") is { } m)
+        {
+            if (!MacAddress.TryParse(m, out var parsed)) return ControlResponse.Failure($"port.add: \"{m}\" is not a MAC address");
+            mac = parsed;
+        }
+        var kind = r.String("kind") switch
+        {
+            null or "packet" => PortKind.Packet,
+            "tap" => PortKind.Tap,
+            var k => (PortKind?)null,
+        };
+        if (kind is null) return ControlResponse.Failure($"port.add: kind \"{r.String("kind")}\" is not packet or tap");
+        bool incoming = r.Args["incoming"] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue(out bool b) && b;
+        var error = AddPort(name, mac, kind.Value, incoming);
+        return error is null ? ControlResponse.Success(new JsonObject { ["name"] = name }) : ControlResponse.Failure(error);
+    }
+
+    private JsonArray PortsJson()
+    {
+        var now = _clock.Now;
+        var list = new JsonArray();
+        foreach (var p in _ports.Values.OrderBy(p => p.Id.Value))
+        {
+            var o = new JsonObject
+            {
+                ["name"] = p.Name,
+                ["kind"] = p.Kind.ToString().ToLowerInvariant(),
+                ["link"] = p.Device.LinkState.ToString().ToLowerInvariant(),
+            };
+            if (_dp.TryGetPort(p.Id, out var view))
+            {
+                o["vmMac"] = view.VmMac?.ToString();
+                o["hnp"] = Strings(view.HomeNetworkPrefixes);
+            }
+            if (_dp.Machine.TryGetSession(p.Id, out var s))
+            {
+                o["session"] = s.State.ToString();
+                o["nai"] = s.MobileNodeIdentifier;
+            }
+            else
+            {
+                o["session"] = "none";
+            }
+            if (view.Counters is { } c)
+            {
+                o["rxPackets"] = c.InPackets;
+                o["txPackets"] = c.OutPackets;
+                o["drops"] = c.DroppedTotal;
+                var byReason = new JsonObject();
+                foreach (var (reason, n) in ((DataPlane.Protocol.ILabeledCounter)c.Drops).NonZeroByName()) byReason[reason] = n;
+                o["dropsByReason"] = byReason;
+            }
+            o["ageSeconds"] = (long)(DateTime.UtcNow - p.AttachedAt).TotalSeconds;
+            list.Add((JsonNode)o);
+        }
+        return list;
+    }
+
+    private JsonArray SessionsJson()
+    {
+        var now = _clock.Now;
+        var list = new JsonArray();
+        foreach (var s in _dp.Machine.Sessions.OrderBy(s => s.Port.Value))
+        {
+            list.Add((JsonNode)new JsonObject
+            {
+                ["port"] = PortName(s.Port),
+                ["mac"] = s.Mac.ToString(),
+                ["nai"] = s.MobileNodeIdentifier,
+                ["state"] = s.State.ToString(),
+                ["trigger"] = s.Trigger.ToString(),
+                ["hnp"] = Strings(s.HomeNetworkPrefixes),
+                ["lma"] = s.LocalMobilityAnchor?.ToString(),
+                ["vmLinkLocal"] = s.VmLinkLocal?.ToString(),
+                ["forwarding"] = s.ForwardingInstalled,
+                ["expiresInSeconds"] = s.BindingExpiresAt is { } e ? (long)(e - now).TotalSeconds : null,
+            });
+        }
+        return list;
+    }
+
+    private JsonArray BindingsJson()
+    {
+        var now = _clock.Now;
+        var list = new JsonArray();
+        foreach (var b in _dp.Machine.BindingUpdateList.OrderBy(b => b.MobileNodeIdentifier, StringComparer.Ordinal))
+        {
+            list.Add((JsonNode)new JsonObject
+            {
+                ["nai"] = b.MobileNodeIdentifier,
+                ["lma"] = b.LocalMobilityAnchor.ToString(),
+                ["hnp"] = Strings(b.HomeNetworkPrefixes),
+                ["registered"] = b.Registered,
+                ["pending"] = b.PendingTransaction?.ToString(),
+                ["expiresInSeconds"] = b.BindingExpiresAt is { } e ? (long)(e - now).TotalSeconds : null,
+                ["port"] = b.Port is { } p ? PortName(p) : null,
+            });
+        }
+        return list;
+    }
+
+    private JsonArray TunnelsJson()
+    {
+        var list = new JsonArray();
+        foreach (var (lma, c) in _dp.TunnelCounters)
+        {
+            list.Add((JsonNode)new JsonObject
+            {
+                ["lma"] = lma.ToString(),
+                ["inPackets"] = c.InPackets,
+                ["inBytes"] = c.InBytes,
+                ["outPackets"] = c.OutPackets,
+                ["outBytes"] = c.OutBytes,
+                ["drops"] = c.DroppedTotal,
+            });
+        }
+        return list;
+    }
+
+    private JsonObject StatsJson() => new()
+    {
+        ["protocol"] = CounterJson.ToJson(_dp.Machine.Counters),
+        ["datapath"] = CounterJson.ToJson(_dp.Counters),
+        ["sessions"] = _dp.Machine.SessionCount,
+        ["bindingUpdateList"] = _dp.Machine.BindingUpdateListCount,
+        ["ports"] = _ports.Count,
+        ["tunnelSocket"] = SocketJson(_tunnel.Counters),
+        ["mobilitySocket"] = SocketJson(_mobility.Counters),
+    };
+
+    internal static JsonObject SocketJson(PortCounters c) => new()
+    {
+        ["rxPackets"] = c.RxPackets,
+        ["txPackets"] = c.TxPackets,
+        ["txErrors"] = c.TxErrors,
+        ["txWouldBlock"] = c.TxWouldBlock,
+    };
+
+    internal static JsonArray Strings<T>(IEnumerable<T> items) => [.. items.Select(i => (JsonNode?)JsonValue.Create(i!.ToString()))];
+}

@@ -1,0 +1,201 @@
+using DataPlane.Datapath;
+using DataPlane.Host.Runtime;
+using DataPlane.Linux;
+using DataPlane.Protocol;
+using DataPlane.Protocol.Mag;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Host.Mag;
+
+/// <summary>The per-batch work: frames in, verdicts acted on, control output and host actions flushed.</summary>
+public sealed partial class MagDaemon
+{
+    /// <summary>Frames from a VM: each goes up the tunnel (sent straight from the receive slot), is consumed, or dropped.</summary>
+    private void ReceivePort(OpenPort port, Instant now)
+    {
+        for (int round = 0; round < MaxBatchesPerWake; round++)
+        {
+            int count = port.Device.Receive(_rxPort);
+            if (port.Device.LinkState == PortLinkState.Removed)
+            {
+                PortVanished(port, now);
+                return;
+            }
+            if (count == 0) return;
+            int toTunnel = 0;
+            for (int i = 0; i < count; i++)
+            {
+                ref var meta = ref _rxPort.Meta(i);
+                var offload = port.Device.HasVnetHeader ? Offloads.From(meta.Vnet) : OffloadInfo.None;
+                var v = _dp.FromPort(port.Id, _rxPort.Slot(i), meta.Offset, meta.Length, offload, now);
+                switch (v.Kind)
+                {
+                    case VerdictKind.ToTunnel:
+                        meta.Destination = v.TunnelDestination;
+                        _rxPort.SetFrame(i, v.Offset, v.Length);
+                        _slots[toTunnel++] = i;
+                        break;
+                    case VerdictKind.Segmented:
+                        SendSegments(v);
+                        break;
+                }
+            }
+            if (toTunnel > 0) _tunnel.Send(_rxPort, _slots.AsSpan(0, toTunnel));
+            if (count < _rxPort.Capacity) return;
+        }
+    }
+
+    /// <summary>A TSO super-frame cut into segments: copy the forwarded ones into the send batch.</summary>
+    private void SendSegments(Verdict v)
+    {
+        var segments = _dp.Segments;
+        int n = 0;
+        for (int s = v.FirstSegment; s < v.FirstSegment + v.SegmentCount; s++)
+        {
+            var sv = segments.VerdictOf(s);
+            if (sv.Kind != VerdictKind.ToTunnel) continue;
+            if (n == _tx.Capacity)
+            {
+                _tunnel.Send(_tx, 0, n);
+                n = 0;
+            }
+            _tx.Reset(n);
+            segments.Buffer(s).Slice(sv.Offset, sv.Length).CopyTo(_tx.Slot(n)[_tx.Headroom..]);
+            _tx.SetFrame(n, _tx.Headroom, sv.Length);
+            _tx.Meta(n).Destination = sv.TunnelDestination;
+            n++;
+        }
+        if (n > 0) _tunnel.Send(_tx, 0, n);
+    }
+
+    /// <summary>Packets from the LMA: decapsulated by the kernel; each is delivered to its VM's port from the same slot.</summary>
+    private void ReceiveTunnel(Instant now)
+    {
+        for (int round = 0; round < MaxBatchesPerWake; round++)
+        {
+            int count = _tunnel.Receive(_rxTunnel);
+            if (count == 0) return;
+            for (int i = 0; i < count; i++)
+            {
+                ref var meta = ref _rxTunnel.Meta(i);
+                var v = _dp.FromTunnel(_rxTunnel.Slot(i), meta.Offset, meta.Length, meta.Source, meta.Destination, now);
+                if (v.Kind != VerdictKind.ToPort || !_ports.TryGetValue(v.Port.Value, out var port)) continue;
+                _rxTunnel.SetFrame(i, v.Offset, v.Length);
+                meta.Vnet = default; // a plain frame: no offload for the VM to do
+                port.Pending[port.PendingCount++] = i;
+            }
+            foreach (var port in _ports.Values)
+            {
+                if (port.PendingCount == 0) continue;
+                port.Device.Send(_rxTunnel, port.Pending.AsSpan(0, port.PendingCount));
+                port.PendingCount = 0;
+            }
+            if (count < _rxTunnel.Capacity) return;
+        }
+    }
+
+    /// <summary>PBAs and heartbeats from the LMA (the kernel has checked their checksum).</summary>
+    private void ReceiveMobility(Instant now)
+    {
+        int count = _mobility.Receive(_rxMobility);
+        for (int i = 0; i < count; i++)
+        {
+            ref var meta = ref _rxMobility.Meta(i);
+            _dp.ReceiveMobilityMessage(_rxMobility.Frame(i), meta.Source, meta.Destination, now, verifyChecksum: false);
+        }
+    }
+
+    /// <summary>After every wake-up: send what the machine and data path produced, and do the host's part of their actions.</summary>
+    private void AfterBatch(Instant now)
+    {
+        // Host actions can produce more control output (a policy answer leads to a PBU), so loop until quiet.
+        for (int guard = 0; guard < 8 && (_dp.HostActions.Count > 0 || _dp.ControlOutput.Count > 0); guard++)
+        {
+            FlushControlOutput();
+            HandleHostActions(now);
+        }
+        _dp.Segments.Clear();
+    }
+
+    private void FlushControlOutput()
+    {
+        var output = _dp.ControlOutput;
+        for (int i = 0; i < output.Count; i++)
+        {
+            ref readonly var f = ref output[i];
+            _tx.Reset(0);
+            output.Frame(i).CopyTo(_tx.Slot(0)[_tx.Headroom..]);
+            _tx.SetFrame(0, _tx.Headroom, f.Length);
+            switch (f.Sink)
+            {
+                case ControlSink.Port when _ports.TryGetValue(f.Port.Value, out var port):
+                    port.Device.Send(_tx, 0, 1);
+                    break;
+                case ControlSink.MobilityHeaderSocket:
+                    _tx.Meta(0).Destination = f.Destination;
+                    _mobility.Send(_tx, 0, 1);
+                    break;
+            }
+        }
+        output.Clear();
+    }
+
+    private void HandleHostActions(Instant now)
+    {
+        if (_dp.HostActions.Count == 0) return;
+        _hostActionScratch.Clear();
+        _hostActionScratch.AddRange(_dp.HostActions);
+        _dp.ClearHostActions();
+        foreach (var action in _hostActionScratch)
+        {
+            switch (action)
+            {
+                case MagAction.RequestPolicy req:
+                    var name = _ports.TryGetValue(req.Port.Value, out var port) ? port.Name : req.Port.ToString();
+                    var decision = _policy.Decide(req.Mac, name, _config.LocalMobilityAnchor);
+                    if (decision.Profile is null)
+                        _log.LogWarning("policy: VM {Mac} on {Port} denied: {Reason}", req.Mac, name, decision.DenialReason);
+                    _dp.Handle(new MagEvent.PolicyDecided(req.RequestId, decision.Profile, decision.DenialReason), now);
+                    break;
+                default:
+                    Report(action);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>The machine's notifications, one log line each (with the VM's identity on lines about it).</summary>
+    private void Report(MagAction action)
+    {
+        switch (action)
+        {
+            case MagAction.HandoverCompleted h:
+                var t = h.Timings;
+                _log.LogInformation(
+                    "handover: {Nai} ({Mac}) on {Port} via {Trigger}, HI {Hi}, HNP {Hnp}: total {TotalMs:F1} ms (policy {PolicyMs:F1}, PBU->PBA {RegistrationMs:F1} in {Tx} tx, PBA->RA {RaMs:F1})",
+                    h.MobileNodeIdentifier, h.Mac, PortName(h.Port), h.Trigger, (int)h.HandoffIndicator, string.Join(",", h.HomeNetworkPrefixes),
+                    t.Total.TotalMilliseconds, t.Policy.TotalMilliseconds, t.Registration.TotalMilliseconds, t.PbuTransmissions,
+                    (t.FirstRouterAdvertisementSent - t.PbaReceived).TotalMilliseconds);
+                break;
+            case MagAction.SessionFailed f:
+                _log.LogWarning("session: {Nai} ({Mac}) on {Port} failed: {Reason} {Status}{Retry}",
+                    f.MobileNodeIdentifier ?? "?", f.Mac, PortName(f.Port), f.Reason, f.StatusName ?? "", f.WillRetry ? " (will retry)" : "");
+                break;
+            case MagAction.PeerUnreachable u:
+                _log.LogWarning("heartbeat: LMA {Peer} unreachable", u.Peer);
+                break;
+            case MagAction.PeerReachable r:
+                _log.LogInformation("heartbeat: LMA {Peer} reachable", r.Peer);
+                break;
+            case MagAction.PeerRestarted r:
+                _log.LogWarning("heartbeat: LMA {Peer} restarted (counter {Old} -> {New}); re-registering {Count} sessions",
+                    r.Peer, r.PreviousRestartCounter, r.RestartCounter, r.SessionsReregistered);
+                break;
+            default:
+                _log.LogDebug("{Action}", action);
+                break;
+        }
+    }
+
+    private string PortName(PortId id) => _ports.TryGetValue(id.Value, out var p) ? p.Name : id.ToString();
+}

@@ -1,0 +1,75 @@
+using DataPlane.Host.Configuration;
+using DataPlane.Linux;
+using DataPlane.Protocol;
+using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Host.Mag;
+
+/// <summary>Access ports coming and going (hotplug via the control socket, or vanishing under us).</summary>
+public sealed partial class MagDaemon
+{
+    /// <summary>Attach an interface as an access port. Returns null, or why it could not be attached.</summary>
+    private string? AddPort(string name, MacAddress? mac, PortKind kind, bool incomingMigration = false)
+    {
+        if (!InterfaceNames.IsValid(name)) return $"\"{name}\" is not a valid interface name";
+        if (_portsByName.ContainsKey(name)) return $"port {name} is already attached";
+        if (mac is { } m && (m.IsMulticast || m.IsZero)) return $"{m} is not a unicast MAC";
+        IPacketPort device;
+        try
+        {
+            device = kind switch
+            {
+                // vnet_hdr: VMs send TSO super-frames and partial checksums; we complete and cut them (DESIGN.md).
+                PortKind.Packet => PacketSocket.Open(name, new PacketSocketOptions { VnetHeader = true }),
+                _ => TapDevice.Create(new TunTapOptions { Name = name, VnetHeader = true, Up = true }),
+            };
+        }
+        catch (LinuxIoException e)
+        {
+            return $"cannot attach {name}: {e.Message}";
+        }
+        var id = new PortId(_nextPortId++);
+        var port = new OpenPort(id, name, device, kind, mac);
+        _ports[id.Value] = port;
+        _portsByName[name] = port;
+        _epoll.Add(device.Fd, (ulong)id.Value);
+        var now = _clock.Now;
+        _dp.AddPort(id, name, mac);
+        // The hotplug event is itself an attachment trigger: the VM is on this port now.
+        _dp.PortOnline(id, now, incomingMigration);
+        AfterBatch(now);
+        _log.LogInformation("port: attached {Port} ({Kind}, VM MAC {Mac}{Incoming})", name, kind.ToString().ToLowerInvariant(),
+            mac?.ToString() ?? "learned", incomingMigration ? ", incoming migration" : "");
+        return null;
+    }
+
+    /// <summary>Detach a port on request (hotplug offline): the VM's session is de-registered at once.</summary>
+    private string? DeletePort(string name)
+    {
+        if (!_portsByName.TryGetValue(name, out var port)) return $"no port {name}";
+        var now = _clock.Now;
+        _dp.PortOffline(port.Id, now);
+        Close(port, now);
+        _log.LogInformation("port: detached {Port}", name);
+        return null;
+    }
+
+    /// <summary>The interface disappeared (deleted, or moved to another namespace by a migration).</summary>
+    private void PortVanished(OpenPort port, Instant now)
+    {
+        _log.LogInformation("port: {Port} disappeared ({Errno}); detaching", port.Name, Errno.Name(port.Device.Counters.LastError));
+        Close(port, now);
+    }
+
+    private void Close(OpenPort port, Instant now)
+    {
+        _dp.RemovePort(port.Id, now);
+        _epoll.Remove(port.Device.Fd);
+        port.Device.Dispose();
+        _ports.Remove(port.Id.Value);
+        _portsByName.Remove(port.Name);
+        AfterBatch(now);
+    }
+}

@@ -1,0 +1,167 @@
+using DataPlane.Datapath;
+using DataPlane.Host.Configuration;
+using DataPlane.Host.Policy;
+using DataPlane.Host.Runtime;
+using DataPlane.Linux;
+using DataPlane.Protocol;
+using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Host.Mag;
+
+/// <summary>
+/// The MAG daemon: one packet loop thread that owns the data path (and the MAG machine inside it), the
+/// access ports, the Mobility Header socket and the IPv6-in-IPv6 socket. Other threads (control socket,
+/// signals) hand it work through <see cref="LoopWork"/>; nothing else touches its state.
+/// </summary>
+public sealed partial class MagDaemon : DaemonRunner.IDaemon
+{
+    private const ulong MobilityToken = ulong.MaxValue - 1;
+    private const ulong TunnelToken = ulong.MaxValue - 2;
+    private const ulong WakeToken = ulong.MaxValue - 3;
+    /// <summary>Batches read from one fd per wake-up before the others get a turn.</summary>
+    private const int MaxBatchesPerWake = 4;
+
+    private readonly MagConfig _config;
+    private readonly ILogger _log;
+    private readonly FilePolicyStore _policy;
+    private readonly DaemonClock _clock = new();
+    private readonly MagDatapath _dp;
+    private readonly Epoll _epoll = new(128);
+    private readonly LoopWork _work = new();
+    private readonly RawIpv6Socket _mobility;
+    private readonly RawIpv6Socket _tunnel;
+    private readonly PacketBatch _rxPort = new(64, 65536 + 256);
+    private readonly PacketBatch _rxTunnel = new(64, 16384);
+    private readonly PacketBatch _rxMobility = new(16, 4096);
+    private readonly PacketBatch _tx = new(64, 16384);
+    private readonly int[] _slots = new int[64];
+    private readonly EpollReady[] _ready = new EpollReady[128];
+    private readonly Dictionary<int, OpenPort> _ports = [];
+    private readonly Dictionary<string, OpenPort> _portsByName = new(StringComparer.Ordinal);
+    private readonly List<MagAction> _hostActionScratch = [];
+    private int _nextPortId = 1;
+    private Instant _nextMaintenance;
+    private volatile bool _stopping;
+
+    public MagDaemon(MagConfig config, FilePolicyStore policy, uint restartCounter, ILogger log)
+    {
+        _config = config;
+        _log = log;
+        _policy = policy;
+        var options = config.Protocol with { RestartCounter = restartCounter };
+        var machine = new MobileAccessGateway(options, new SplitMix64Random((ulong)Environment.TickCount64 ^ (ulong)Environment.ProcessId));
+        _dp = new MagDatapath(machine, new MagDatapathOptions { TunnelMtu = config.TunnelMtu });
+        var coa = options.ProxyCareOfAddress;
+        _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = coa });
+        // Kept open for the daemon's lifetime: with no protocol-41 socket the kernel answers tunnelled
+        // packets with Parameter Problem (docs in DataPlane.Linux).
+        _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = coa, HopLimit = 64 });
+        _epoll.Add(_mobility.Fd, MobilityToken);
+        _epoll.Add(_tunnel.Fd, TunnelToken);
+        _epoll.Add(_work.Wake.Fd, WakeToken);
+    }
+
+    public MagDatapath Datapath => _dp;
+
+    public string? ReloadPolicy() => _policy.Reload();
+
+    /// <summary>Attach the ports the configuration lists (on the loop thread, before it runs).</summary>
+    public void AttachConfiguredPorts()
+    {
+        foreach (var p in _config.Ports)
+        {
+            var error = AddPort(p.Name, p.Mac, p.Kind);
+            if (error is not null) throw new ConfigException($"{_config.File}: ports: {error}");
+        }
+    }
+
+    /// <summary>Run the packet loop on the calling thread until <see cref="Stop"/>.</summary>
+    public void Run()
+    {
+        _log.LogInformation("running, Proxy-CoA {Coa}, tunnel MTU {Mtu}, restart counter {Counter}",
+            _config.Protocol.ProxyCareOfAddress, _config.TunnelMtu, _dp.Machine.Options.RestartCounter);
+        while (!_stopping)
+        {
+            var now = _clock.Now;
+            var timeout = _dp.NextDeadline is { } due ? Clamp(due - now) : TimeSpan.FromSeconds(1);
+            int n = _epoll.Wait(_ready, timeout);
+            now = _clock.Now;
+            for (int i = 0; i < n; i++)
+            {
+                var r = _ready[i];
+                switch (r.Token)
+                {
+                    case MobilityToken: ReceiveMobility(now); break;
+                    case TunnelToken: ReceiveTunnel(now); break;
+                    case WakeToken: _work.RunPending(); break;
+                    default:
+                        if (_ports.TryGetValue((int)r.Token, out var port)) ReceivePort(port, now);
+                        break;
+                }
+            }
+            now = _clock.Now;
+            if (_dp.NextDeadline is { } d && d <= now) _dp.Tick(now);
+            if (now >= _nextMaintenance) Maintain(now);
+            AfterBatch(now);
+        }
+    }
+
+    /// <summary>
+    /// Once a second: a port whose link went down may since have been deleted or moved to another
+    /// namespace without a hotplug call; ask the kernel (a syscall per port that is not up).
+    /// </summary>
+    private void Maintain(Instant now)
+    {
+        _nextMaintenance = now + TimeSpan.FromSeconds(1);
+        foreach (var port in _ports.Values.ToList())
+        {
+            // A TAP we created cannot vanish under us (its fd keeps it; a read says EBADFD if it is deleted),
+            // and its netdev may legitimately live in another namespace (handed to a VM).
+            if (port.Kind == PortKind.Tap) continue;
+            if (port.Device.LinkState != PortLinkState.Up && port.Device.RefreshLinkState() == PortLinkState.Removed)
+                PortVanished(port, now);
+        }
+    }
+
+    private static TimeSpan Clamp(TimeSpan t) =>
+        t < TimeSpan.Zero ? TimeSpan.Zero : t > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : t;
+
+    public void Stop()
+    {
+        _stopping = true;
+        _work.Wake.Signal();
+    }
+
+    /// <summary>Queue work for the loop thread (control commands).</summary>
+    public Task<T> OnLoop<T>(Func<T> work) => _work.Post(work);
+
+    public void Dispose()
+    {
+        foreach (var p in _ports.Values) p.Device.Dispose();
+        _ports.Clear();
+        _mobility.Dispose();
+        _tunnel.Dispose();
+        _epoll.Dispose();
+        _work.Dispose();
+        _rxPort.Dispose();
+        _rxTunnel.Dispose();
+        _rxMobility.Dispose();
+        _tx.Dispose();
+    }
+
+    /// <summary>An access port the loop reads: its device and the data path's id for it.</summary>
+    private sealed class OpenPort(PortId id, string name, IPacketPort device, PortKind kind, MacAddress? mac)
+    {
+        public PortId Id { get; } = id;
+        public string Name { get; } = name;
+        public IPacketPort Device { get; } = device;
+        public PortKind Kind { get; } = kind;
+        public MacAddress? ConfiguredMac { get; } = mac;
+        public DateTime AttachedAt { get; } = DateTime.UtcNow;
+        /// <summary>Slots of the tunnel batch waiting to be sent to this port.</summary>
+        public int[] Pending { get; } = new int[64];
+        public int PendingCount;
+    }
+}
