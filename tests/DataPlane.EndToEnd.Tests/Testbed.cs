@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace DataPlane.EndToEnd.Tests;
+
+/// <summary>
+/// One namespace testbed (scripts/testbed) for one test: a unique name per run and per test, torn down
+/// in <see cref="Dispose"/> whatever happened (and stale testbeds of dead test runs are removed first).
+/// </summary>
+public sealed partial class Testbed : IDisposable
+{
+    private static int _counter;
+    private readonly List<Process> _background = [];
+    private readonly ITestOutputHelper _output;
+
+    public static readonly string Root = FindRoot();
+    public static readonly string Script = Path.Combine(Root, "scripts", "testbed");
+    public static readonly string Dataplane = Path.Combine(Root, "artifacts", "publish", "dataplane", "dataplane");
+    public static readonly string Probe = Path.Combine(Root, "artifacts", "publish", "dataplane-probe", "dataplane-probe");
+
+    public const string Client = "2001:db8:2::10";
+    public const string LmaAddress = "2001:db8:100::1";
+    public const string Mag1Address = "2001:db8:100:1::2";
+    public const string Mag2Address = "2001:db8:100:2::2";
+    public const string SharedLinkLocal = "fe80::200:5eff:fe00:5213";
+
+    public string Name { get; }
+    public string RunDir => $"/run/dataplane-testbed/{Name}";
+
+    public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true)
+    {
+        _output = output;
+        foreach (var binary in new[] { Dataplane, Probe })
+            if (!File.Exists(binary)) throw new InvalidOperationException($"{binary} is missing: run `make build` first (make test does)");
+        Name = $"dpt{Environment.ProcessId}x{Interlocked.Increment(ref _counter)}";
+        Shell.Run(Script, ["down", "--all-stale"], TimeSpan.FromSeconds(60));
+        var args = new List<string> { "up", "--name", Name, "--vms", vms.ToString(), "--owner-pid", Environment.ProcessId.ToString() };
+        if (!attach) args.Add("--no-attach");
+        var r = Shell.Run(Script, args, TimeSpan.FromSeconds(90));
+        if (r.ExitCode != 0) throw new InvalidOperationException($"testbed up failed:\n{r.Output}");
+        _output.WriteLine($"testbed {Name} up");
+    }
+
+    public static string Mac(int vm) => $"52:54:00:00:00:{vm:x2}";
+    public static string Prefix(int vm) => $"2001:db8:1001:{vm:x}::/64";
+    /// <summary>VM K's SLAAC address in its fixed prefix (EUI-64 from its MAC).</summary>
+    public static string Address(int vm) => $"2001:db8:1001:{vm:x}:5054:ff:fe00:{vm:x}";
+    public string Ns(string node) => $"{Name}-{node}";
+
+    /// <summary>Run a command inside one of the testbed's namespaces.</summary>
+    public ShellResult Exec(string node, TimeSpan timeout, params string[] command) =>
+        Shell.Run("ip", ["netns", "exec", Ns(node), .. command], timeout);
+
+    public ShellResult Exec(string node, params string[] command) => Exec(node, TimeSpan.FromSeconds(30), command);
+
+    /// <summary>Start a long-running program in a namespace; killed at Dispose if still running.</summary>
+    public Process Background(string node, params string[] command)
+    {
+        var p = Shell.Start("ip", ["netns", "exec", Ns(node), .. command]);
+        _background.Add(p);
+        return p;
+    }
+
+    /// <summary>`dataplane ctl --json` against a daemon (mag1, mag2, lma).</summary>
+    public JsonNode? Ctl(string daemon, params string[] args)
+    {
+        var r = Shell.Run(Dataplane, ["ctl", "--socket", $"{RunDir}/{daemon}.sock", "--json", .. args], TimeSpan.FromSeconds(20));
+        if (r.ExitCode != 0) throw new InvalidOperationException($"ctl {daemon} {string.Join(' ', args)}: exit {r.ExitCode}: {r.Output}");
+        return JsonNode.Parse(r.Stdout);
+    }
+
+    public void Attach(int vm) => Check(Shell.Run(Script, ["attach", $"vm{vm}", "--name", Name], TimeSpan.FromSeconds(30)), "attach");
+
+    /// <summary>Migrate through the hotplug path; returns the script's step timestamps (epoch ms by step).</summary>
+    public Dictionary<string, long> Migrate(int vm, string to, int pauseMs = 0, string announce = "na")
+    {
+        var r = Shell.Run(Script, ["migrate", $"vm{vm}", to, "--name", Name, "--pause", pauseMs.ToString(), "--announce", announce], TimeSpan.FromSeconds(60));
+        Check(r, "migrate");
+        var steps = new Dictionary<string, long>();
+        foreach (var line in r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var f = line.Split(' ');
+            if (f.Length >= 2 && long.TryParse(f[0], out long ms)) steps[f[1]] = ms;
+        }
+        return steps;
+    }
+
+    private void Check(ShellResult r, string what)
+    {
+        if (r.ExitCode != 0) throw new InvalidOperationException($"testbed {what} failed:\n{r.Output}\n{Logs()}");
+    }
+
+    /// <summary>Wait until the VM has a preferred (non-tentative) global address in its prefix.</summary>
+    public string WaitForAddress(int vm, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        string last = "";
+        while (deadline.Elapsed < timeout)
+        {
+            last = Exec($"vm{vm}", "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global").Stdout;
+            foreach (var line in last.Split('\n'))
+                if (line.Contains(Address(vm) + "/64") && !line.Contains("tentative")) return Address(vm);
+            Thread.Sleep(100);
+        }
+        throw new TimeoutException($"vm{vm} has no usable address in {Prefix(vm)} after {timeout.TotalSeconds} s: {last}\n{Logs()}");
+    }
+
+    /// <summary>The VM's global addresses now (to check nothing changed across a migration).</summary>
+    public string[] GlobalAddresses(int vm) =>
+        [.. AddressRegex().Matches(Exec($"vm{vm}", "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global").Stdout).Select(m => m.Groups[1].Value).Order()];
+
+    [GeneratedRegex(@"inet6 ([0-9a-f:]+)/\d+")]
+    private static partial Regex AddressRegex();
+
+    public bool Ping(string node, string target, int count = 3) =>
+        Exec(node, TimeSpan.FromSeconds(30), "ping", "-6", "-c", count.ToString(), "-i", "0.2", "-W", "2", target).ExitCode == 0;
+
+    public string Logs()
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var f in new[] { "lma.log", "mag1.log", "mag2.log" })
+        {
+            var path = Path.Combine(RunDir, f);
+            if (!File.Exists(path)) continue;
+            var lines = File.ReadAllLines(path);
+            sb.AppendLine($"--- {f} (last 30 lines)");
+            foreach (var l in lines.TakeLast(30)) sb.AppendLine(l);
+        }
+        return sb.ToString();
+    }
+
+    public bool DaemonAlive(string role)
+    {
+        var pidFile = Path.Combine(RunDir, $"{role}.pid");
+        return File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid) && Directory.Exists($"/proc/{pid}");
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _background)
+        {
+            try
+            {
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException) { }
+            p.Dispose();
+        }
+        try
+        {
+            _output.WriteLine(Logs());
+        }
+        catch (IOException) { }
+        var r = Shell.Run(Script, ["down", "--name", Name], TimeSpan.FromSeconds(60));
+        if (r.ExitCode != 0) _output.WriteLine($"testbed down {Name}: {r.Output}");
+    }
+
+    private static string FindRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "DataPlane.sln"))) return d.FullName;
+        throw new InvalidOperationException("cannot find the repository root (DataPlane.sln) above " + AppContext.BaseDirectory);
+    }
+}
