@@ -1,0 +1,35 @@
+using DataPlane.Host.Configuration;
+using DataPlane.Host.Policy;
+
+namespace DataPlane.Host.Tests;
+
+/// <summary>The files in examples/ are what users copy: they must stay valid as the code changes.</summary>
+public class ExampleConfigTests
+{
+    private static string Examples()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (Directory.Exists(Path.Combine(d.FullName, "examples")) && File.Exists(Path.Combine(d.FullName, "DataPlane.sln")))
+                return Path.Combine(d.FullName, "examples");
+        throw new DirectoryNotFoundException("examples/ not found above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
+    public void Example_lma_and_two_mags_and_policy_are_valid_and_consistent()
+    {
+        var dir = Examples();
+        var lma = LmaConfig.Load(Path.Combine(dir, "lma.json"));
+        var mag1 = MagConfig.Load(Path.Combine(dir, "mag1.json"));
+        var mag2 = MagConfig.Load(Path.Combine(dir, "mag2.json"));
+        var policy = PolicyFile.Load(Path.Combine(dir, "policy.json"));
+        Assert.Equal(lma.Protocol.LocalMobilityAnchorAddress, mag1.LocalMobilityAnchor);
+        Assert.Equal(lma.Protocol.LocalMobilityAnchorAddress, mag2.LocalMobilityAnchor);
+        Assert.Contains(mag1.Protocol.ProxyCareOfAddress, lma.Protocol.AuthorizedMags);
+        Assert.Contains(mag2.Protocol.ProxyCareOfAddress, lma.Protocol.AuthorizedMags);
+        Assert.NotEqual(mag1.Protocol.ProxyCareOfAddress, mag2.Protocol.ProxyCareOfAddress);
+        // The shared router MAC and link-local address must be the same on every MAG.
+        Assert.Equal(mag1.Protocol.SharedMacAddress, mag2.Protocol.SharedMacAddress);
+        Assert.Equal(mag1.Protocol.SharedLinkLocalAddress, mag2.Protocol.SharedLinkLocalAddress);
+        Assert.Equal(3, policy.Vms.Count);
+    }
+}
