@@ -27,6 +27,7 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
     private const ulong TunnelToken = 3;
     private const ulong WakeToken = 4;
     private const int MaxBatchesPerWake = 4;
+    private const int SocketBuffer = MagDaemon.SocketBuffer;
 
     private readonly LmaConfig _config;
     private readonly ILogger _log;
@@ -59,7 +60,7 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
         _dp = new LmaDatapath(machine, new LmaDatapathOptions { TunnelMtu = config.TunnelMtu });
         var address = options.LocalMobilityAnchorAddress;
         _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = address });
-        _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = address, HopLimit = 64 });
+        _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = address, HopLimit = 64, ReceiveBufferBytes = SocketBuffer, SendBufferBytes = SocketBuffer });
         // The TUN's MTU is the tunnel MTU, so the kernel itself answers oversize packets from the home
         // network with Packet Too Big before they reach us.
         _home = TunDevice.Create(new TunTapOptions { Name = config.HomeInterface, VnetHeader = true, Mtu = config.TunnelMtu, Up = true });

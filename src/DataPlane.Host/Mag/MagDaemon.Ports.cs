@@ -22,7 +22,7 @@ public sealed partial class MagDaemon
             device = kind switch
             {
                 // vnet_hdr: VMs send TSO super-frames and partial checksums; we complete and cut them (DESIGN.md).
-                PortKind.Packet => PacketSocket.Open(name, new PacketSocketOptions { VnetHeader = true }),
+                PortKind.Packet => PacketSocket.Open(name, new PacketSocketOptions { VnetHeader = true, ReceiveBufferBytes = SocketBuffer, SendBufferBytes = SocketBuffer }),
                 _ => TapDevice.Create(new TunTapOptions { Name = name, VnetHeader = true, Up = true }),
             };
         }
