@@ -6,13 +6,14 @@ SLN := DataPlane.sln
 # Long test runs print progress per test so a stuck test is visible in CI logs.
 TEST_LOGGER ?= console;verbosity=normal
 
-.PHONY: help deps build test bench handover clean
+.PHONY: help deps build test bench handover perf clean
 
 help:
 	@echo "make build   - build everything ($(CONFIG))"
 	@echo "make test    - install test dependencies, build, run every test tier"
 	@echo "make bench   - BenchmarkDotNet micro-benchmarks (perf/)"
 	@echo "make handover - handover latency vs MAG-LMA delay, from the deterministic simulation"
+	@echo "make perf    - iperf3/ping through the kernel bridge+routing and through DataPlane, ratios (PERF_ARGS)"
 	@echo "make clean   - remove build output"
 
 deps:
@@ -35,6 +36,9 @@ bench: build
 
 handover: build
 	$(DOTNET) run -c $(CONFIG) --no-build --project perf/DataPlane.HandoverLatency -- $(HANDOVER_ARGS)
+
+perf: deps build
+	$(DOTNET) run -c $(CONFIG) --no-build --project perf/DataPlane.LineRate -- $(PERF_ARGS)
 
 clean:
 	rm -rf artifacts BenchmarkDotNet.Artifacts
