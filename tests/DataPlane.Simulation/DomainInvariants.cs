@@ -126,8 +126,9 @@ public static class DomainInvariants
         }
         if (pbusTransmitted - pbusLost + pbusDuplicated != lma.PbusReceived)
             violations.Add($"PBUs: {pbusTransmitted} sent − {pbusLost} lost + {pbusDuplicated} duplicated ≠ {lma.PbusReceived} received by the LMA");
-        if (lma.PbusReceived != lma.PbasSentByStatus.Total + d.Lma.Machine.ParkedRegistrations)
-            violations.Add($"LMA: {lma.PbusReceived} PBUs received ≠ {lma.PbasSentByStatus.Total} PBAs sent + {d.Lma.Machine.ParkedRegistrations} parked");
+        var waiting = d.Lma.Machine.ParkedRegistrations + d.Lma.Machine.PbusAwaitingProfileNow;
+        if (lma.PbusReceived != lma.PbasSentByStatus.Total + waiting)
+            violations.Add($"LMA: {lma.PbusReceived} PBUs received ≠ {lma.PbasSentByStatus.Total} PBAs sent + {waiting} parked or waiting for a profile");
         if (pbasSent != lma.PbasSentByStatus.Total)
             violations.Add($"PBAs: {pbasSent} on the downlinks ≠ {lma.PbasSentByStatus.Total} sent by the LMA");
         if (pbasSent - pbasLost + pbasDup != pbasDelivered || pbasDelivered != pbasAccountedAtMags)

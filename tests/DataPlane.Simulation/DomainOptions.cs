@@ -31,6 +31,13 @@ public sealed record DomainOptions
 
     public PrefixSource Prefixes { get; init; } = PrefixSource.LmaPool;
 
+    /// <summary>
+    /// Null (default): the LMA's policy answers from memory. Set: the LMA's policy is an AAA stand-in that
+    /// holds only the profiles it has looked up (a cache that never expires), and a look-up
+    /// (RequestProfile → ProfileDecided) takes this long.
+    /// </summary>
+    public TimeSpan? LmaProfileLookupDelay { get; init; }
+
     /// <summary>Write every message to bytes and parse it back on each link.</summary>
     public bool ThroughWire { get; init; } = true;
 

@@ -50,7 +50,9 @@ public sealed class PmipDomain
             HomeNetworkPrefixPool = PoolPrefix,
             Heartbeat = new() { Interval = TimeSpan.FromSeconds(5) },
         };
-        Lma = new SimLma(this, Options.ConfigureLma?.Invoke(lmaOptions) ?? lmaOptions, LmaPolicy);
+        ILmaPolicy lmaPolicy = LmaPolicy;
+        if (Options.LmaProfileLookupDelay is not null) lmaPolicy = LmaProfileCache = new SimLmaProfileCache(LmaPolicy);
+        Lma = new SimLma(this, Options.ConfigureLma?.Invoke(lmaOptions) ?? lmaOptions, lmaPolicy);
 
         var rtt = Options.Uplink.Delay + Options.Uplink.Jitter + Options.Downlink.Delay + Options.Downlink.Jitter;
         for (int i = 0; i < Options.MagCount; i++)
@@ -74,6 +76,9 @@ public sealed class PmipDomain
     public IReadOnlyList<SimVm> Vms => _vms;
     public SimPolicyStore Policy { get; } = new();
     public InMemoryLmaPolicy LmaPolicy { get; }
+
+    /// <summary>With <see cref="DomainOptions.LmaProfileLookupDelay"/>: the LMA's view of the AAA server (what it has looked up).</summary>
+    public SimLmaProfileCache? LmaProfileCache { get; }
     public HandoverTracker Tracker { get; }
 
     /// <summary>When links were last disturbed (profile changed); invariants allow time to recover from it.</summary>
@@ -165,6 +170,19 @@ public sealed class PmipDomain
 
     /// <summary>Send a hand-made PBU from a MAG's address (for malformed-PBU tests); the PBA lands in that MAG's machine.</summary>
     public void InjectFromMag(SimMag mag, MobilityMessage message) => mag.Uplink.Send(mag.Address, LmaAddress, message);
+
+    /// <summary>The LMA asks the AAA stand-in; the answer comes back after the delay (to the same LMA incarnation only).</summary>
+    internal void RequestLmaProfile(LmaAction.RequestProfile request)
+    {
+        var profile = LmaPolicy.GetProfile(request.MobileNodeIdentifier);
+        int incarnation = Lma.Restarts;
+        Sim.Schedule(Options.LmaProfileLookupDelay ?? TimeSpan.Zero, () =>
+        {
+            if (Lma.Restarts != incarnation) return;
+            LmaProfileCache?.Store(request.MobileNodeIdentifier, profile);
+            Lma.Deliver(new LmaEvent.ProfileDecided(request.RequestId, profile));
+        });
+    }
 
     internal void RequestPolicy(SimMag mag, MagAction.RequestPolicy request)
     {

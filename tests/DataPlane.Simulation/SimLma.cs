@@ -109,6 +109,9 @@ public sealed class SimLma
                 case LmaAction.BindingChanged b:
                     BindingChanges?.Add(b);
                     break;
+                case LmaAction.RequestProfile r:
+                    _domain.RequestLmaProfile(r);
+                    break;
             }
         }
         _wake.Arm(Machine.NextDeadline);

@@ -3,10 +3,13 @@ using DataPlane.Wire;
 namespace DataPlane.Protocol.Lma;
 
 /// <summary>
-/// The LMA's authorisation source, called synchronously from inside PBU processing. It must answer
-/// from memory (a snapshot the host keeps current from its file store or AAA); anything slow belongs
-/// in the host, which refreshes the snapshot out of band. The slow, per-VM authorisation (RADIUS) is
-/// done by the MAG before it sends a PBU; the LMA checks MAGs and prefixes, which changes rarely.
+/// The LMA's authorisation source, called from inside PBU processing, so it answers from memory: which
+/// MAGs may register (always synchronous: a short list that changes rarely) and each mobile node's
+/// profile. A profile the policy does not hold in memory (a RADIUS cache miss) is looked up
+/// asynchronously: <see cref="TryGetProfile"/> says so, the machine parks the PBU and asks its host
+/// (<see cref="LmaAction.RequestProfile"/>), and the host's answer (<see cref="LmaEvent.ProfileDecided"/>)
+/// resumes it. A synchronous policy (the file store, <see cref="InMemoryLmaPolicy"/>) implements only
+/// <see cref="GetProfile"/>.
 /// </summary>
 public interface ILmaPolicy
 {
@@ -15,6 +18,17 @@ public interface ILmaPolicy
 
     /// <summary>The mobile node's profile, or null when it is not enabled for PMIPv6 service (152).</summary>
     LmaMobileNodeProfile? GetProfile(string mobileNodeIdentifier);
+
+    /// <summary>
+    /// True when the answer is in memory: <paramref name="profile"/> is the profile, or null for "not
+    /// enabled" (152). False when it must be looked up: the machine parks the PBU and emits
+    /// <see cref="LmaAction.RequestProfile"/>. The default is synchronous, from <see cref="GetProfile"/>.
+    /// </summary>
+    bool TryGetProfile(string mobileNodeIdentifier, out LmaMobileNodeProfile? profile)
+    {
+        profile = GetProfile(mobileNodeIdentifier);
+        return true;
+    }
 }
 
 /// <param name="HomeNetworkPrefixes">The prefixes this MN may use; empty: the LMA assigns from its pool.</param>

@@ -38,6 +38,13 @@ public abstract record LmaAction
     /// <summary>Stop forwarding this prefix.</summary>
     public sealed record RouteRemove(Ipv6Prefix Prefix) : LmaAction;
 
+    /// <summary>
+    /// Look up this mobile node's profile (the policy could not answer from memory) and answer with
+    /// <see cref="LmaEvent.ProfileDecided"/> carrying the same id. One request per mobile node at a time:
+    /// PBUs arriving meanwhile wait behind it, for at most <see cref="LmaOptions.ProfileLookupTimeout"/>.
+    /// </summary>
+    public sealed record RequestProfile(long RequestId, string MobileNodeIdentifier) : LmaAction;
+
     /// <summary>Notification for logs and metrics.</summary>
     public sealed record BindingChanged(string MobileNodeIdentifier, BindingChange Change, Ipv6Address? ProxyCareOfAddress,
         IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes) : LmaAction;

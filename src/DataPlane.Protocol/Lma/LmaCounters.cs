@@ -24,6 +24,17 @@ public sealed class LmaCounters
     /// <summary>HI 5 from a MAG that does not serve the entry (a stale source host): refused with 129.</summary>
     public long RefreshesFromNonServingMag;
 
+    /// <summary>Profiles asked of the host (<see cref="LmaAction.RequestProfile"/>) and how the asks ended.</summary>
+    public long ProfileLookups;
+    /// <summary>PBUs that waited for a profile look-up (several may wait behind one look-up).</summary>
+    public long PbusAwaitingProfile;
+    public long ProfileLookupsDenied;
+    public long ProfileLookupsFailed;
+    /// <summary>No answer within ProfileLookupTimeout: the waiting PBUs were refused with 128.</summary>
+    public long ProfileLookupTimeouts;
+    /// <summary>Answers for a look-up that had already timed out (or never existed).</summary>
+    public long ProfileAnswersIgnored;
+
     public long RegistrationsParked;
     public long ParkedResolvedByDeregistration;
     public long ParkedTimedOut;

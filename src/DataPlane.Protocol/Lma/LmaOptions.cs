@@ -36,6 +36,13 @@ public sealed record LmaOptions
     /// <summary>Refuse ambiguous handoffs beyond this many waiting at once (status 130).</summary>
     public int MaxParkedRegistrations { get; init; } = 10_000;
 
+    /// <summary>
+    /// How long PBUs wait for the host's answer to <see cref="LmaAction.RequestProfile"/> (an asynchronous
+    /// policy such as RADIUS) before they are refused with 128, which the MAG retries. The host's own
+    /// look-up should give up first, so that its failure policy decides.
+    /// </summary>
+    public TimeSpan ProfileLookupTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Order PBUs without a Timestamp option by sequence number (RFC 5213 §5.5 allows either); false refuses them with 156.</summary>
     public bool AllowSequenceNumberOrdering { get; init; } = true;
 
@@ -64,6 +71,7 @@ public sealed record LmaOptions
                 p + nameof(HomeNetworkPrefixPool),
                 $"must be 1..{HomeNetworkPrefixPoolAllocator.MaxSlotBits} bits shorter than AssignedPrefixLength (was {pool})");
         }
+        Check.Positive(ProfileLookupTimeout, p + nameof(ProfileLookupTimeout));
         Check.AtLeast(MaxBindingCacheEntries, 1, p + nameof(MaxBindingCacheEntries));
         Check.AtLeast(MaxParkedRegistrations, 0, p + nameof(MaxParkedRegistrations));
         Heartbeat.Validate(p + nameof(Heartbeat) + ".");

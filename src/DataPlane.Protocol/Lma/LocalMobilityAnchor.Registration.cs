@@ -12,27 +12,49 @@ public sealed partial class LocalMobilityAnchor
         if (!pbu.IsProxy) { Reply(source, pbu, BindingAckStatus.HomeRegistrationNotSupported, now); return; }
         if (!IsMagAuthorized(source)) { Reply(source, pbu, BindingAckStatus.MagNotAuthorizedForProxyRegistration, now); return; }
         if (pbu.MobileNodeIdentifier?.Nai is not { Length: > 0 } mnId) { Reply(source, pbu, BindingAckStatus.MissingMobileNodeIdentifierOption, now); return; }
-        var requested = pbu.HomeNetworkPrefixes.ToArray();
-        if (requested.Length == 0) { Reply(source, pbu, BindingAckStatus.MissingHomeNetworkPrefixOption, now); return; }
-        if (pbu.HandoffIndicator is not { } hi) { Reply(source, pbu, BindingAckStatus.MissingHandoffIndicatorOption, now); return; }
-        if (pbu.AccessTechnologyType is not { } att) { Reply(source, pbu, BindingAckStatus.MissingAccessTechnologyTypeOption, now); return; }
-        if (_policy.GetProfile(mnId) is not { } profile) { Reply(source, pbu, BindingAckStatus.ProxyRegistrationNotEnabled, now); return; }
+        if (!pbu.HomeNetworkPrefixes.Any()) { Reply(source, pbu, BindingAckStatus.MissingHomeNetworkPrefixOption, now); return; }
+        if (pbu.HandoffIndicator is null) { Reply(source, pbu, BindingAckStatus.MissingHandoffIndicatorOption, now); return; }
+        if (pbu.AccessTechnologyType is null) { Reply(source, pbu, BindingAckStatus.MissingAccessTechnologyTypeOption, now); return; }
 
-        // §5.5: a timestamp far from our clock is refused before anything else looks at the PBU.
+        // A PBU for a node whose profile is being looked up waits behind the look-up, even if the answer is
+        // already in the host's memory: PBUs for one node are processed in the order they arrived.
+        if (_profileLookupsByNode.ContainsKey(mnId) || !_policy.TryGetProfile(mnId, out var profile))
+        {
+            // Judged on arrival (§5.5), not after the look-up.
+            if (!IsTimestampAcceptable(source, pbu, now)) return;
+            AwaitProfile(source, pbu, mnId, now);
+            return;
+        }
+        if (profile is null) { Reply(source, pbu, BindingAckStatus.ProxyRegistrationNotEnabled, now); return; }
+        if (!IsTimestampAcceptable(source, pbu, now)) return;
+        Register(source, pbu, mnId, profile, now);
+    }
+
+    /// <summary>§5.5: a timestamp far from our clock is refused before anything else looks at the PBU. False when a reply was sent.</summary>
+    private bool IsTimestampAcceptable(Ipv6Address source, BindingUpdate pbu, Instant now)
+    {
         if (pbu.Timestamp is { } ts)
         {
             if ((Instant.FromPmipTimestamp(ts) - now).Duration() > _options.TimestampValidityWindow)
             {
                 Reply(source, pbu, BindingAckStatus.TimestampMismatch, now);
-                return;
+                return false;
             }
         }
         else if (!_options.AllowSequenceNumberOrdering)
         {
             Reply(source, pbu, BindingAckStatus.TimestampMismatch, now);
-            return;
+            return false;
         }
+        return true;
+    }
 
+    /// <summary>§5.4.1 look-up and the registration or de-registration, for a validated PBU whose profile is known.</summary>
+    private void Register(Ipv6Address source, BindingUpdate pbu, string mnId, LmaMobileNodeProfile profile, Instant now)
+    {
+        var requested = pbu.HomeNetworkPrefixes.ToArray();
+        var hi = pbu.HandoffIndicator!.Value;
+        var att = pbu.AccessTechnologyType!.Value;
         var nonZero = requested.Where(p => !p.IsUnspecified).ToArray();
         var linkLayerId = pbu.MobileNodeLinkLayerIdentifier?.Identifier;
         BindingCacheEntry? entry;

@@ -21,7 +21,7 @@ public sealed partial class LocalMobilityAnchor
     private readonly BindingCache _cache = new();
     private readonly TunnelTable _tunnels = new();
     private readonly HomeNetworkPrefixPoolAllocator? _pool;
-    // Targets are BindingCacheEntry (lifetime or hold-down) or ParkedRegistration.
+    // Targets are BindingCacheEntry (lifetime or hold-down), ParkedRegistration or ProfileLookup.
     private readonly TimerQueue<object> _timers = new();
     private readonly HeartbeatPeerTracker _heartbeat;
     private readonly List<HeartbeatSignal> _heartbeatSignals = [];
@@ -68,6 +68,7 @@ public sealed partial class LocalMobilityAnchor
             case LmaEvent.MobilityMessageReceived { Message: BindingUpdate pbu } m: OnProxyBindingUpdate(m.Source, pbu, now); break;
             case LmaEvent.MobilityMessageReceived { Message: HeartbeatMessage hb } m: OnHeartbeat(m.Source, hb, now); break;
             case LmaEvent.MobilityMessageReceived: Counters.UnexpectedMessages++; break;
+            case LmaEvent.ProfileDecided p: OnProfileDecided(p, now); break;
             default: throw new ArgumentOutOfRangeException(nameof(e), e, "unknown LMA event");
         }
         return _actions;
@@ -82,6 +83,7 @@ public sealed partial class LocalMobilityAnchor
             {
                 case BindingCacheEntry entry: OnEntryTimer(entry, now); break;
                 case ParkedRegistration parked: OnParkedTimeout(parked, now); break;
+                case ProfileLookup lookup: OnProfileLookupTimeout(lookup, now); break;
             }
         }
         _heartbeatSignals.Clear();
