@@ -28,7 +28,8 @@ public sealed partial class Testbed : IDisposable
     public string Name { get; }
     public string RunDir => $"/run/dataplane-testbed/{Name}";
 
-    public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true)
+    /// <param name="policy">The daemons' "policy" section (JSON) instead of the testbed's policy file, e.g. a RADIUS one.</param>
+    public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true, string? policy = null)
     {
         _output = output;
         foreach (var binary in new[] { Dataplane, Probe })
@@ -37,6 +38,7 @@ public sealed partial class Testbed : IDisposable
         Shell.Run(Script, ["down", "--all-stale"], TimeSpan.FromSeconds(60));
         var args = new List<string> { "up", "--name", Name, "--vms", vms.ToString(), "--owner-pid", Environment.ProcessId.ToString() };
         if (!attach) args.Add("--no-attach");
+        if (policy is not null) args.AddRange(["--policy", policy]);
         var r = Shell.Run(Script, args, TimeSpan.FromSeconds(90));
         if (r.ExitCode != 0) throw new InvalidOperationException($"testbed up failed:\n{r.Output}");
         _output.WriteLine($"testbed {Name} up");

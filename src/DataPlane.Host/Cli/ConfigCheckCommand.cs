@@ -41,10 +41,10 @@ public static class ConfigCheckCommand
     }
 
     private static string Describe(MagConfig c) =>
-        $"MAG {c.Protocol.ProxyCareOfAddress}, {c.Ports.Count} static ports, control {c.ControlSocket}, policy {c.Policy.File}";
+        $"MAG {c.Protocol.ProxyCareOfAddress}, {c.Ports.Count} static ports, control {c.ControlSocket}, policy {c.Policy.Describe()}";
 
     private static string Describe(LmaConfig c) =>
-        $"LMA {c.Protocol.LocalMobilityAnchorAddress}, pool {c.Protocol.HomeNetworkPrefixPool?.ToString() ?? "none"}, {c.Protocol.AuthorizedMags.Count} MAGs, home {c.HomeInterface}";
+        $"LMA {c.Protocol.LocalMobilityAnchorAddress}, pool {c.Protocol.HomeNetworkPrefixPool?.ToString() ?? "none"}, {c.Protocol.AuthorizedMags.Count} MAGs, home {c.HomeInterface}, policy {c.Policy.Describe()}";
 
     private static string Describe(PolicySnapshot p) =>
         $"policy: {p.Vms.Count} VMs, defaults.allowed={p.Defaults.Allowed.ToString().ToLowerInvariant()}, {p.Mags.Count} MAGs";

@@ -37,8 +37,17 @@ public static class DaemonCommands
         }
         return DaemonRunner.RunAsync("mag", config.Logging, config.ControlSocket, logs =>
         {
-            var policy = new FilePolicyStore(config.Policy.File, logs.CreateLogger("DataPlane.policy"));
-            var daemon = new MagDaemon(config, policy, RestartCounter.Next(config.RestartCounterFile), logs.CreateLogger("DataPlane.mag"));
+            var policy = PolicyStores.Create(config.Policy, config.Protocol.ProxyCareOfAddress, logs.CreateLogger("DataPlane.policy"));
+            MagDaemon daemon;
+            try
+            {
+                daemon = new MagDaemon(config, policy, RestartCounter.Next(config.RestartCounterFile), logs.CreateLogger("DataPlane.mag"));
+            }
+            catch
+            {
+                policy.Dispose();
+                throw;
+            }
             try
             {
                 daemon.AttachConfiguredPorts();
@@ -66,8 +75,17 @@ public static class DaemonCommands
         }
         return DaemonRunner.RunAsync("lma", config.Logging, config.ControlSocket, logs =>
         {
-            var policy = new FilePolicyStore(config.Policy.File, logs.CreateLogger("DataPlane.policy"));
-            return new LmaDaemon(config, policy, RestartCounter.Next(config.RestartCounterFile), logs.CreateLogger("DataPlane.lma"));
+            var policy = PolicyStores.Create(config.Policy, config.Protocol.LocalMobilityAnchorAddress, logs.CreateLogger("DataPlane.policy"),
+                config.Protocol.AuthorizedMags);
+            try
+            {
+                return new LmaDaemon(config, policy, RestartCounter.Next(config.RestartCounterFile), logs.CreateLogger("DataPlane.lma"));
+            }
+            catch
+            {
+                policy.Dispose();
+                throw;
+            }
         }, ct);
     }
 }

@@ -59,6 +59,7 @@ public sealed record LmaConfig
                 TimestampValidityWindow = t.OptionalDuration("timestampValidityWindow", o.TimestampValidityWindow),
                 MaxBindingLifetime = t.OptionalDuration("maxBindingLifetime", o.MaxBindingLifetime),
                 AllowSequenceNumberOrdering = t.OptionalBool("allowSequenceNumberOrdering", o.AllowSequenceNumberOrdering),
+                ProfileLookupTimeout = t.OptionalDuration("profileLookupTimeout", o.ProfileLookupTimeout),
                 Heartbeat = new HeartbeatOptions
                 {
                     Enabled = t.OptionalBool("heartbeat", o.Heartbeat.Enabled),
@@ -77,6 +78,10 @@ public sealed record LmaConfig
         {
             throw root.Error(e.Message);
         }
+        // The failure policy must get to decide before the machine gives up on the answer.
+        if (policy.Radius is { } radius && radius.WorstCase >= o.ProfileLookupTimeout)
+            throw root.Error("policy.radius", $"every server and try take up to {Durations.Format(radius.WorstCase)}, not less than timers.profileLookupTimeout " +
+                $"{Durations.Format(o.ProfileLookupTimeout)}: lower timeout or retries, or raise timers.profileLookupTimeout");
         return new LmaConfig
         {
             File = root.FileName,

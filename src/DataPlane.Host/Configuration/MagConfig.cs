@@ -113,6 +113,10 @@ public sealed record MagConfig
         {
             throw root.Error($"timers: {e.Message}");
         }
+        // The failure policy must get to decide before the machine gives up on the answer.
+        if (policy.Radius is { } radius && radius.WorstCase >= options.PolicyTimeout)
+            throw root.Error("policy.radius", $"every server and try take up to {Durations.Format(radius.WorstCase)}, not less than timers.policyTimeout " +
+                $"{Durations.Format(options.PolicyTimeout)}: lower timeout or retries, or raise timers.policyTimeout");
         return config;
     }
 

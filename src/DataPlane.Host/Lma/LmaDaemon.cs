@@ -31,7 +31,7 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
 
     private readonly LmaConfig _config;
     private readonly ILogger _log;
-    private readonly FilePolicyStore _policy;
+    private readonly IPolicyStore _policy;
     private readonly DaemonClock _clock = new();
     private readonly LmaDatapath _dp;
     private readonly Epoll _epoll = new(16);
@@ -50,13 +50,13 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
     private readonly List<LmaAction> _hostActionScratch = [];
     private volatile bool _stopping;
 
-    public LmaDaemon(LmaConfig config, FilePolicyStore policy, uint restartCounter, ILogger log)
+    public LmaDaemon(LmaConfig config, IPolicyStore policy, uint restartCounter, ILogger log)
     {
         _config = config;
         _log = log;
         _policy = policy;
         var options = config.Protocol with { RestartCounter = restartCounter };
-        var machine = new LocalMobilityAnchor(options, policy, new SplitMix64Random((ulong)Environment.TickCount64 ^ (ulong)Environment.ProcessId));
+        var machine = new LocalMobilityAnchor(options, new LmaPolicyAdapter(policy), new SplitMix64Random((ulong)Environment.TickCount64 ^ (ulong)Environment.ProcessId));
         _dp = new LmaDatapath(machine, new LmaDatapathOptions { TunnelMtu = config.TunnelMtu });
         var address = options.LocalMobilityAnchorAddress;
         _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = address });
@@ -242,6 +242,9 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
                         b.ProxyCareOfAddress?.ToString() ?? "-", string.Join(",", b.HomeNetworkPrefixes));
                     UpdateKernelRoutes(b);
                     break;
+                case LmaAction.RequestProfile r:
+                    AskProfile(r);
+                    break;
                 case LmaAction.PeerUnreachable u:
                     _log.LogWarning("heartbeat: MAG {Peer} unreachable", u.Peer);
                     break;
@@ -256,6 +259,40 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// The machine parked a PBU whose mobile node's profile the store does not hold in memory (a RADIUS cache
+    /// miss). The look-up runs on the thread pool; its answer is posted back to this loop.
+    /// </summary>
+    private void AskProfile(LmaAction.RequestProfile r)
+    {
+        var pending = _policy.LookUpLmaProfileAsync(r.MobileNodeIdentifier);
+        if (pending.IsCompletedSuccessfully)
+        {
+            ApplyProfile(r, pending.Result);
+            return;
+        }
+        pending.AsTask().ContinueWith(t =>
+        {
+            var decision = t.IsCompletedSuccessfully ? t.Result : LmaProfileDecision.Failed($"policy look-up failed: {t.Exception?.GetBaseException().Message}");
+            try
+            {
+                _work.Post(() => ApplyProfile(r, decision));
+            }
+            catch (ObjectDisposedException)
+            {
+                // The daemon stopped while the look-up ran.
+            }
+        }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+    }
+
+    private void ApplyProfile(LmaAction.RequestProfile r, LmaProfileDecision decision)
+    {
+        if (decision.Profile is null)
+            _log.LogWarning("policy: {Nai} refused ({Status}): {Reason}", r.MobileNodeIdentifier,
+                decision.LookupFailed ? "128, the MAG retries" : "152", decision.DenialReason);
+        _dp.Handle(new LmaEvent.ProfileDecided(r.RequestId, decision.Profile, decision.LookupFailed), _clock.Now);
     }
 
     /// <summary>
@@ -341,6 +378,8 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
         ["tunnelSocket"] = MagDaemon.SocketJson(_tunnel.Counters),
         ["mobilitySocket"] = MagDaemon.SocketJson(_mobility.Counters),
         ["home"] = MagDaemon.SocketJson(_home.Counters),
+        ["policy"] = _policy.Counters.ToJson(),
+        ["pendingProfileLookups"] = _dp.Machine.PendingProfileLookups,
     };
 
     public void Dispose()
@@ -355,6 +394,7 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
         _tunnel.Dispose();
         _epoll.Dispose();
         _work.Dispose();
+        _policy.Dispose();
         _rxHome.Dispose();
         _rxTunnel.Dispose();
         _rxMobility.Dispose();

@@ -160,6 +160,7 @@ public sealed partial class MagDaemon
         ["ports"] = _ports.Count,
         ["tunnelSocket"] = SocketJson(_tunnel.Counters),
         ["mobilitySocket"] = SocketJson(_mobility.Counters),
+        ["policy"] = _policy.Counters.ToJson(),
     };
 
     internal static JsonObject SocketJson(PortCounters c) => new()

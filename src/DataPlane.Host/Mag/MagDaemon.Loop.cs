@@ -1,4 +1,5 @@
 using DataPlane.Datapath;
+using DataPlane.Host.Policy;
 using DataPlane.Host.Runtime;
 using DataPlane.Linux;
 using DataPlane.Protocol;
@@ -151,17 +152,48 @@ public sealed partial class MagDaemon
             switch (action)
             {
                 case MagAction.RequestPolicy req:
-                    var name = _ports.TryGetValue(req.Port.Value, out var port) ? port.Name : req.Port.ToString();
-                    var decision = _policy.Decide(req.Mac, name, _config.LocalMobilityAnchor);
-                    if (decision.Profile is null)
-                        _log.LogWarning("policy: VM {Mac} on {Port} denied: {Reason}", req.Mac, name, decision.DenialReason);
-                    _dp.Handle(new MagEvent.PolicyDecided(req.RequestId, decision.Profile, decision.DenialReason), now);
+                    AskPolicy(req, now);
                     break;
                 default:
                     Report(action);
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// The machine wants a policy decision. An answer the store has in memory (the file, a fresh RADIUS cache
+    /// entry) is applied at once; otherwise the look-up runs on the thread pool and its answer is posted back
+    /// to this loop, which never waits on the network.
+    /// </summary>
+    private void AskPolicy(MagAction.RequestPolicy req, Instant now)
+    {
+        var name = PortName(req.Port);
+        var pending = _policy.DecideAsync(req.Mac, name, _config.LocalMobilityAnchor);
+        if (pending.IsCompletedSuccessfully)
+        {
+            ApplyPolicy(req, name, pending.Result, now);
+            return;
+        }
+        pending.AsTask().ContinueWith(t =>
+        {
+            var decision = t.IsCompletedSuccessfully ? t.Result : PolicyDecision.Deny($"policy look-up failed: {t.Exception?.GetBaseException().Message}");
+            try
+            {
+                _work.Post(() => ApplyPolicy(req, name, decision, _clock.Now));
+            }
+            catch (ObjectDisposedException)
+            {
+                // The daemon stopped while the look-up ran.
+            }
+        }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+    }
+
+    private void ApplyPolicy(MagAction.RequestPolicy req, string port, PolicyDecision decision, Instant now)
+    {
+        if (decision.Profile is null)
+            _log.LogWarning("policy: VM {Mac} on {Port} denied: {Reason}", req.Mac, port, decision.DenialReason);
+        _dp.Handle(new MagEvent.PolicyDecided(req.RequestId, decision.Profile, decision.DenialReason), now);
     }
 
     /// <summary>The machine's notifications, one log line each (with the VM's identity on lines about it).</summary>

@@ -31,7 +31,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
 
     private readonly MagConfig _config;
     private readonly ILogger _log;
-    private readonly FilePolicyStore _policy;
+    private readonly IPolicyStore _policy;
     private readonly DaemonClock _clock = new();
     private readonly MagDatapath _dp;
     private readonly Epoll _epoll = new(128);
@@ -51,7 +51,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     private Instant _nextMaintenance;
     private volatile bool _stopping;
 
-    public MagDaemon(MagConfig config, FilePolicyStore policy, uint restartCounter, ILogger log)
+    public MagDaemon(MagConfig config, IPolicyStore policy, uint restartCounter, ILogger log)
     {
         _config = config;
         _log = log;
@@ -151,6 +151,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         _tunnel.Dispose();
         _epoll.Dispose();
         _work.Dispose();
+        _policy.Dispose();
         _rxPort.Dispose();
         _rxTunnel.Dispose();
         _rxMobility.Dispose();

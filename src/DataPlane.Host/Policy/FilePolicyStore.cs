@@ -9,9 +9,9 @@ namespace DataPlane.Host.Policy;
 /// The embedded policy store: the policy file, validated at start (a bad file stops the daemon with the
 /// entry and field named) and reloaded on request (SIGHUP, `dataplane ctl policy reload`). A bad reload
 /// keeps the old policy and says why; sessions are never dropped by a reload — the new policy applies to
-/// the next decision.
+/// the next decision. Every answer is from memory, so it completes synchronously.
 /// </summary>
-public sealed class FilePolicyStore : ILmaPolicy
+public sealed class FilePolicyStore : IPolicyStore, ILmaPolicy
 {
     private readonly string _path;
     private readonly ILogger _log;
@@ -27,6 +27,10 @@ public sealed class FilePolicyStore : ILmaPolicy
 
     public PolicySnapshot Current => _current;
 
+    public string Description => $"file {_path}";
+
+    public PolicyCounters Counters { get; } = new();
+
     /// <summary>Re-read the file; on error keep the old policy. Returns null on success, else the reason.</summary>
     public string? Reload()
     {
@@ -34,19 +38,48 @@ public sealed class FilePolicyStore : ILmaPolicy
         {
             var next = PolicyFile.Load(_path);
             _current = next;
+            Interlocked.Increment(ref Counters.Reloads);
             _log.LogInformation("reloaded {Path}: {Vms} VMs", _path, next.Vms.Count);
             return null;
         }
         catch (ConfigException e)
         {
+            Interlocked.Increment(ref Counters.ReloadFailures);
             _log.LogError("reload failed, keeping the previous policy: {Reason}", e.Message);
             return e.Message;
         }
     }
 
-    public PolicyDecision Decide(MacAddress mac, string port, Ipv6Address? fallbackLma) => _current.Decide(mac, port, fallbackLma);
+    public PolicyDecision Decide(MacAddress mac, string port, Ipv6Address? fallbackLma)
+    {
+        Interlocked.Increment(ref Counters.VmDecisions);
+        var d = _current.Decide(mac, port, fallbackLma);
+        Interlocked.Increment(ref d.Profile is null ? ref Counters.Denied : ref Counters.Allowed);
+        return d;
+    }
+
+    public ValueTask<PolicyDecision> DecideAsync(MacAddress mac, string port, Ipv6Address? fallbackLma) => new(Decide(mac, port, fallbackLma));
 
     public bool IsMagAuthorized(Ipv6Address mag) => _current.IsMagAuthorized(mag);
 
-    public LmaMobileNodeProfile? GetProfile(string mobileNodeIdentifier) => _current.GetLmaProfile(mobileNodeIdentifier);
+    public LmaMobileNodeProfile? GetProfile(string mobileNodeIdentifier)
+    {
+        Interlocked.Increment(ref Counters.LmaProfileLookups);
+        var p = _current.GetLmaProfile(mobileNodeIdentifier);
+        Interlocked.Increment(ref p is null ? ref Counters.Denied : ref Counters.Allowed);
+        return p;
+    }
+
+    public bool TryGetLmaProfile(string nai, out LmaMobileNodeProfile? profile)
+    {
+        profile = GetProfile(nai);
+        return true;
+    }
+
+    public ValueTask<LmaProfileDecision> LookUpLmaProfileAsync(string nai) =>
+        new(GetProfile(nai) is { } p ? LmaProfileDecision.Allow(p) : LmaProfileDecision.Deny($"{nai} is not allowed by {_path}"));
+
+    public void Dispose()
+    {
+    }
 }

@@ -1,0 +1,140 @@
+using System.Buffers.Binary;
+using System.Text;
+using DataPlane.Wire;
+
+namespace DataPlane.Host.Policy.Radius;
+
+/// <summary>What an Access-Accept says about a VM: its home network prefixes (none: the LMA's pool), an IPv4 home address, its LMA.</summary>
+public sealed record RadiusProfile(IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes, Ipv4Address? Ipv4HomeAddress, Ipv6Address? LocalMobilityAnchor);
+
+/// <summary>
+/// Reads a VM's profile from the attributes of a verified Access-Accept. The prefixes come from one
+/// configured attribute type (Framed-IPv6-Prefix, Delegated-IPv6-Prefix or PMIP6-Home-HN-Prefix, all in
+/// RFC 3162's prefix format), each occurrence one prefix; Framed-IP-Address gives the IPv4 home address,
+/// PMIP6-Home-LMA-IPv6-Address (RFC 6572) the LMA. Anything malformed makes the whole answer unusable: a
+/// server that sends a broken prefix is misconfigured, and guessing would admit a VM with the wrong address.
+/// </summary>
+public static class RadiusProfileReader
+{
+    public static bool TryRead(ReadOnlySpan<byte> packet, RadiusAttributeType prefixAttribute, out RadiusProfile profile, out string problem)
+    {
+        profile = null!;
+        problem = "";
+        var prefixes = new List<Ipv6Prefix>();
+        Ipv4Address? v4 = null;
+        Ipv6Address? lma = null;
+        var reader = new RadiusAttributeReader(packet);
+        while (reader.MoveNext())
+        {
+            var value = reader.Value;
+            if (reader.Type == prefixAttribute)
+            {
+                if (!TryReadPrefix(value, out var prefix, out problem))
+                {
+                    problem = $"{Name(prefixAttribute)}: {problem}";
+                    return false;
+                }
+                if (prefix.Length is < 1 or > 64)
+                {
+                    problem = $"{Name(prefixAttribute)}: {prefix}: a home network prefix must be /1 to /64 so the VM can autoconfigure from it";
+                    return false;
+                }
+                if (prefix.Address.IsMulticast || prefix.Address.IsLinkLocal)
+                {
+                    problem = $"{Name(prefixAttribute)}: {prefix} is not a global unicast prefix";
+                    return false;
+                }
+                if (!prefixes.Contains(prefix)) prefixes.Add(prefix);
+            }
+            else if (reader.Type == RadiusAttributeType.FramedIpAddress)
+            {
+                if (value.Length != 4 || v4 is not null)
+                {
+                    problem = value.Length != 4 ? $"Framed-IP-Address is {value.Length} octets, not 4" : "Framed-IP-Address appears twice";
+                    return false;
+                }
+                var a = Ipv4Address.ReadFrom(value);
+                // RFC 2865 §5.8: 255.255.255.255 "let the user choose", 255.255.255.254 "the NAS chooses": no fixed address.
+                if (a.Value < 0xFFFF_FFFE && !a.IsUnspecified) v4 = a;
+            }
+            else if (reader.Type == RadiusAttributeType.Pmip6HomeLmaIpv6Address)
+            {
+                if (value.Length != 16)
+                {
+                    problem = $"PMIP6-Home-LMA-IPv6-Address is {value.Length} octets, not 16";
+                    return false;
+                }
+                var a = Ipv6Address.ReadFrom(value);
+                if (!a.IsUnicast || a.IsLinkLocal)
+                {
+                    problem = $"PMIP6-Home-LMA-IPv6-Address {a} is not a global unicast address";
+                    return false;
+                }
+                lma ??= a;
+            }
+        }
+        if (reader.Malformed)
+        {
+            problem = "an attribute's length runs past the packet";
+            return false;
+        }
+        profile = new RadiusProfile(prefixes, v4, lma);
+        return true;
+    }
+
+    /// <summary>
+    /// RFC 3162 §2.3 (also RFC 4818 and RFC 6572): reserved octet, prefix length (0..128), then only as many
+    /// prefix octets as needed (at most 16; FreeRADIUS sends all 16). Bits past the length must be zero.
+    /// </summary>
+    public static bool TryReadPrefix(ReadOnlySpan<byte> value, out Ipv6Prefix prefix, out string problem)
+    {
+        prefix = default;
+        problem = "";
+        if (value.Length < 2 || value.Length > 18)
+        {
+            problem = $"{value.Length + 2} octets (a prefix attribute is 4 to 20)";
+            return false;
+        }
+        int length = value[1];
+        var bytes = value[2..];
+        if (length > 128 || bytes.Length * 8 < length)
+        {
+            problem = $"prefix length {length} with {bytes.Length} prefix octets";
+            return false;
+        }
+        Span<byte> full = stackalloc byte[16];
+        bytes.CopyTo(full);
+        var address = Ipv6Address.ReadFrom(full);
+        if (Ipv6Prefix.Mask(address, length) != address)
+        {
+            problem = $"{address}/{length} has bits set past its length";
+            return false;
+        }
+        prefix = new Ipv6Prefix(address, length);
+        return true;
+    }
+
+    /// <summary>The attribute's text (Reply-Message), made safe for one log line: printable, at most 200 characters.</summary>
+    public static string? ReplyMessage(ReadOnlySpan<byte> packet)
+    {
+        var reader = new RadiusAttributeReader(packet);
+        var sb = new StringBuilder();
+        while (reader.MoveNext())
+        {
+            if (reader.Type != RadiusAttributeType.ReplyMessage) continue;
+            foreach (char c in Encoding.UTF8.GetString(reader.Value))
+                if (sb.Length < 200) sb.Append(char.IsControl(c) ? ' ' : c);
+        }
+        return sb.Length == 0 ? null : sb.ToString();
+    }
+
+    public static string Name(RadiusAttributeType type) => type switch
+    {
+        RadiusAttributeType.FramedIpv6Prefix => "Framed-IPv6-Prefix",
+        RadiusAttributeType.DelegatedIpv6Prefix => "Delegated-IPv6-Prefix",
+        RadiusAttributeType.Pmip6HomeHnPrefix => "PMIP6-Home-HN-Prefix",
+        _ => type.ToString(),
+    };
+
+    internal static uint ReadInteger(ReadOnlySpan<byte> value) => value.Length == 4 ? BinaryPrimitives.ReadUInt32BigEndian(value) : 0;
+}
