@@ -133,13 +133,26 @@ public class MagAccessLinkTests
     }
 
     [Fact]
-    public void Hotplug_online_attaches_a_port_with_a_configured_mac_before_any_frame()
+    public void Hotplug_online_waits_for_the_vms_first_frame_unless_told_it_runs()
     {
         var f = new MagFixture(configuredMac: MagFixture.VmMac);
-        Assert.True(f.Dp.PortOnline(MagFixture.Port, f.Now));
+        Assert.True(f.Dp.PortOnline(MagFixture.Port, f.Now));                 // plugged in: nothing registered yet
+        Assert.Equal(0, f.Mag.Counters.SessionsStartedBy.Total);
+        Assert.True(f.Dp.PortOnline(MagFixture.Port, f.Now, PortOnlineKind.VmRunning));
         Assert.Equal(1, f.Mag.Counters.SessionsStartedBy[AttachTrigger.HotplugOnline]);
         f.Dp.AddPort(new PortId(2), "vif2.0");
-        Assert.False(f.Dp.PortOnline(new PortId(2), f.Now)); // no MAC yet: the first frame will do
+        Assert.False(f.Dp.PortOnline(new PortId(2), f.Now, PortOnlineKind.VmRunning)); // no MAC yet: the first frame will do
+    }
+
+    [Fact]
+    public void Incoming_migration_registers_on_the_first_frame_after_the_vm_resumes_as_a_migration()
+    {
+        var f = new MagFixture(configuredMac: MagFixture.VmMac);
+        Assert.True(f.Dp.PortOnline(MagFixture.Port, f.Now, PortOnlineKind.IncomingMigration));
+        Assert.Equal(0, f.Mag.Counters.SessionsStartedBy.Total); // the VM still runs on the source
+        f.Now += TimeSpan.FromSeconds(3);                         // pre-copy
+        f.FromVm(TestFrames.FromVm());                            // its first frame after resuming: a data packet
+        Assert.Equal(1, f.Mag.Counters.SessionsStartedBy[AttachTrigger.HotplugIncomingMigration]);
     }
 
     [Fact]

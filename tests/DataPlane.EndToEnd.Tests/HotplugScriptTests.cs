@@ -18,6 +18,10 @@ public sealed class HotplugScriptTests(ITestOutputHelper output)
         var online = tb.Exec("mag1", "env", $"vif=vm1", $"DATAPLANE={Testbed.Dataplane}", $"DATAPLANE_SOCKET={tb.RunDir}/mag1.sock",
             ScriptPath("vif-pmip"), "online");
         Assert.True(online.ExitCode == 0, $"{env} vif-pmip online: {online.Output}");
+        // The hypervisor plugs the vif in before the guest runs; the guest's boot (its link coming up: DAD,
+        // RS, MLD) is what registers it. Bring the VM's link up now, as a booting guest would.
+        Shell.Check("ip", "-n", tb.Ns("vm1"), "link", "set", "eth0", "down");
+        Shell.Check("ip", "-n", tb.Ns("vm1"), "link", "set", "eth0", "up");
         tb.WaitForAddress(1, TimeSpan.FromSeconds(15));
         Assert.True(tb.Ping("vm1", Testbed.Client));
         var port = Assert.Single(tb.Ctl("mag1", "ports")!.AsArray());

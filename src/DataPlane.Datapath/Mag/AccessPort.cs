@@ -34,6 +34,13 @@ internal sealed class AccessPort
     /// <summary>When the port may next report activity (reachability, or FirstFrame without a session).</summary>
     public Instant NextActivityReport;
 
+    /// <summary>
+    /// Plugged in as the destination of a live migration: the VM is not here yet. Its first frame after it
+    /// resumes (QEMU's RARP, the guest's NA or gratuitous ARP, anything) registers it as arriving from
+    /// another MAG.
+    /// </summary>
+    public bool AwaitingMigratedVm;
+
     // Mutable structs held in fields, updated in place.
     public RateLimiter ControlLimiter;
     public RateLimiter ErrorLimiter;
@@ -52,11 +59,23 @@ internal sealed class AccessPort
     /// <summary>A learned MAC is forgotten when its VM is gone, so the port can serve the next one; a configured one stays.</summary>
     public void ForgetLearnedMac()
     {
+        AwaitingMigratedVm = false;
         if (ConfiguredMac is not null) return;
         VmMac = default;
         HasVmMac = false;
         NextActivityReport = default; // the next VM's first frame is reported at once
     }
+}
+
+/// <summary>What the hotplug path knows when it says a port is online (<see cref="MagDatapath.PortOnline"/>).</summary>
+public enum PortOnlineKind : byte
+{
+    /// <summary>The interface is there; the VM may not run yet (a boot, or a migration the caller cannot tell from one). Its first frame registers it.</summary>
+    AwaitVm,
+    /// <summary>The destination of a live migration: the VM's first frame after it resumes registers it as arriving from another MAG (HI 3).</summary>
+    IncomingMigration,
+    /// <summary>The VM runs on this port now (e.g. an operator re-plugging a running VM): register at once.</summary>
+    VmRunning,
 }
 
 /// <summary>What <see cref="MagAction.InstallSession"/> installed for a port: where the VM's traffic goes and what it may send from.</summary>
@@ -75,6 +94,13 @@ internal sealed class InstalledSession(MacAddress mac, Ipv6Prefix[] prefixes, Ip
     public CounterBlock Vm { get; } = vm;
 
     public CounterBlock Tunnel { get; } = tunnel;
+
+    /// <summary>
+    /// When the first packet from the tunnel was delivered to the VM under this installation (ticks of the
+    /// <see cref="Instant"/>; 0 until then). Set once per installation by <c>FromTunnel</c>, for the
+    /// handover's "first downlink packet" latency.
+    /// </summary>
+    public long FirstDeliveryTicks;
 
     /// <summary>Is <paramref name="source"/> one of the VM's own addresses (inside one of its HNPs)?</summary>
     public bool OwnsSource(Ipv6Address source)

@@ -35,8 +35,26 @@ public sealed partial class MagDatapath
         EthernetFrame.WriteHeader(buffer.Slice(frameOffset, EthernetFrame.HeaderLength), session.Mac, _sharedMac, EtherType.Ipv6);
         session.Tunnel.CountIn(inner);
         session.Vm.CountOut(inner);
+        if (session.FirstDeliveryTicks == 0) session.FirstDeliveryTicks = now.Ticks;
         port.Counters.CountOut(inner + EthernetFrame.HeaderLength);
         return Verdict.ToPort(port.Id, frameOffset, inner + EthernetFrame.HeaderLength);
+    }
+
+    /// <summary>
+    /// When the first packet from the tunnel was delivered (a <see cref="VerdictKind.ToPort"/> verdict) to the
+    /// VM of <paramref name="port"/> since its session was last installed; false while none has been, or when
+    /// the port has no installed session. For the host's handover metrics ("attachment seen → first downlink
+    /// packet"); the data path records the instant once per installation, at no other cost.
+    /// </summary>
+    public bool TryGetFirstDelivery(PortId port, out Instant at)
+    {
+        if (FindPort(port)?.Session is { FirstDeliveryTicks: not 0 } session)
+        {
+            at = new Instant(session.FirstDeliveryTicks);
+            return true;
+        }
+        at = default;
+        return false;
     }
 
     private Verdict DropFromTunnel(CounterBlock? tunnel, DropReason reason, WireError error = WireError.None)

@@ -105,6 +105,12 @@ public sealed partial class MagDatapath
     /// <summary>Raise an attachment trigger for the port's VM; it also stands for this interval's activity report.</summary>
     private void RaiseTrigger(AccessPort port, AttachTrigger trigger, Ipv6Address? vmLinkLocal, Instant now)
     {
+        if (port.AwaitingMigratedVm)
+        {
+            port.AwaitingMigratedVm = false;
+            // Whatever a migrated VM sends first (an RS after its carrier blinked, a data packet), it arrives from another MAG.
+            if (!HandoffIndicatorRule.IsMigrationAnnounce(trigger)) trigger = AttachTrigger.HotplugIncomingMigration;
+        }
         port.NextActivityReport = now + _options.ActivityReportInterval;
         Raise(new MagEvent.AttachmentDetected(port.Id, trigger, port.VmMac, vmLinkLocal), now);
     }

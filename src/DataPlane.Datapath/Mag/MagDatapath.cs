@@ -155,16 +155,30 @@ public sealed partial class MagDatapath
     }
 
     /// <summary>
-    /// The hotplug script says the VM's interface came up: attach at once if the port knows its MAC.
-    /// False when it does not (the VM's first frame will). <paramref name="incomingMigration"/> when the
-    /// caller knows the VM is arriving by live migration (its handover then asks the LMA for the VM's
-    /// existing binding, HI 3).
+    /// The hotplug path says the VM's interface is there. What happens depends on what the caller knows
+    /// (<see cref="PortOnlineKind"/>): by default nothing yet — a hypervisor plugs the interface in before
+    /// the VM runs there, both when it boots and when it is the destination of a live migration (Xen's vif
+    /// "online" and QEMU's ifup come when the destination is created, i.e. when the migration STARTS, while
+    /// the VM still runs on the source: registering then pulls its traffic here for the whole pre-copy and
+    /// strands it if the migration fails — observed with a real QEMU guest, docs/real-guest.md). The VM's
+    /// first frame registers it instead (RaiseTrigger). Returns false for an unknown port, or for
+    /// <see cref="PortOnlineKind.VmRunning"/> when the VM's MAC is not known yet (its first frame will do).
     /// </summary>
-    public bool PortOnline(PortId id, Instant now, bool incomingMigration = false)
+    public bool PortOnline(PortId id, Instant now, PortOnlineKind kind = PortOnlineKind.AwaitVm)
     {
-        if (FindPort(id) is not { HasVmMac: true } port) return false;
-        RaiseTrigger(port, incomingMigration ? AttachTrigger.HotplugIncomingMigration : AttachTrigger.HotplugOnline, null, now);
-        return true;
+        if (FindPort(id) is not { } port) return false;
+        switch (kind)
+        {
+            case PortOnlineKind.IncomingMigration:
+                port.AwaitingMigratedVm = true;
+                return true;
+            case PortOnlineKind.VmRunning:
+                if (!port.HasVmMac) return false;
+                RaiseTrigger(port, AttachTrigger.HotplugOnline, null, now);
+                return true;
+            default:
+                return true;
+        }
     }
 
     /// <summary>The hotplug script says the VM's interface went down: detach at once.</summary>

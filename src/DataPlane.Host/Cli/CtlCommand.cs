@@ -29,12 +29,14 @@ public static class CtlCommand
         var name = new Argument<string>("name") { Description = "interface name (vif1.0, tap0, ...)" };
         var mac = new Option<string?>("--mac") { Description = "the VM's MAC; frames from other MACs are dropped" };
         var kind = new Option<string>("--kind") { Description = "packet (existing interface, AF_PACKET) or tap (create a TAP device)", DefaultValueFactory = _ => "packet" };
-        var incoming = new Option<bool>("--incoming") { Description = "the VM is arriving by live migration (the handover then asks the LMA for its existing binding)" };
-        var add = new Command("add", "attach an interface as an access port (what the hotplug script calls on online)") { name, mac, kind, incoming };
+        var incoming = new Option<bool>("--incoming") { Description = "this is the destination of a live migration: the VM's first frame after it resumes registers it as arriving from another MAG (HI 3)" };
+        var running = new Option<bool>("--now") { Description = "the VM already runs on this interface: register it at once instead of on its first frame" };
+        var add = new Command("add", "attach an interface as an access port (what the hotplug script calls on online)") { name, mac, kind, incoming, running };
         add.SetAction((r, ct) =>
         {
             var args = new JsonObject { ["name"] = r.GetValue(name), ["kind"] = r.GetValue(kind) };
             if (r.GetValue(incoming)) args["incoming"] = true;
+            if (r.GetValue(running)) args["now"] = true;
             if (r.GetValue(mac) is { } m)
             {
                 if (!MacAddress.TryParse(m, out _)) return Task.FromResult(Fail($"--mac: \"{m}\" is not a MAC address"));

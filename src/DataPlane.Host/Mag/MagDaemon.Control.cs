@@ -44,8 +44,10 @@ public sealed partial class MagDaemon
             var k => (PortKind?)null,
         };
         if (kind is null) return ControlResponse.Failure($"port.add: kind \"{r.String("kind")}\" is not packet or tap");
-        bool incoming = r.Args["incoming"] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue(out bool b) && b;
-        var error = AddPort(name, mac, kind.Value, incoming);
+        bool Flag(string key) => r.Args[key] is JsonValue v && v.TryGetValue(out bool b) && b;
+        if (Flag("incoming") && Flag("now")) return ControlResponse.Failure("port.add: incoming and now exclude each other");
+        var online = Flag("incoming") ? PortOnlineKind.IncomingMigration : Flag("now") ? PortOnlineKind.VmRunning : PortOnlineKind.AwaitVm;
+        var error = AddPort(name, mac, kind.Value, online);
         return error is null ? ControlResponse.Success(new JsonObject { ["name"] = name }) : ControlResponse.Failure(error);
     }
 

@@ -1,3 +1,4 @@
+using DataPlane.Datapath;
 using DataPlane.Host.Configuration;
 using DataPlane.Linux;
 using DataPlane.Protocol;
@@ -11,7 +12,7 @@ namespace DataPlane.Host.Mag;
 public sealed partial class MagDaemon
 {
     /// <summary>Attach an interface as an access port. Returns null, or why it could not be attached.</summary>
-    private string? AddPort(string name, MacAddress? mac, PortKind kind, bool incomingMigration = false)
+    private string? AddPort(string name, MacAddress? mac, PortKind kind, PortOnlineKind online = PortOnlineKind.AwaitVm)
     {
         if (!InterfaceNames.IsValid(name)) return $"\"{name}\" is not a valid interface name";
         if (_portsByName.ContainsKey(name)) return $"port {name} is already attached";
@@ -37,11 +38,16 @@ public sealed partial class MagDaemon
         _epoll.Add(device.Fd, (ulong)id.Value);
         var now = _clock.Now;
         _dp.AddPort(id, name, mac);
-        // The hotplug event is itself an attachment trigger: the VM is on this port now.
-        _dp.PortOnline(id, now, incomingMigration);
+        // Plugged in; the VM's first frame registers it unless the caller says it runs here now (see PortOnline).
+        _dp.PortOnline(id, now, online);
         AfterBatch(now);
-        _log.LogInformation("port: attached {Port} ({Kind}, VM MAC {Mac}{Incoming})", name, kind.ToString().ToLowerInvariant(),
-            mac?.ToString() ?? "learned", incomingMigration ? ", incoming migration" : "");
+        _log.LogInformation("port: attached {Port} ({Kind}, VM MAC {Mac}, {Online})", name, kind.ToString().ToLowerInvariant(),
+            mac?.ToString() ?? "learned", online switch
+            {
+                PortOnlineKind.IncomingMigration => "incoming migration: registering on its first frame",
+                PortOnlineKind.VmRunning => "VM running: registering now",
+                _ => "registering on the VM's first frame",
+            });
         return null;
     }
 
