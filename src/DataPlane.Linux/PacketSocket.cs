@@ -60,7 +60,11 @@ public sealed unsafe class PacketSocket : IPacketPort
     public PortCounters Counters { get; } = new();
 
     /// <summary>Open a port on the interface <paramref name="interfaceName"/> in the calling thread's network namespace.</summary>
-    public static PacketSocket Open(string interfaceName, PacketSocketOptions? options = null)
+    public static PacketSocket Open(string interfaceName, PacketSocketOptions? options = null) => Open(interfaceName, options, null);
+
+    /// <summary>As <see cref="Open(string, PacketSocketOptions?)"/>, with <paramref name="beforeBind"/> run on the fd
+    /// before it is bound (a socket filter attached there applies to the very first frame).</summary>
+    internal static PacketSocket Open(string interfaceName, PacketSocketOptions? options, Action<int>? beforeBind)
     {
         options ??= new PacketSocketOptions();
         Sys.ValidateIfName(interfaceName);
@@ -79,6 +83,7 @@ public sealed unsafe class PacketSocket : IPacketPort
             if (options.BusyPollMicroseconds > 0) Sys.SetInt(fd, SOL_SOCKET, SO_BUSY_POLL, options.BusyPollMicroseconds, $"SO_BUSY_POLL on {interfaceName}");
             // Rings must exist before bind so that no frame is queued the copying way first.
             if (options.Backend == PacketSocketBackend.RingV2) ring = PacketRing.Create(fd, options, interfaceName);
+            beforeBind?.Invoke(fd);
 
             sockaddr_ll sll = default;
             sll.sll_family = (ushort)AF_PACKET;

@@ -55,6 +55,17 @@ internal ref struct NetlinkRequestWriter
         Add(type, v);
     }
 
+    /// <summary>Start a nested attribute (TCA_OPTIONS …); attributes added until <see cref="EndNested"/> go inside it.</summary>
+    public int BeginNested(ushort type)
+    {
+        int at = _length;
+        BinaryPrimitives.WriteUInt16LittleEndian(_buffer[(_length + 2)..], (ushort)(type | 0x8000)); // NLA_F_NESTED
+        _length += Rtnl.NlaHdrLen;
+        return at;
+    }
+
+    public void EndNested(int at) => BinaryPrimitives.WriteUInt16LittleEndian(_buffer[at..], (ushort)(_length - at));
+
     /// <summary>Fill in nlmsg_len and return the request.</summary>
     public ReadOnlySpan<byte> Finish()
     {

@@ -327,6 +327,145 @@ public sealed unsafe class RtNetlink : IDisposable
         return list;
     }
 
+    /// <summary>
+    /// Ask the kernel how it would route a packet to <paramref name="destination"/> (`ip -6 route get`): the
+    /// output interface, the gateway if there is one, the preferred source. Null when there is no route
+    /// (ENETUNREACH/EHOSTUNREACH).
+    /// </summary>
+    public RouteLookup? LookUpRoute(Ipv6Address destination)
+    {
+        var w = new NetlinkRequestWriter(_request, Rtnl.RTM_GETROUTE, Rtnl.NLM_F_REQUEST, ++_sequence, Rtnl.RtmsgLen);
+        w.FamilyHeader[0] = Rtnl.AF_INET6;
+        w.FamilyHeader[1] = 128; // rtm_dst_len
+        w.AddAddress(Rtnl.RTA_DST, destination);
+        RouteLookup? found = null;
+        try
+        {
+            Transact(w.Finish(), $"route get {destination}", (type, msg) =>
+            {
+                if (type != Rtnl.RTM_NEWROUTE) return;
+                var h = msg[Rtnl.NlmsgHdrLen..];
+                int oif = 0;
+                Ipv6Address? gw = null, src = null;
+                var r = new NetlinkAttributeReader(h[Rtnl.RtmsgLen..]);
+                while (r.MoveNext())
+                {
+                    switch (r.Type)
+                    {
+                        case Rtnl.RTA_OIF when r.Value.Length == 4: oif = BinaryPrimitives.ReadInt32LittleEndian(r.Value); break;
+                        case Rtnl.RTA_GATEWAY when r.Value.Length == 16: gw = Ipv6Address.ReadFrom(r.Value); break;
+                        case Rtnl.RTA_PREFSRC when r.Value.Length == 16: src = Ipv6Address.ReadFrom(r.Value); break;
+                    }
+                }
+                found = new RouteLookup(destination, oif, gw, src);
+            });
+        }
+        catch (NetlinkException e) when (e.Errno is Errno.ENETUNREACH or Errno.EHOSTUNREACH)
+        {
+            return null;
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// The neighbour cache entry for <paramref name="address"/> on interface <paramref name="ifIndex"/>
+    /// (`ip -6 neigh get`), or null when the kernel has none. An entry may exist without a link-layer address
+    /// yet (INCOMPLETE) or be FAILED: see <see cref="NeighborInfo.IsUsable"/>.
+    /// </summary>
+    public NeighborInfo? GetNeighbor(int ifIndex, Ipv6Address address)
+    {
+        var w = new NetlinkRequestWriter(_request, Rtnl.RTM_GETNEIGH, Rtnl.NLM_F_REQUEST, ++_sequence, Rtnl.NdmsgLen);
+        w.FamilyHeader[0] = Rtnl.AF_INET6;
+        BinaryPrimitives.WriteInt32LittleEndian(w.FamilyHeader[4..], ifIndex); // ndm_ifindex
+        w.AddAddress(Rtnl.NDA_DST, address);
+        NeighborInfo? found = null;
+        try
+        {
+            Transact(w.Finish(), $"neigh get {address} dev #{ifIndex}", (type, msg) =>
+            {
+                if (type != Rtnl.RTM_NEWNEIGH) return;
+                var h = msg[Rtnl.NlmsgHdrLen..];
+                var state = (NeighborState)BinaryPrimitives.ReadUInt16LittleEndian(h[8..]);
+                MacAddress? mac = null;
+                var r = new NetlinkAttributeReader(h[Rtnl.NdmsgLen..]);
+                while (r.MoveNext())
+                    if (r.Type == Rtnl.NDA_LLADDR && r.Value.Length == MacAddress.Length) mac = MacAddress.ReadFrom(r.Value);
+                found = new NeighborInfo(BinaryPrimitives.ReadInt32LittleEndian(h[4..]), address, mac, state);
+            });
+        }
+        catch (NetlinkException e) when (e.Errno is Errno.ENOENT or Errno.ENODEV)
+        {
+            return null;
+        }
+        return found;
+    }
+
+    // ---------------- traffic control (tc) ----------------
+
+    /// <summary>
+    /// Add the clsact qdisc to the interface (`tc qdisc add dev X clsact`), the hook for ingress and egress
+    /// filters. Returns false when the interface already has one (leave it in place then).
+    /// </summary>
+    public bool AddClsactQdisc(int ifIndex)
+    {
+        string op = $"add clsact qdisc dev #{ifIndex}";
+        var w = TcRequest(Rtnl.RTM_NEWQDISC, Rtnl.NLM_F_CREATE | Rtnl.NLM_F_EXCL, ifIndex, Rtnl.TC_H_CLSACT_HANDLE, Rtnl.TC_H_CLSACT, 0);
+        w.AddString(Rtnl.TCA_KIND, "clsact");
+        try
+        {
+            Transact(w.Finish(), op, null);
+            return true;
+        }
+        catch (NetlinkException e) when (e.Errno == Errno.EEXIST)
+        {
+            return false;
+        }
+    }
+
+    public void DeleteClsactQdisc(int ifIndex)
+    {
+        var w = TcRequest(Rtnl.RTM_DELQDISC, 0, ifIndex, Rtnl.TC_H_CLSACT_HANDLE, Rtnl.TC_H_CLSACT, 0);
+        w.AddString(Rtnl.TCA_KIND, "clsact");
+        Transact(w.Finish(), $"delete clsact qdisc dev #{ifIndex}", null);
+    }
+
+    /// <summary>
+    /// Attach a loaded BPF_PROG_TYPE_SCHED_CLS program as a direct-action ingress filter (`tc filter add dev X
+    /// ingress prio P handle 1 bpf da fd F`), for every protocol.
+    /// </summary>
+    public void AddIngressBpfFilter(int ifIndex, int programFd, string name, ushort priority)
+    {
+        string op = $"add ingress bpf filter {name} prio {priority} dev #{ifIndex}";
+        var w = TcRequest(Rtnl.RTM_NEWTFILTER, Rtnl.NLM_F_CREATE | Rtnl.NLM_F_EXCL, ifIndex, 1, Rtnl.TC_H_INGRESS_PARENT,
+            ((uint)priority << 16) | Rtnl.ETH_P_ALL_BE);
+        w.AddString(Rtnl.TCA_KIND, "bpf");
+        int options = w.BeginNested(Rtnl.TCA_OPTIONS);
+        w.AddUInt32(Rtnl.TCA_BPF_FD, (uint)programFd);
+        w.AddString(Rtnl.TCA_BPF_NAME, name);
+        w.AddUInt32(Rtnl.TCA_BPF_FLAGS, Rtnl.TCA_BPF_FLAG_ACT_DIRECT);
+        w.EndNested(options);
+        Transact(w.Finish(), op, null);
+    }
+
+    public void DeleteIngressFilter(int ifIndex, ushort priority)
+    {
+        var w = TcRequest(Rtnl.RTM_DELTFILTER, 0, ifIndex, 1, Rtnl.TC_H_INGRESS_PARENT, ((uint)priority << 16) | Rtnl.ETH_P_ALL_BE);
+        w.AddString(Rtnl.TCA_KIND, "bpf");
+        Transact(w.Finish(), $"delete ingress filter prio {priority} dev #{ifIndex}", null);
+    }
+
+    private NetlinkRequestWriter TcRequest(ushort type, ushort flags, int ifIndex, uint handle, uint parent, uint info)
+    {
+        var w = new NetlinkRequestWriter(_request, type, (ushort)(Rtnl.NLM_F_REQUEST | Rtnl.NLM_F_ACK | flags), ++_sequence, Rtnl.TcmsgLen);
+        var h = w.FamilyHeader;
+        h[0] = Rtnl.AF_UNSPEC;
+        BinaryPrimitives.WriteInt32LittleEndian(h[4..], ifIndex);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[8..], handle);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[12..], parent);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[16..], info);
+        return w;
+    }
+
     // ---------------- transport ----------------
 
     private int ResolveIfIndex(string name, string operation) =>

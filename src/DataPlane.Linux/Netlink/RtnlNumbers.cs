@@ -22,6 +22,12 @@ internal static class Rtnl
     public const ushort RTM_NEWROUTE = 24;
     public const ushort RTM_DELROUTE = 25;
     public const ushort RTM_GETROUTE = 26;
+    public const ushort RTM_NEWNEIGH = 28;
+    public const ushort RTM_NEWQDISC = 36;
+    public const ushort RTM_DELQDISC = 37;
+    public const ushort RTM_NEWTFILTER = 44;
+    public const ushort RTM_DELTFILTER = 45;
+    public const ushort RTM_GETNEIGH = 30;
 
     // nlmsg_flags
     public const ushort NLM_F_REQUEST = 0x01;
@@ -61,6 +67,7 @@ internal static class Rtnl
     public const ushort RTA_OIF = 4;
     public const ushort RTA_GATEWAY = 5;
     public const ushort RTA_PRIORITY = 6;
+    public const ushort RTA_PREFSRC = 7;
     public const ushort RTA_TABLE = 15;
     public const byte RT_TABLE_MAIN = 254;
     public const byte RT_TABLE_LOCAL = 255;
@@ -68,6 +75,24 @@ internal static class Rtnl
     public const byte RT_SCOPE_UNIVERSE = 0;
     public const byte RTN_UNICAST = 1;
     public const byte RTPROT_STATIC = 4;
+
+    // struct ndmsg (12 bytes) and NDA_*
+    public const int NdmsgLen = 12;
+    public const ushort NDA_DST = 1;
+    public const ushort NDA_LLADDR = 2;
+
+    // struct tcmsg (20 bytes), TCA_* and cls_bpf's TCA_BPF_* (linux/pkt_sched.h, linux/pkt_cls.h)
+    public const int TcmsgLen = 20;
+    public const ushort TCA_KIND = 1;
+    public const ushort TCA_OPTIONS = 2;
+    public const ushort TCA_BPF_FD = 6;
+    public const ushort TCA_BPF_NAME = 7;
+    public const ushort TCA_BPF_FLAGS = 8;
+    public const uint TCA_BPF_FLAG_ACT_DIRECT = 1;
+    public const uint TC_H_CLSACT = 0xFFFF_FFF1;
+    public const uint TC_H_CLSACT_HANDLE = 0xFFFF_0000;
+    public const uint TC_H_INGRESS_PARENT = 0xFFFF_FFF2; // TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
+    public const ushort ETH_P_ALL_BE = 0x0300;           // htons(ETH_P_ALL)
 
     public const byte AF_UNSPEC = 0;
     public const byte AF_INET6 = 10;
