@@ -41,10 +41,13 @@ public static class ConfigCheckCommand
     }
 
     private static string Describe(MagConfig c) =>
-        $"MAG {c.Protocol.ProxyCareOfAddress}, {c.Ports.Count} static ports, control {c.ControlSocket}, policy {c.Policy.Describe()}";
+        $"MAG {c.Protocol.ProxyCareOfAddress}, {c.Ports.Count} static ports, control {c.ControlSocket}, policy {c.Policy.Describe()}, {c.Metrics.Describe()}, {Describe(c.Logging)}";
 
     private static string Describe(LmaConfig c) =>
-        $"LMA {c.Protocol.LocalMobilityAnchorAddress}, pool {c.Protocol.HomeNetworkPrefixPool?.ToString() ?? "none"}, {c.Protocol.AuthorizedMags.Count} MAGs, home {c.HomeInterface}, policy {c.Policy.Describe()}";
+        $"LMA {c.Protocol.LocalMobilityAnchorAddress}, pool {c.Protocol.HomeNetworkPrefixPool?.ToString() ?? "none"}, {c.Protocol.AuthorizedMags.Count} MAGs, home {c.HomeInterface}, policy {c.Policy.Describe()}, {c.Metrics.Describe()}, {Describe(c.Logging)}";
+
+    private static string Describe(LoggingConfig l) =>
+        $"log {l.Level.ToString().ToLowerInvariant()} to {l.File ?? "standard error"}{(l.Format == LogFormat.Auto ? "" : $" ({l.Format.ToString().ToLowerInvariant()})")}";
 
     private static string Describe(PolicySnapshot p) =>
         $"policy: {p.Vms.Count} VMs, defaults.allowed={p.Defaults.Allowed.ToString().ToLowerInvariant()}, {p.Mags.Count} MAGs";

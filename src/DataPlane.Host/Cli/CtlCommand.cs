@@ -57,12 +57,14 @@ public static class CtlCommand
             ("bindings", "bindings", "the binding update list (MAG) or binding cache (LMA)"),
             ("tunnels", "tunnels", "tunnels with their packet and byte counters"),
             ("stats", "stats", "protocol and data path counters, drops by reason"),
+            ("vms", "vms", "VMs with their traffic, drops and handovers, including those gone for less than metrics.vmRetention (MAG)"),
         })
         {
             var c = new Command(cmd, help);
             c.SetAction((r, ct) => Send(r.GetValue(socket)!, request, [], r.GetValue(json), ct));
             ctl.Subcommands.Add(c);
         }
+        ctl.Subcommands.Add(CaptureCommand.Create(socket, json));
 
         var policy = new Command("policy", "policy store");
         var reload = new Command("reload", "re-read the policy file (a bad file keeps the old policy)");
@@ -91,7 +93,7 @@ public static class CtlCommand
             return 2;
         }
         if (!response.Ok) return Fail(response.Error ?? "the daemon refused");
-        Console.WriteLine(json ? (response.Result?.ToJsonString(new() { WriteIndented = true }) ?? "null") : TableWriter.Render(response.Result));
+        Console.WriteLine(json ? (response.Result?.ToJsonString(new() { WriteIndented = true }) ?? "null") : CtlTables.Render(command, response.Result));
         return 0;
     }
 }

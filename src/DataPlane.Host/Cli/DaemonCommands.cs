@@ -35,7 +35,7 @@ public static class DaemonCommands
             Console.Error.WriteLine($"dataplane mag: {e.Message}");
             return Task.FromResult(1);
         }
-        return DaemonRunner.RunAsync("mag", config.Logging, config.ControlSocket, logs =>
+        return DaemonRunner.RunAsync("mag", config.Logging, config.Metrics, config.ControlSocket, logs =>
         {
             var policy = PolicyStores.Create(config.Policy, config.Protocol.ProxyCareOfAddress, logs.CreateLogger("DataPlane.policy"));
             MagDaemon daemon;
@@ -73,7 +73,7 @@ public static class DaemonCommands
             Console.Error.WriteLine($"dataplane lma: {e.Message}");
             return Task.FromResult(1);
         }
-        return DaemonRunner.RunAsync("lma", config.Logging, config.ControlSocket, logs =>
+        return DaemonRunner.RunAsync("lma", config.Logging, config.Metrics, config.ControlSocket, logs =>
         {
             var policy = PolicyStores.Create(config.Policy, config.Protocol.LocalMobilityAnchorAddress, logs.CreateLogger("DataPlane.policy"),
                 config.Protocol.AuthorizedMags);

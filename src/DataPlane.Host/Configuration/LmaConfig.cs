@@ -23,6 +23,7 @@ public sealed record LmaConfig
     public int TunnelMtu => UplinkMtu - Ipv6Packet.HeaderLength;
     public required PolicyConfig Policy { get; init; }
     public LoggingConfig Logging { get; init; } = new();
+    public MetricsConfig Metrics { get; init; } = MetricsConfig.Default(MetricsConfig.DefaultLmaPort);
 
     public static LmaConfig Load(string path) => Parse(ConfigObject.Load(path));
 
@@ -41,6 +42,7 @@ public sealed record LmaConfig
         int uplinkMtu = (int)root.OptionalInteger("uplinkMtu", 1500, 1320, 65535);
         var policy = PolicyConfig.Parse(root.OptionalObject("policy") ?? throw root.Error("policy", "is required (at least {\"file\": \"/etc/dataplane/policy.json\"})"));
         var logging = LoggingConfig.Parse(root.OptionalObject("logging"));
+        var metrics = MetricsConfig.Parse(root.OptionalObject("metrics"), MetricsConfig.DefaultLmaPort);
 
         var o = new LmaOptions
         {
@@ -92,6 +94,7 @@ public sealed record LmaConfig
             UplinkMtu = uplinkMtu,
             Policy = policy,
             Logging = logging,
+            Metrics = metrics,
         };
     }
 }

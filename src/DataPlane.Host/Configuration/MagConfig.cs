@@ -35,6 +35,7 @@ public sealed record MagConfig
     public IReadOnlyList<PortConfig> Ports { get; init; } = [];
     public required PolicyConfig Policy { get; init; }
     public LoggingConfig Logging { get; init; } = new();
+    public MetricsConfig Metrics { get; init; } = MetricsConfig.Default(MetricsConfig.DefaultMagPort);
 
     public static MagConfig Load(string path) => Parse(ConfigObject.Load(path));
 
@@ -91,6 +92,7 @@ public sealed record MagConfig
             AdvertisedMtu = advertisedMtu,
         };
         var logging = LoggingConfig.Parse(root.OptionalObject("logging"));
+        var metrics = MetricsConfig.Parse(root.OptionalObject("metrics"), MetricsConfig.DefaultMagPort);
         root.Done();
 
         var config = new MagConfig
@@ -104,6 +106,7 @@ public sealed record MagConfig
             Ports = ports,
             Policy = policy,
             Logging = logging,
+            Metrics = metrics,
         };
         try
         {

@@ -49,6 +49,12 @@ public sealed record ControlRequest(string Command, JsonObject Args)
 
 public sealed record ControlResponse(bool Ok, JsonNode? Result, string? Error)
 {
+    /// <summary>
+    /// For a streaming command (`capture`): after the response line, the server hands the connection to this and
+    /// closes it when the task ends. Never serialised.
+    /// </summary>
+    public Func<Stream, System.Net.Sockets.Socket, CancellationToken, Task>? Continuation { get; init; }
+
     public static ControlResponse Success(JsonNode? result = null) => new(true, result, null);
     public static ControlResponse Failure(string error) => new(false, null, error);
 

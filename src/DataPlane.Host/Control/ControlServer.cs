@@ -117,6 +117,12 @@ public sealed class ControlServer : IAsyncDisposable
                     }
                 }
                 await writer.WriteLineAsync(response.ToLine());
+                if (response.Continuation is { } streaming)
+                {
+                    // A streaming command owns the rest of the connection (it is closed when it ends).
+                    await streaming(stream, client, _stop.Token);
+                    return;
+                }
             }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or InvalidDataException)

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using DataPlane.Datapath;
+using DataPlane.Host.Capture;
 using DataPlane.Host.Configuration;
 using DataPlane.Host.Control;
 using DataPlane.Host.Mag;
@@ -20,7 +21,7 @@ namespace DataPlane.Host.Lma;
 /// any bound prefix outside it) into the TUN; packets for a bound prefix leave through the tunnel to the
 /// MAG serving it, and tunnelled packets from that MAG come out of the TUN into the home network.
 /// </summary>
-public sealed class LmaDaemon : DaemonRunner.IDaemon
+public sealed partial class LmaDaemon : DaemonRunner.IDaemon
 {
     private const ulong HomeToken = 1;
     private const ulong MobilityToken = 2;
@@ -48,6 +49,7 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
     private readonly EpollReady[] _ready = new EpollReady[16];
     private readonly HashSet<Ipv6Prefix> _kernelRoutes = [];
     private readonly List<LmaAction> _hostActionScratch = [];
+    private readonly Metrics.BindingTracker _bindings;
     private volatile bool _stopping;
 
     public LmaDaemon(LmaConfig config, IPolicyStore policy, uint restartCounter, ILogger log)
@@ -55,6 +57,7 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
         _config = config;
         _log = log;
         _policy = policy;
+        _bindings = new Metrics.BindingTracker(config.Metrics.VmRetention);
         var options = config.Protocol with { RestartCounter = restartCounter };
         var machine = new LocalMobilityAnchor(options, new LmaPolicyAdapter(policy), new SplitMix64Random((ulong)Environment.TickCount64 ^ (ulong)Environment.ProcessId));
         _dp = new LmaDatapath(machine, new LmaDatapathOptions { TunnelMtu = config.TunnelMtu });
@@ -100,6 +103,7 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
             }
             now = _clock.Now;
             if (_dp.NextDeadline is { } d && d <= now) _dp.Tick(now);
+            if (now >= _nextMaintenance) Maintain(now);
             AfterBatch();
         }
     }
@@ -120,6 +124,7 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
         {
             int count = _home.Receive(_rxHome);
             if (count == 0) return;
+            if (_homeCaptures is { } home) Taps.Batch(home, _rxHome, count, CaptureDirection.Rx, CaptureMicros);
             int toTunnel = 0;
             for (int i = 0; i < count; i++)
             {
@@ -136,7 +141,11 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
                     SendSegments(v);
                 }
             }
-            if (toTunnel > 0) _tunnel.Send(_rxHome, _slots.AsSpan(0, toTunnel));
+            if (toTunnel > 0)
+            {
+                if (_uplinkCaptures is { } uplink) Taps.TunnelSlots(uplink, _rxHome, _slots.AsSpan(0, toTunnel), _config.Protocol.LocalMobilityAnchorAddress, CaptureMicros);
+                _tunnel.Send(_rxHome, _slots.AsSpan(0, toTunnel));
+            }
             if (count < _rxHome.Capacity) return;
         }
     }
@@ -150,6 +159,7 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
             if (sv.Kind != VerdictKind.ToTunnel) continue;
             if (n == _tx.Capacity)
             {
+                if (_uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, _tx, n, _config.Protocol.LocalMobilityAnchorAddress, CaptureMicros);
                 _tunnel.Send(_tx, 0, n);
                 n = 0;
             }
@@ -159,7 +169,11 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
             _tx.Meta(n).Destination = sv.TunnelDestination;
             n++;
         }
-        if (n > 0) _tunnel.Send(_tx, 0, n);
+        if (n > 0)
+        {
+            if (_uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, _tx, n, _config.Protocol.LocalMobilityAnchorAddress, CaptureMicros);
+            _tunnel.Send(_tx, 0, n);
+        }
     }
 
     /// <summary>From a MAG: accepted only from the MAG serving the source prefix, then out into the home network.</summary>
@@ -169,6 +183,7 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
         {
             int count = _tunnel.Receive(_rxTunnel);
             if (count == 0) return;
+            if (_uplinkCaptures is { } uplink) Taps.TunnelBatch(uplink, _rxTunnel, count, CaptureDirection.Rx, CaptureMicros);
             int toHome = 0;
             for (int i = 0; i < count; i++)
             {
@@ -179,7 +194,11 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
                 meta.Vnet = default;
                 _slots[toHome++] = i;
             }
-            if (toHome > 0) _home.Send(_rxTunnel, _slots.AsSpan(0, toHome));
+            if (toHome > 0)
+            {
+                if (_homeCaptures is { } home) Taps.Slots(home, _rxTunnel, _slots.AsSpan(0, toHome), CaptureDirection.Tx, CaptureMicros);
+                _home.Send(_rxTunnel, _slots.AsSpan(0, toHome));
+            }
             if (count < _rxTunnel.Capacity) return;
         }
     }
@@ -187,6 +206,7 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
     private void ReceiveMobility(Instant now)
     {
         int count = _mobility.Receive(_rxMobility);
+        if (_uplinkCaptures is { } uplink) CaptureMobility(uplink, count);
         for (int i = 0; i < count; i++)
         {
             ref var meta = ref _rxMobility.Meta(i);
@@ -216,10 +236,12 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
             switch (f.Sink)
             {
                 case ControlSink.MobilityHeaderSocket:
+                    if (_uplinkCaptures is { } uplink) Taps.Ipv6(uplink, f.Source, f.Destination, IpProtocol.Mobility, _tx.Frame(0), CaptureDirection.Tx, CaptureMicros);
                     _tx.Meta(0).Destination = f.Destination;
                     _mobility.Send(_tx, 0, 1);
                     break;
                 case ControlSink.Home:
+                    if (_homeCaptures is { } home) Taps.Frame(home, _tx.Frame(0), CaptureDirection.Tx, CaptureMicros);
                     _home.Send(_tx, 0, 1);
                     break;
             }
@@ -238,20 +260,27 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
             switch (action)
             {
                 case LmaAction.BindingChanged b:
-                    _log.LogInformation("binding: {Nai} {Change} at MAG {Mag}, HNP {Hnp}", b.MobileNodeIdentifier, b.Change,
-                        b.ProxyCareOfAddress?.ToString() ?? "-", string.Join(",", b.HomeNetworkPrefixes));
-                    UpdateKernelRoutes(b);
+                    _bindings.OnChanged(b, _clock.Now);
+                    using (BindingScope(b))
+                    {
+                        _log.LogInformation("binding: {Nai} {Change} at MAG {Mag}, HNP {Hnp}", b.MobileNodeIdentifier, b.Change,
+                            b.ProxyCareOfAddress?.ToString() ?? "-", string.Join(",", b.HomeNetworkPrefixes));
+                        UpdateKernelRoutes(b);
+                    }
                     break;
                 case LmaAction.RequestProfile r:
                     AskProfile(r);
                     break;
                 case LmaAction.PeerUnreachable u:
+                    _peers.Unreachable(u.Peer);
                     _log.LogWarning("heartbeat: MAG {Peer} unreachable", u.Peer);
                     break;
                 case LmaAction.PeerReachable r:
+                    _peers.Reachable(r.Peer);
                     _log.LogInformation("heartbeat: MAG {Peer} reachable", r.Peer);
                     break;
                 case LmaAction.PeerRestarted r:
+                    _peers.Restarted(r.Peer);
                     _log.LogWarning("heartbeat: MAG {Peer} restarted (counter {Old} -> {New})", r.Peer, r.PreviousRestartCounter, r.RestartCounter);
                     break;
                 default:
@@ -267,7 +296,8 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
     /// </summary>
     private void AskProfile(LmaAction.RequestProfile r)
     {
-        var pending = _policy.LookUpLmaProfileAsync(r.MobileNodeIdentifier);
+        ValueTask<LmaProfileDecision> pending;
+        using (_log.BeginScope(new Logging.BindingLogScope(r.MobileNodeIdentifier, null, null))) pending = _policy.LookUpLmaProfileAsync(r.MobileNodeIdentifier);
         if (pending.IsCompletedSuccessfully)
         {
             ApplyProfile(r, pending.Result);
@@ -289,6 +319,7 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
 
     private void ApplyProfile(LmaAction.RequestProfile r, LmaProfileDecision decision)
     {
+        using var scope = _log.BeginScope(new Logging.BindingLogScope(r.MobileNodeIdentifier, null, null));
         if (decision.Profile is null)
             _log.LogWarning("policy: {Nai} refused ({Status}): {Reason}", r.MobileNodeIdentifier,
                 decision.LookupFailed ? "128, the MAG retries" : "152", decision.DenialReason);
@@ -324,8 +355,9 @@ public sealed class LmaDaemon : DaemonRunner.IDaemon
         "bindings" => _work.Post(() => ControlResponse.Success(BindingsJson())),
         "tunnels" => _work.Post(() => ControlResponse.Success(TunnelsJson())),
         "stats" => _work.Post(() => ControlResponse.Success(StatsJson())),
+        "capture" => _work.Post(() => StartCapture(request)),
         "policy.reload" => Task.FromResult(_policy.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
-        _ => Task.FromResult(ControlResponse.Failure($"unknown command \"{request.Command}\" (LMA commands: bindings, tunnels, stats, policy.reload)")),
+        _ => Task.FromResult(ControlResponse.Failure($"unknown command \"{request.Command}\" (LMA commands: bindings, tunnels, stats, capture, policy.reload)")),
     };
 
     private JsonArray BindingsJson()

@@ -22,9 +22,11 @@ public sealed partial class MagDaemon
         "bindings" => OnLoop(() => ControlResponse.Success(BindingsJson())),
         "tunnels" => OnLoop(() => ControlResponse.Success(TunnelsJson())),
         "stats" => OnLoop(() => ControlResponse.Success(StatsJson())),
+        "vms" => OnLoop(() => ControlResponse.Success(VmsJson())),
+        "capture" => OnLoop(() => StartCapture(request)),
         "policy.reload" => Task.FromResult(_policy.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
         _ => Task.FromResult(ControlResponse.Failure(
-            $"unknown command \"{request.Command}\" (MAG commands: port.add, port.del, ports, sessions, bindings, tunnels, stats, policy.reload)")),
+            $"unknown command \"{request.Command}\" (MAG commands: port.add, port.del, ports, sessions, bindings, tunnels, stats, vms, capture, policy.reload)")),
     };
 
     private ControlResponse PortAdd(ControlRequest r)
@@ -87,6 +89,7 @@ public sealed partial class MagDaemon
                 o["dropsByReason"] = byReason;
             }
             o["ageSeconds"] = (long)(DateTime.UtcNow - p.AttachedAt).TotalSeconds;
+            o["captures"] = p.Captures?.Length ?? 0;
             list.Add((JsonNode)o);
         }
         return list;
@@ -98,7 +101,7 @@ public sealed partial class MagDaemon
         var list = new JsonArray();
         foreach (var s in _dp.Machine.Sessions.OrderBy(s => s.Port.Value))
         {
-            list.Add((JsonNode)new JsonObject
+            list.Add((JsonNode)AddVmHistory(s.Mac, now, new JsonObject
             {
                 ["port"] = PortName(s.Port),
                 ["mac"] = s.Mac.ToString(),
@@ -110,7 +113,7 @@ public sealed partial class MagDaemon
                 ["vmLinkLocal"] = s.VmLinkLocal?.ToString(),
                 ["forwarding"] = s.ForwardingInstalled,
                 ["expiresInSeconds"] = s.BindingExpiresAt is { } e ? (long)(e - now).TotalSeconds : null,
-            });
+            }));
         }
         return list;
     }

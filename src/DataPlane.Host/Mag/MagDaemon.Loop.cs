@@ -1,9 +1,11 @@
 using DataPlane.Datapath;
+using DataPlane.Host.Capture;
 using DataPlane.Host.Policy;
 using DataPlane.Host.Runtime;
 using DataPlane.Linux;
 using DataPlane.Protocol;
 using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
 using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Host.Mag;
@@ -23,6 +25,7 @@ public sealed partial class MagDaemon
                 return;
             }
             if (count == 0) return;
+            if (port.Captures is { } captures) Taps.Batch(captures, _rxPort, count, CaptureDirection.Rx, CaptureMicros);
             int toTunnel = 0;
             for (int i = 0; i < count; i++)
             {
@@ -41,7 +44,11 @@ public sealed partial class MagDaemon
                         break;
                 }
             }
-            if (toTunnel > 0) _tunnel.Send(_rxPort, _slots.AsSpan(0, toTunnel));
+            if (toTunnel > 0)
+            {
+                if (_uplinkCaptures is { } uplink) Taps.TunnelSlots(uplink, _rxPort, _slots.AsSpan(0, toTunnel), _config.Protocol.ProxyCareOfAddress, CaptureMicros);
+                _tunnel.Send(_rxPort, _slots.AsSpan(0, toTunnel));
+            }
             if (count < _rxPort.Capacity) return;
         }
     }
@@ -57,6 +64,7 @@ public sealed partial class MagDaemon
             if (sv.Kind != VerdictKind.ToTunnel) continue;
             if (n == _tx.Capacity)
             {
+                if (_uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, _tx, n, _config.Protocol.ProxyCareOfAddress, CaptureMicros);
                 _tunnel.Send(_tx, 0, n);
                 n = 0;
             }
@@ -66,7 +74,11 @@ public sealed partial class MagDaemon
             _tx.Meta(n).Destination = sv.TunnelDestination;
             n++;
         }
-        if (n > 0) _tunnel.Send(_tx, 0, n);
+        if (n > 0)
+        {
+            if (_uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, _tx, n, _config.Protocol.ProxyCareOfAddress, CaptureMicros);
+            _tunnel.Send(_tx, 0, n);
+        }
     }
 
     /// <summary>Packets from the LMA: decapsulated by the kernel; each is delivered to its VM's port from the same slot.</summary>
@@ -76,6 +88,7 @@ public sealed partial class MagDaemon
         {
             int count = _tunnel.Receive(_rxTunnel);
             if (count == 0) return;
+            if (_uplinkCaptures is { } uplink) Taps.TunnelBatch(uplink, _rxTunnel, count, CaptureDirection.Rx, CaptureMicros);
             for (int i = 0; i < count; i++)
             {
                 ref var meta = ref _rxTunnel.Meta(i);
@@ -88,6 +101,7 @@ public sealed partial class MagDaemon
             foreach (var port in _ports.Values)
             {
                 if (port.PendingCount == 0) continue;
+                if (port.Captures is { } captures) Taps.Slots(captures, _rxTunnel, port.Pending.AsSpan(0, port.PendingCount), CaptureDirection.Tx, CaptureMicros);
                 port.Device.Send(_rxTunnel, port.Pending.AsSpan(0, port.PendingCount));
                 port.PendingCount = 0;
             }
@@ -99,6 +113,7 @@ public sealed partial class MagDaemon
     private void ReceiveMobility(Instant now)
     {
         int count = _mobility.Receive(_rxMobility);
+        if (_uplinkCaptures is { } uplink) CaptureMobility(uplink, count);
         for (int i = 0; i < count; i++)
         {
             ref var meta = ref _rxMobility.Meta(i);
@@ -130,9 +145,11 @@ public sealed partial class MagDaemon
             switch (f.Sink)
             {
                 case ControlSink.Port when _ports.TryGetValue(f.Port.Value, out var port):
+                    if (port.Captures is { } captures) Taps.Frame(captures, _tx.Frame(0), CaptureDirection.Tx, CaptureMicros);
                     port.Device.Send(_tx, 0, 1);
                     break;
                 case ControlSink.MobilityHeaderSocket:
+                    if (_uplinkCaptures is { } uplink) Taps.Ipv6(uplink, f.Source, f.Destination, IpProtocol.Mobility, _tx.Frame(0), CaptureDirection.Tx, CaptureMicros);
                     _tx.Meta(0).Destination = f.Destination;
                     _mobility.Send(_tx, 0, 1);
                     break;
@@ -152,10 +169,11 @@ public sealed partial class MagDaemon
             switch (action)
             {
                 case MagAction.RequestPolicy req:
+                    _vms.OnSessionStarting(req.Mac, req.Port, PortName(req.Port), now);
                     AskPolicy(req, now);
                     break;
                 default:
-                    Report(action);
+                    Report(action, now);
                     break;
             }
         }
@@ -169,7 +187,9 @@ public sealed partial class MagDaemon
     private void AskPolicy(MagAction.RequestPolicy req, Instant now)
     {
         var name = PortName(req.Port);
-        var pending = _policy.DecideAsync(req.Mac, name, _config.LocalMobilityAnchor);
+        ValueTask<PolicyDecision> pending;
+        // The scope flows into the look-up (RADIUS logs its failures with the VM's identity).
+        using (VmScope(null, req.Mac, name)) pending = _policy.DecideAsync(req.Mac, name, _config.LocalMobilityAnchor);
         if (pending.IsCompletedSuccessfully)
         {
             ApplyPolicy(req, name, pending.Result, now);
@@ -192,34 +212,47 @@ public sealed partial class MagDaemon
     private void ApplyPolicy(MagAction.RequestPolicy req, string port, PolicyDecision decision, Instant now)
     {
         if (decision.Profile is null)
+        {
+            using var scope = VmScope(null, req.Mac, port);
             _log.LogWarning("policy: VM {Mac} on {Port} denied: {Reason}", req.Mac, port, decision.DenialReason);
+        }
         _dp.Handle(new MagEvent.PolicyDecided(req.RequestId, decision.Profile, decision.DenialReason), now);
     }
 
-    /// <summary>The machine's notifications, one log line each (with the VM's identity on lines about it).</summary>
-    private void Report(MagAction action)
+    /// <summary>The machine's notifications: the VM tracker and peer states (metrics, `ctl sessions`), and one log line each, with the VM's identity on lines about it.</summary>
+    private void Report(MagAction action, Instant now)
     {
         switch (action)
         {
             case MagAction.HandoverCompleted h:
+            {
+                _vms.OnHandover(h, PortName(h.Port), now);
                 var t = h.Timings;
+                using var scope = VmScope(h.MobileNodeIdentifier, h.Mac, h.Port);
                 _log.LogInformation(
                     "handover: {Nai} ({Mac}) on {Port} via {Trigger}, HI {Hi}, HNP {Hnp}: total {TotalMs:F1} ms (policy {PolicyMs:F1}, PBU->PBA {RegistrationMs:F1} in {Tx} tx, PBA->RA {RaMs:F1})",
                     h.MobileNodeIdentifier, h.Mac, PortName(h.Port), h.Trigger, (int)h.HandoffIndicator, string.Join(",", h.HomeNetworkPrefixes),
                     t.Total.TotalMilliseconds, t.Policy.TotalMilliseconds, t.Registration.TotalMilliseconds, t.PbuTransmissions,
                     (t.FirstRouterAdvertisementSent - t.PbaReceived).TotalMilliseconds);
                 break;
+            }
             case MagAction.SessionFailed f:
+            {
+                using var scope = VmScope(f.MobileNodeIdentifier, f.Mac, f.Port);
                 _log.LogWarning("session: {Nai} ({Mac}) on {Port} failed: {Reason} {Status}{Retry}",
                     f.MobileNodeIdentifier ?? "?", f.Mac, PortName(f.Port), f.Reason, f.StatusName ?? "", f.WillRetry ? " (will retry)" : "");
                 break;
+            }
             case MagAction.PeerUnreachable u:
+                _peers.Unreachable(u.Peer);
                 _log.LogWarning("heartbeat: LMA {Peer} unreachable", u.Peer);
                 break;
             case MagAction.PeerReachable r:
+                _peers.Reachable(r.Peer);
                 _log.LogInformation("heartbeat: LMA {Peer} reachable", r.Peer);
                 break;
             case MagAction.PeerRestarted r:
+                _peers.Restarted(r.Peer);
                 _log.LogWarning("heartbeat: LMA {Peer} restarted (counter {Old} -> {New}); re-registering {Count} sessions",
                     r.Peer, r.PreviousRestartCounter, r.RestartCounter, r.SessionsReregistered);
                 break;

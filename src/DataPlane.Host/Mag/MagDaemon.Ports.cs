@@ -32,7 +32,7 @@ public sealed partial class MagDaemon
             return $"cannot attach {name}: {e.Message}";
         }
         var id = new PortId(_nextPortId++);
-        var port = new OpenPort(id, name, device, kind, mac);
+        var port = new OpenPort(id, name, device, kind, mac) { Captures = _captures.For(name) };
         _ports[id.Value] = port;
         _portsByName[name] = port;
         _epoll.Add(device.Fd, (ulong)id.Value);
@@ -41,6 +41,7 @@ public sealed partial class MagDaemon
         // Plugged in; the VM's first frame registers it unless the caller says it runs here now (see PortOnline).
         _dp.PortOnline(id, now, online);
         AfterBatch(now);
+        using var scope = VmScope(null, mac, name);
         _log.LogInformation("port: attached {Port} ({Kind}, VM MAC {Mac}, {Online})", name, kind.ToString().ToLowerInvariant(),
             mac?.ToString() ?? "learned", online switch
             {
@@ -56,6 +57,7 @@ public sealed partial class MagDaemon
     {
         if (!_portsByName.TryGetValue(name, out var port)) return $"no port {name}";
         var now = _clock.Now;
+        using var scope = VmScope(null, VmMacOf(port), name);
         _dp.PortOffline(port.Id, now);
         Close(port, now);
         _log.LogInformation("port: detached {Port}", name);
@@ -65,9 +67,12 @@ public sealed partial class MagDaemon
     /// <summary>The interface disappeared (deleted, or moved to another namespace by a migration).</summary>
     private void PortVanished(OpenPort port, Instant now)
     {
+        using var scope = VmScope(null, VmMacOf(port), port.Name);
         _log.LogInformation("port: {Port} disappeared ({Errno}); detaching", port.Name, Errno.Name(port.Device.Counters.LastError));
         Close(port, now);
     }
+
+    private MacAddress? VmMacOf(OpenPort port) => _dp.TryGetPort(port.Id, out var view) ? view.VmMac : port.ConfiguredMac;
 
     private void Close(OpenPort port, Instant now)
     {

@@ -47,6 +47,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     private readonly Dictionary<int, OpenPort> _ports = [];
     private readonly Dictionary<string, OpenPort> _portsByName = new(StringComparer.Ordinal);
     private readonly List<MagAction> _hostActionScratch = [];
+    private readonly Metrics.VmTracker _vms;
     private int _nextPortId = 1;
     private Instant _nextMaintenance;
     private volatile bool _stopping;
@@ -56,6 +57,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         _config = config;
         _log = log;
         _policy = policy;
+        _vms = new Metrics.VmTracker(config.Metrics.VmRetention);
         var options = config.Protocol with { RestartCounter = restartCounter };
         var machine = new MobileAccessGateway(options, new SplitMix64Random((ulong)Environment.TickCount64 ^ (ulong)Environment.ProcessId));
         _dp = new MagDatapath(machine, new MagDatapathOptions { TunnelMtu = config.TunnelMtu });
@@ -121,6 +123,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     private void Maintain(Instant now)
     {
         _nextMaintenance = now + TimeSpan.FromSeconds(1);
+        MaintainObservability(now);
         foreach (var port in _ports.Values.ToList())
         {
             // A TAP we created cannot vanish under us (its fd keeps it; a read says EBADFD if it is deleted),
@@ -170,5 +173,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         /// <summary>Slots of the tunnel batch waiting to be sent to this port.</summary>
         public int[] Pending { get; } = new int[64];
         public int PendingCount;
+        /// <summary>Captures of this port (`ctl capture`); null while there are none.</summary>
+        public Capture.CaptureTap[]? Captures;
     }
 }

@@ -1,0 +1,100 @@
+using DataPlane.Datapath;
+using DataPlane.Host.Policy;
+using DataPlane.Linux;
+using DataPlane.Protocol;
+using DataPlane.Protocol.Lma;
+using DataPlane.Wire;
+
+namespace DataPlane.Host.Metrics;
+
+/// <summary>Builds the LMA's snapshot on its packet loop: <see cref="Families.Lma"/> and <see cref="Families.Common"/>.</summary>
+public static class LmaSnapshot
+{
+    private static readonly BindingAckStatus[] Statuses = Enum.GetValues<BindingAckStatus>();
+    private static readonly BindingChange[] Changes = Enum.GetValues<BindingChange>();
+
+    public static void Build(Snapshot s, LmaDatapath dp, BindingTracker bindings, PeerStates peers,
+        IReadOnlyList<(string Name, PortCounters Counters)> sockets, PolicyCounters policy, CaptureTotals captures, Instant now)
+    {
+        var m = dp.Machine;
+        bindings.Refresh(m.Bindings, now);
+        foreach (var b in bindings.Bindings)
+        {
+            long inP = 0, inB = 0, outP = 0, outB = 0;
+            foreach (var prefix in b.HomeNetworkPrefixes)
+            {
+                if (!dp.PrefixCounters.TryGetValue(prefix, out var c)) continue;
+                inP += c.InPackets;
+                inB += c.InBytes;
+                outP += c.OutPackets;
+                outB += c.OutBytes;
+            }
+            s.Add(Families.LmaBindingPackets.Name, inP, b.Labels, CommonSamples.Uplink);
+            s.Add(Families.LmaBindingPackets.Name, outP, b.Labels, CommonSamples.Downlink);
+            s.Add(Families.LmaBindingBytes.Name, inB, b.Labels, CommonSamples.Uplink);
+            s.Add(Families.LmaBindingBytes.Name, outB, b.Labels, CommonSamples.Downlink);
+            s.Add(Families.LmaBindingHandoffs.Name, b.Handoffs, b.Labels);
+            bool active = b.Present && b.State == BindingCacheState.Active && b.Mag is not null;
+            s.Add(Families.LmaBindingActive.Name, active ? 1 : 0, b.Labels, active ? b.Mag!.Value.ToString() : "");
+        }
+        s.Add(Families.LmaBindingsTracked.Name, bindings.Count);
+
+        int awaiting = m.EntriesAwaitingDeletion;
+        s.Add(Families.LmaBindingCache.Name, m.BindingCacheCount - awaiting, null, "active");
+        s.Add(Families.LmaBindingCache.Name, awaiting, null, "awaiting_deletion");
+
+        foreach (var t in dp.Tunnels)
+        {
+            peers.Known(t.Mag);
+            string[] peer = [t.Mag.ToString()];
+            CommonSamples.Tunnel(s, peer, t.Counters);
+            s.Add(Families.TunnelUp.Name, t.Up ? 1 : 0, peer);
+            s.Add(Families.TunnelBindings.Name, m.TunnelReferences(t.Mag), peer);
+        }
+        s.Add(Families.LmaTunnels.Name, m.TunnelCount);
+        s.Add(Families.LmaRoutes.Name, dp.RouteCount);
+        s.Add(Families.LmaPendingLookups.Name, m.PendingProfileLookups);
+        s.Add(Families.LmaParked.Name, m.ParkedRegistrations);
+
+        var c2 = m.Counters;
+        s.Add(Families.LmaPbusReceived.Name, c2.PbusReceived);
+        var o = Families.LmaPbus.Name;
+        s.Add(o, c2.InitialRegistrations, null, "initial_registration");
+        s.Add(o, c2.ReRegistrations, null, "re_registration");
+        s.Add(o, c2.Handoffs, null, "handoff");
+        s.Add(o, c2.Resumptions, null, "resumption");
+        s.Add(o, c2.Deregistrations, null, "deregistration");
+        s.Add(o, c2.LateDeregistrationsIgnored, null, "late_deregistration_ignored");
+        s.Add(o, c2.DeregistrationsForUnknownEntry, null, "deregistration_unknown_entry");
+        s.Add(o, c2.DuplicatePbus, null, "duplicate");
+        s.Add(o, c2.RefreshesFromNonServingMag, null, "refresh_from_non_serving_mag");
+        s.Add(o, c2.RegistrationsParked, null, "parked");
+        s.Add(o, c2.ParkedResolvedByDeregistration, null, "parked_resolved");
+        s.Add(o, c2.ParkedTimedOut, null, "parked_timed_out");
+        s.Add(o, c2.PbusAwaitingProfile, null, "awaited_profile");
+        long rejected = 0;
+        foreach (var st in Statuses)
+        {
+            long n = c2.PbasSentByStatus[st];
+            if ((byte)st >= 128) rejected += n;
+            if (n > 0 || st == BindingAckStatus.Accepted)
+            {
+                var (code, name) = CommonSamples.Status(st);
+                s.Add(Families.LmaPbasSent.Name, n, null, code, name);
+            }
+        }
+        s.Add(o, rejected, null, "rejected");
+        foreach (var ch in Changes) s.Add(Families.LmaBindingChanges.Name, bindings.Changes(ch), null, LabelValues.Of(ch));
+        var l = Families.LmaProfileLookups.Name;
+        s.Add(l, c2.ProfileLookups, null, "asked");
+        s.Add(l, c2.ProfileLookupsDenied, null, "denied");
+        s.Add(l, c2.ProfileLookupsFailed, null, "failed");
+        s.Add(l, c2.ProfileLookupTimeouts, null, "timed_out");
+
+        CommonSamples.Heartbeat(s, c2.Heartbeat, peers);
+        CommonSamples.Datapath(s, dp.Counters);
+        foreach (var (name, counters) in sockets) CommonSamples.Socket(s, name, counters);
+        CommonSamples.Policy(s, policy);
+        CommonSamples.Process(s, m.Options.RestartCounter, captures);
+    }
+}

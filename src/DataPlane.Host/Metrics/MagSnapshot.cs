@@ -1,0 +1,164 @@
+using DataPlane.Datapath;
+using DataPlane.Host.Policy;
+using DataPlane.Linux;
+using DataPlane.Protocol;
+using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
+
+namespace DataPlane.Host.Metrics;
+
+/// <summary>An attached access port as the snapshot sees it (the daemon owns the devices).</summary>
+public readonly record struct PortInfo(PortId Id, string Name, bool Up, PortCounters? Device);
+
+/// <summary>
+/// Builds the MAG's snapshot on its packet loop: the VM tracker refreshed from the machine's sessions and
+/// Binding Update List, then every family of <see cref="Families.Mag"/> and <see cref="Families.Common"/>.
+/// </summary>
+public static class MagSnapshot
+{
+    private static readonly SessionState[] SessionStates = Enum.GetValues<SessionState>();
+    private static readonly VmState[] VmStates = Enum.GetValues<VmState>();
+    private static readonly RegistrationKind[] RegistrationKinds = Enum.GetValues<RegistrationKind>();
+    private static readonly AttachTrigger[] Triggers = Enum.GetValues<AttachTrigger>();
+    private static readonly SessionFailureReason[] FailureReasons = Enum.GetValues<SessionFailureReason>();
+    private static readonly DetachReason[] DetachReasons = Enum.GetValues<DetachReason>();
+    private static readonly RouterAdvertisementReason[] RaReasons = Enum.GetValues<RouterAdvertisementReason>();
+    private static readonly BindingAckStatus[] Statuses = Enum.GetValues<BindingAckStatus>();
+
+    public static VmState StateOf(SessionState s) => s switch
+    {
+        SessionState.AwaitingPolicy => VmState.AwaitingPolicy,
+        SessionState.Registering => VmState.Registering,
+        SessionState.Established => VmState.Established,
+        _ => VmState.Failed,
+    };
+
+    /// <summary>The VMs the machine holds now: every session, then BUL entries without a session (de-registrations in flight).</summary>
+    public static List<VmPresence> Presence(MobileAccessGateway machine, Func<PortId, string> portName)
+    {
+        var list = new List<VmPresence>(machine.SessionCount + 4);
+        foreach (var s in machine.Sessions)
+            list.Add(new VmPresence(s.Mac, s.MobileNodeIdentifier, s.Port, portName(s.Port), s.HomeNetworkPrefixes, StateOf(s.State)));
+        foreach (var b in machine.BindingUpdateList)
+            if (b.Port is null) list.Add(new VmPresence(default, b.MobileNodeIdentifier, null, null, b.HomeNetworkPrefixes, VmState.Deregistering));
+        return list;
+    }
+
+    public static void Build(Snapshot s, MagDatapath dp, VmTracker vms, PeerStates peers, IReadOnlyList<PortInfo> ports,
+        IReadOnlyList<(string Name, PortCounters Counters)> sockets, PolicyCounters policy, CaptureTotals captures, Instant now)
+    {
+        var names = new Dictionary<int, string>(ports.Count);
+        foreach (var p in ports) names[p.Id.Value] = p.Name;
+        vms.CheckFirstDownlinks(now, dp.TryGetFirstDelivery);
+        vms.Refresh(Presence(dp.Machine, id => names.TryGetValue(id.Value, out var n) ? n : id.ToString()), now);
+        vms.DrainObservations(s.Observations);
+
+        foreach (var vm in vms.Vms) Vm(s, dp, vm);
+        s.Add(Families.MagVmsTracked.Name, vms.Count);
+
+        foreach (var p in ports)
+        {
+            string[] labels = [p.Name];
+            s.Add(Families.PortUp.Name, p.Up ? 1 : 0, labels);
+            if (dp.TryGetPort(p.Id, out var view))
+            {
+                var c = view.Counters;
+                s.Add(Families.PortPackets.Name, c.InPackets, labels, CommonSamples.Rx);
+                s.Add(Families.PortPackets.Name, c.OutPackets, labels, CommonSamples.Tx);
+                s.Add(Families.PortBytes.Name, c.InBytes, labels, CommonSamples.Rx);
+                s.Add(Families.PortBytes.Name, c.OutBytes, labels, CommonSamples.Tx);
+                CommonSamples.Drops(s, Families.PortDrops.Name, labels, c);
+                foreach (var k in CommonSamples.ControlFrameKinds)
+                    if (c.Control[k] is var n and > 0) s.Add(Families.PortControlFrames.Name, n, labels, LabelValues.Of(k));
+            }
+            if (p.Device is { } d)
+            {
+                s.Add(Families.PortIoErrors.Name, d.TxErrors, labels, "tx_error");
+                s.Add(Families.PortIoErrors.Name, d.TxLinkDrops, labels, "tx_link_drop");
+                s.Add(Families.PortIoErrors.Name, d.TxWouldBlock, labels, "tx_would_block");
+                s.Add(Families.PortIoErrors.Name, d.RxTruncated, labels, "rx_truncated");
+            }
+        }
+        s.Add(Families.MagPorts.Name, ports.Count);
+
+        foreach (var (lma, block) in dp.TunnelCounters)
+        {
+            peers.Known(lma);
+            CommonSamples.Tunnel(s, [lma.ToString()], block);
+        }
+
+        var m = dp.Machine;
+        Span<long> byState = stackalloc long[SessionStates.Length];
+        foreach (var session in m.Sessions) byState[(int)session.State]++;
+        foreach (var st in SessionStates) s.Add(Families.MagSessions.Name, byState[(int)st], null, LabelValues.Of(st));
+        s.Add(Families.MagBulEntries.Name, m.BindingUpdateListCount);
+
+        var c2 = m.Counters;
+        foreach (var k in RegistrationKinds) s.Add(Families.MagPbusSent.Name, c2.PbusSent[k], null, LabelValues.Of(k));
+        s.Add(Families.MagPbusRetransmitted.Name, c2.PbusRetransmitted);
+        foreach (var st in Statuses)
+        {
+            if (c2.PbasByStatus[st] is var n and > 0 || st == BindingAckStatus.Accepted)
+            {
+                var (code, name) = CommonSamples.Status(st);
+                s.Add(Families.MagPbasReceived.Name, c2.PbasByStatus[st], null, code, name);
+            }
+        }
+        s.Add(Families.MagPbasDiscarded.Name, c2.PbasDroppedUnknown, null, "unknown_binding");
+        s.Add(Families.MagPbasDiscarded.Name, c2.PbasDroppedStaleSequence, null, "stale_sequence");
+        s.Add(Families.MagPbasDiscarded.Name, c2.PbasDroppedTimestampMismatch, null, "timestamp_mismatch");
+        s.Add(Families.MagPbasDiscarded.Name, c2.PbasDroppedMalformed, null, "malformed");
+        foreach (var t in Triggers)
+        {
+            s.Add(Families.MagAttachTriggers.Name, c2.AttachTriggers[t], null, LabelValues.Of(t));
+            s.Add(Families.MagSessionsStarted.Name, c2.SessionsStartedBy[t], null, LabelValues.Of(t));
+        }
+        s.Add(Families.MagSessionsEstablished.Name, c2.SessionsEstablished);
+        foreach (var r in FailureReasons) s.Add(Families.MagSessionFailures.Name, c2.SessionFailures[r], null, LabelValues.Of(r));
+        foreach (var r in DetachReasons) s.Add(Families.MagDetaches.Name, c2.Detaches[r], null, LabelValues.Of(r));
+        foreach (var r in RaReasons) s.Add(Families.MagRouterAdvertisements.Name, c2.RouterAdvertisementsSent[r], null, LabelValues.Of(r));
+        s.Add(Families.MagPolicyRequests.Name, c2.PolicyRequests);
+        s.Add(Families.MagPolicyDenials.Name, c2.PolicyDenials);
+        s.Add(Families.MagPolicyTimeouts.Name, c2.PolicyTimeouts);
+        s.Add(Families.MagNudProbes.Name, c2.NudProbesSent);
+        s.Add(Families.MagDeregistrations.Name, c2.DeregistrationsAcknowledged, null, "acknowledged");
+        s.Add(Families.MagDeregistrations.Name, c2.DeregistrationsTimedOut, null, "timed_out");
+        s.Add(Families.MagDeregistrations.Name, c2.DeregistrationsSuperseded, null, "superseded");
+        s.Add(Families.MagRefreshes.Name, c2.RefreshesAccepted);
+        s.Add(Families.MagReannouncements.Name, c2.Reannouncements);
+
+        CommonSamples.Heartbeat(s, c2.Heartbeat, peers);
+        CommonSamples.Datapath(s, dp.Counters);
+        foreach (var (name, counters) in sockets) CommonSamples.Socket(s, name, counters);
+        CommonSamples.Policy(s, policy);
+        CommonSamples.Process(s, m.Options.RestartCounter, captures);
+    }
+
+    private static void Vm(Snapshot s, MagDatapath dp, VmTracker.Vm vm)
+    {
+        var labels = vm.Labels;
+        dp.VmCounters.TryGetValue(vm.Mac, out var c);
+        s.Add(Families.VmPackets.Name, c?.InPackets ?? 0, labels, CommonSamples.Uplink);
+        s.Add(Families.VmPackets.Name, c?.OutPackets ?? 0, labels, CommonSamples.Downlink);
+        s.Add(Families.VmBytes.Name, c?.InBytes ?? 0, labels, CommonSamples.Uplink);
+        s.Add(Families.VmBytes.Name, c?.OutBytes ?? 0, labels, CommonSamples.Downlink);
+        if (c is not null) CommonSamples.Drops(s, Families.VmDrops.Name, labels, c);
+        foreach (var st in VmStates) s.Add(Families.VmBindingState.Name, vm.State == st ? 1 : 0, labels, LabelValues.Of(st));
+        s.Add(Families.VmRegistrations.Name, vm.Registrations, labels);
+        s.Add(Families.VmHandovers.Name, vm.Handovers, labels);
+        if (vm.LastTimings is { } t && vm.LastTrigger is { } trigger)
+        {
+            s.Add(Families.VmLastHandoverInfo.Name, 1, labels, LabelValues.Of(trigger), HandoffIndicatorLabel(vm.LastHandoffIndicator));
+            s.Add(Families.VmLastHandoverSeconds.Name, (t.PolicyAnswered - t.AttachSeen).TotalSeconds, labels, "policy");
+            s.Add(Families.VmLastHandoverSeconds.Name, (t.PbaReceived - t.AttachSeen).TotalSeconds, labels, "pba");
+            s.Add(Families.VmLastHandoverSeconds.Name, t.Total.TotalSeconds, labels, "first_ra");
+            if (vm.LastFirstDownlink is { } dl) s.Add(Families.VmLastHandoverSeconds.Name, dl.TotalSeconds, labels, "first_downlink");
+            s.Add(Families.VmLastHandoverTimestamp.Name, vm.LastHandoverAt.SinceUnixEpoch.TotalSeconds, labels);
+        }
+    }
+
+    private static readonly string[] HiLabels = ["0", "1", "2", "3", "4", "5"];
+
+    private static string HandoffIndicatorLabel(HandoffIndicator? hi) =>
+        hi is { } h && (int)h < HiLabels.Length ? HiLabels[(int)h] : ((int?)hi)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "";
+}
