@@ -11,8 +11,7 @@ public sealed class IsolationTests(ITestOutputHelper output)
         tb.WaitForAddress(2, TimeSpan.FromSeconds(15));
 
         var pcap = Path.Combine(tb.RunDir, "vm2.pcap");
-        var capture = tb.Background("vm2", "tshark", "-q", "-i", "eth0", "-a", "duration:6", "-w", pcap);
-        Thread.Sleep(1500); // tshark is listening
+        var capture = tb.Capture("vm2", "-i", "eth0", "-a", "duration:6", "-w", pcap);
         // vm1 asks for RAs, talks to the router and the client, and announces itself to ff02::1.
         tb.Exec("vm1", TimeSpan.FromSeconds(20), "rdisc6", "-1", "-r", "2", "-w", "500", "eth0");
         Assert.True(tb.Ping("vm1", Testbed.Client, 5));

@@ -12,8 +12,7 @@ public sealed class SignallingCaptureTests(ITestOutputHelper output)
     {
         using var tb = new Testbed(output, vms: 1, attach: false);
         var pcap = Path.Combine(tb.RunDir, "lma-links.pcapng");
-        var capture = tb.Background("lma", "tshark", "-q", "-i", "eth-mag1", "-i", "eth-mag2", "-a", "duration:14", "-w", pcap);
-        Thread.Sleep(2000);
+        var capture = tb.Capture("lma", "-i", "eth-mag1", "-i", "eth-mag2", "-a", "duration:14", "-w", pcap);
 
         tb.Attach(1);                                  // entry: the hotplug call for a booting VM
         var address = tb.WaitForAddress(1, TimeSpan.FromSeconds(15));

@@ -64,6 +64,26 @@ public sealed partial class Testbed : IDisposable
         return p;
     }
 
+    /// <summary>
+    /// Start tshark in a namespace and return once it is really capturing (it says "Capturing on" on
+    /// stderr); a fixed sleep was not enough on a loaded machine and the first frames went unseen.
+    /// </summary>
+    public System.Diagnostics.Process Capture(string node, params string[] tsharkArgs)
+    {
+        var p = Background(node, ["tshark", .. tsharkArgs]);
+        var ready = Task.Run(() =>
+        {
+            string? line;
+            while ((line = p.StandardError.ReadLine()) is not null)
+                if (line.Contains("Capturing on", StringComparison.Ordinal)) return true;
+            return false;
+        });
+        if (!ready.Wait(TimeSpan.FromSeconds(30)) || !ready.Result) throw new InvalidOperationException($"tshark in {node} did not start capturing");
+        // Keep draining stderr so tshark never blocks on a full pipe.
+        _ = Task.Run(() => p.StandardError.ReadToEnd());
+        return p;
+    }
+
     /// <summary>`dataplane ctl --json` against a daemon (mag1, mag2, lma).</summary>
     public JsonNode? Ctl(string daemon, params string[] args)
     {
