@@ -13,6 +13,8 @@ help:
 	@echo "make test    - install test dependencies, build, run every test tier"
 	@echo "make bench   - BenchmarkDotNet micro-benchmarks (perf/)"
 	@echo "make handover - handover latency vs MAG-LMA delay, from the deterministic simulation"
+	@echo "make demo    - the README's run-it: testbed, a VM migrated at the seed's four RTTs, tables and plots"
+	@echo "make experiment - the full seed experiment, 70 migrations per RTT (EXPERIMENT_ARGS)"
 	@echo "make perf    - iperf3/ping through the kernel bridge+routing and through DataPlane, ratios (PERF_ARGS)"
 	@echo "make clean   - remove build output"
 
@@ -27,6 +29,7 @@ build:
 	$(DOTNET) build $(SLN) -c $(CONFIG) --nologo -v quiet
 	$(DOTNET) publish src/DataPlane.Host -c $(CONFIG) -r linux-x64 --nologo -v quiet -o $(PUBLISH)/dataplane
 	$(DOTNET) publish src/DataPlane.Probe -c $(CONFIG) -r linux-x64 --nologo -v quiet -o $(PUBLISH)/dataplane-probe
+	$(DOTNET) publish src/DataPlane.WanEmulator -c $(CONFIG) -r linux-x64 --nologo -v quiet -o $(PUBLISH)/dataplane-wan
 
 test: deps build
 	$(DOTNET) test $(SLN) -c $(CONFIG) --no-build --nologo --logger "$(TEST_LOGGER)"
@@ -42,3 +45,19 @@ perf: deps build
 
 clean:
 	rm -rf artifacts BenchmarkDotNet.Artifacts
+
+# ---- The seed's evaluation: the experiment and the demo ----------------------------------------------------------
+# `build` publishes dataplane-wan (the link emulator and bulk stream behind the testbed's --delay and --memory-mb)
+# and builds the experiment runner with the rest of the solution.
+.PHONY: experiment demo
+EXPERIMENT := artifacts/bin/DataPlane.Experiment/$(CONFIG)/net10.0/dataplane-experiment
+
+# The full experiment: 70 migrations at each of the seed's four RTTs (about an hour here); results in
+# perf/results/<UTC date-time>/ unless EXPERIMENT_ARGS has --out. Root.
+experiment: deps build
+	$(EXPERIMENT) run $(EXPERIMENT_ARGS)
+
+# The README's "run it": installs, builds, brings the testbed up with a VM, runs a few migrations per RTT,
+# prints the table beside the seed's, writes the plots, tears everything down. A few minutes. Root.
+demo: deps build
+	@scripts/demo $(DEMO_ARGS)

@@ -1,0 +1,294 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace DataPlane.Experiment;
+
+public sealed record ExperimentOptions
+{
+    public int Runs { get; init; } = 70;
+    public double[] RttsMs { get; init; } = SeedData.RttsMs;
+    /// <summary>The emulated stop-and-copy pause (the hypervisor's share of the downtime).</summary>
+    public int PauseMs { get; init; } = 200;
+    /// <summary>Pre-copy size (the seed's guest had 256 MB).</summary>
+    public int MemoryMb { get; init; } = 256;
+    public int MemoryPort { get; init; } = 7100;
+    /// <summary>Rate of each emulated link (the seed's were gigabit Ethernet); null = unlimited.</summary>
+    public string? Rate { get; init; } = "1gbit";
+    /// <summary>Runs per RTT captured on the LMA's links for the overhead classes (the seed: 10 repetitions).</summary>
+    public int CaptureRuns { get; init; } = 10;
+    public string Announce { get; init; } = "na";
+    public string OutputDirectory { get; init; } = "";
+    public bool KeepCaptures { get; init; }
+    /// <summary>The probe's outage threshold in intervals (its --outage-intervals): the stream stops at the first ack
+    /// after a gap this long. 10 (≈ 100 ms) keeps a short congestion gap during the pre-copy from being taken for
+    /// the migration's outage; the emulated stop alone lasts longer than that.</summary>
+    public int OutageIntervals { get; init; } = 10;
+    /// <summary>Time between one run's end and the next migration.</summary>
+    public int SettleMs { get; init; } = 1000;
+}
+
+/// <summary>One migration's measurements (one row of runs.csv).</summary>
+public sealed record RunResult
+{
+    public double RttMs { get; init; }
+    public int Run { get; init; }
+    public string From { get; init; } = "";
+    public string To { get; init; } = "";
+    public string? Error { get; init; }
+    // The UDP probe (client → VM, 10 ms), as the seed defines them.
+    public double DowntimeMs { get; init; } = double.NaN;
+    public double TotalMigrationMs { get; init; } = double.NaN;
+    public double TotalMigrationSeedMs { get; init; } = double.NaN;
+    public int Sent { get; init; }
+    public int Lost { get; init; }
+    public bool Recovered { get; init; }
+    public double ProbeRttMedianMs { get; init; } = double.NaN;
+    // The TCP survivability test (VM → client, 10 ms).
+    public bool TcpSurvived { get; init; }
+    public string TcpOutcome { get; init; } = "";
+    public double TcpLongestGapMs { get; init; } = double.NaN;
+    // The switch's own measurement (destination MAG's log).
+    public string Trigger { get; init; } = "";
+    public double SwitchHandoverMs { get; init; } = double.NaN;
+    public double SwitchPbuPbaMs { get; init; } = double.NaN;
+    public int PbuTransmissions { get; init; }
+    public double SwitchPbaRaMs { get; init; } = double.NaN;
+    // The migration's steps (testbed migrate).
+    public double PrecopyMs { get; init; } = double.NaN;
+    public double PrecopyMbitPerSecond { get; init; } = double.NaN;
+    /// <summary>link-down at the source → port-add at the destination: the VM is stopped or in transit (the hypervisor's share).</summary>
+    public double VmStoppedMs { get; init; } = double.NaN;
+    /// <summary>port-add → announced.</summary>
+    public double AnnounceMs { get; init; } = double.NaN;
+    public double MigrateCommandMs { get; init; } = double.NaN;
+    /// <summary>Send time of the first probe answered after the outage minus port-add: how long the service stayed down once the VM was back on a network.</summary>
+    public double ServiceBackAfterResumeMs { get; init; } = double.NaN;
+    // Capture on the LMA's MAG links (when this run was captured).
+    public bool Captured { get; init; }
+    public long CaptureBytes { get; init; }
+    public long MigrationBytes { get; init; }
+    public long ClientBytes { get; init; }
+    public long MobilityBytes { get; init; }
+    public long OtherBytes { get; init; }
+    public long NdBytes { get; init; }
+    public long MobilityFrames { get; init; }
+
+    /// <summary>The downtime minus the hypervisor's share: what the network (switch, signalling, path) added.</summary>
+    public double NetworkShareMs => DowntimeMs - VmStoppedMs;
+
+    public static readonly string[] CsvHeader =
+    [
+        "rtt_ms", "run", "from", "to", "downtime_ms", "total_migration_ms", "total_migration_seed_ms", "sent", "lost", "recovered",
+        "probe_rtt_median_ms", "tcp_survived", "tcp_outcome", "tcp_longest_gap_ms", "trigger", "switch_handover_ms", "switch_pbu_pba_ms",
+        "pbu_tx", "switch_pba_ra_ms", "precopy_ms", "precopy_mbit_s", "vm_stopped_ms", "network_share_ms", "announce_ms", "migrate_command_ms",
+        "service_back_after_resume_ms", "captured", "capture_bytes", "migration_bytes", "client_bytes", "mobility_bytes", "other_bytes", "nd_bytes",
+        "mobility_frames", "error",
+    ];
+
+    public string ToCsv()
+    {
+        static string F(double v) => double.IsNaN(v) ? "" : v.ToString("0.###", CultureInfo.InvariantCulture);
+        static string S(string? s) => s is null ? "" : "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal).Replace('\n', ' ') + "\"";
+        var c = CultureInfo.InvariantCulture;
+        return string.Join(',',
+            F(RttMs), Run.ToString(c), From, To, F(DowntimeMs), F(TotalMigrationMs), F(TotalMigrationSeedMs), Sent.ToString(c), Lost.ToString(c),
+            Recovered ? "1" : "0", F(ProbeRttMedianMs), TcpSurvived ? "1" : "0", TcpOutcome, F(TcpLongestGapMs), Trigger, F(SwitchHandoverMs),
+            F(SwitchPbuPbaMs), PbuTransmissions.ToString(c), F(SwitchPbaRaMs), F(PrecopyMs), F(PrecopyMbitPerSecond), F(VmStoppedMs),
+            F(NetworkShareMs), F(AnnounceMs), F(MigrateCommandMs), F(ServiceBackAfterResumeMs), Captured ? "1" : "0", CaptureBytes.ToString(c),
+            MigrationBytes.ToString(c), ClientBytes.ToString(c), MobilityBytes.ToString(c), OtherBytes.ToString(c), NdBytes.ToString(c),
+            MobilityFrames.ToString(c), S(Error));
+    }
+}
+
+/// <summary>Runs the migrations of one RTT on a driver, measuring each the seed's way.</summary>
+public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDriver driver, TextWriter log)
+{
+    private const int UdpPort = 7000;
+    private const int TcpPort = 7001;
+    private const string ClientAddress = "2001:db8:2::10";
+
+    /// <summary>Median client → VM ping RTT on the testbed as it is (what the emulated path really has).</summary>
+    public double MeasureRtt()
+    {
+        var r = Proc.Run(driver.On("client", "ping", "-6", "-c", "20", "-i", "0.05", "-W", "2", driver.VmAddress)[0],
+            driver.On("client", "ping", "-6", "-c", "20", "-i", "0.05", "-W", "2", driver.VmAddress)[1..], TimeSpan.FromSeconds(30));
+        var rtts = r.Stdout.Split('\n').Select(l => l.IndexOf("time=", StringComparison.Ordinal) is int i and >= 0
+                ? double.Parse(l[(i + 5)..].Split(' ')[0], CultureInfo.InvariantCulture) : double.NaN)
+            .Where(v => !double.IsNaN(v)).Order().ToArray();
+        return rtts.Length == 0 ? double.NaN : rtts[rtts.Length / 2];
+    }
+
+    public RunResult RunOnce(double rttMs, int run, bool capture, string workDir)
+    {
+        string from = driver.VmAt, to = from == "mag1" ? "mag2" : "mag1";
+        var result = new RunResult { RttMs = rttMs, Run = run, From = from, To = to };
+        string tag = string.Create(CultureInfo.InvariantCulture, $"{rttMs}ms-{run}");
+        string udpJson = Path.Combine(workDir, $"udp-{tag}.json");
+        string tcpJson = Path.Combine(workDir, $"tcp-{tag}.json");
+        string pcap = Path.Combine(workDir, $"lma-{tag}.pcapng");
+        Background? server = null, client = null, dump = null, probe = null, responder = null;
+        try
+        {
+            responder = Start(driver.InVm(tools.Probe, "udp-responder", "--port", UdpPort.ToString(CultureInfo.InvariantCulture)));
+            if (!responder.WaitForOutput("listening", TimeSpan.FromSeconds(10))) throw new InvalidOperationException("udp-responder did not start: " + responder.Stderr);
+            server = Start(driver.On("client", tools.Probe, "tcp-server", "--port", TcpPort.ToString(CultureInfo.InvariantCulture), "--json", tcpJson,
+                "--accept-timeout", "20s", "--idle-timeout", "90s"));
+            if (!server.WaitForOutput("listening", TimeSpan.FromSeconds(10))) throw new InvalidOperationException("tcp-server did not start: " + server.Stderr);
+            client = Start(driver.InVm(tools.Probe, "tcp-client", "--target", ClientAddress, "--port", TcpPort.ToString(CultureInfo.InvariantCulture),
+                "--interval", "10ms", "--duration", "30m", "--connect-timeout", "10s"));
+            if (capture)
+            {
+                dump = Start(driver.On("lma", "dumpcap", "-q", "-B", "64", "-i", "eth-mag1", "-i", "eth-mag2", "-s", "256", "-w", pcap));
+                var sw = Stopwatch.StartNew();
+                while (sw.Elapsed < TimeSpan.FromSeconds(10) && !(File.Exists(pcap) && new FileInfo(pcap).Length > 0)) Thread.Sleep(20);
+                Thread.Sleep(300);
+            }
+            Thread.Sleep(300); // the TCP session is established and carrying data before the migration
+
+            // The seed started the UDP stream right after invoking the migration; starting it just before is the same
+            // to within the probe's own start-up, and the first probe is the start of the total migration time.
+            probe = Start(driver.On("client", tools.Probe, "udp-client", "--target", driver.VmAddress, "--port", UdpPort.ToString(CultureInfo.InvariantCulture),
+                "--interval", "10ms", "--until-recovered", "--max-duration", "240s", "--outage-intervals", options.OutageIntervals.ToString(CultureInfo.InvariantCulture),
+                "--json", udpJson, "--quiet"));
+            Thread.Sleep(50);
+            var steps = driver.Migrate();
+            if (!probe.WaitForExit(TimeSpan.FromSeconds(260))) throw new TimeoutException("udp-client did not finish");
+            Thread.Sleep(300);
+            client.Interrupt();
+            client.WaitForExit(TimeSpan.FromSeconds(15));
+            server.WaitForExit(TimeSpan.FromSeconds(20));
+            dump?.Interrupt();
+            dump?.WaitForExit(TimeSpan.FromSeconds(20));
+
+            result = Fill(result, steps, udpJson, tcpJson);
+            result = result with { Error = result.Recovered ? null : "the probe saw no recovery" };
+            if (capture && File.Exists(pcap))
+            {
+                var t = TrafficClassifier.ClassifyFile(pcap, options.MemoryPort);
+                result = result with
+                {
+                    Captured = true,
+                    CaptureBytes = t.TotalBytes,
+                    MigrationBytes = t.Bytes[(int)TrafficClass.Migration],
+                    ClientBytes = t.Bytes[(int)TrafficClass.Client],
+                    MobilityBytes = t.Bytes[(int)TrafficClass.Mobility],
+                    OtherBytes = t.Bytes[(int)TrafficClass.Other],
+                    NdBytes = t.NeighborDiscoveryBytes,
+                    MobilityFrames = t.Frames[(int)TrafficClass.Mobility],
+                };
+                if (!options.KeepCaptures) File.Delete(pcap);
+            }
+            return result;
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or JsonException)
+        {
+            return result with { Error = e.Message.Split('\n')[0] };
+        }
+        finally
+        {
+            foreach (var b in new[] { probe, dump, client, server, responder })
+            {
+                if (b is null) continue;
+                b.Interrupt();
+                b.WaitForExit(TimeSpan.FromSeconds(3));
+                b.Dispose();
+            }
+        }
+    }
+
+    private static Background Start(string[] command) => Proc.Start(command[0], command[1..]);
+
+    private RunResult Fill(RunResult r, MigrationSteps steps, string udpJson, string tcpJson)
+    {
+        if (File.Exists(udpJson))
+        {
+            using var udp = JsonDocument.Parse(File.ReadAllText(udpJson));
+            var u = udp.RootElement;
+            double D(string name) => u.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+            double back = double.NaN;
+            if (u.TryGetProperty("downtime", out var gap) && gap.ValueKind == JsonValueKind.Object && steps.At.TryGetValue("port-add", out long portAdd))
+                back = gap.GetProperty("endUnixMs").GetDouble() - portAdd;
+            double rttMedian = u.TryGetProperty("rttMs", out var rtt) && rtt.ValueKind == JsonValueKind.Object && rtt.TryGetProperty("medianMs", out var med)
+                ? med.GetDouble() : double.NaN;
+            r = r with
+            {
+                DowntimeMs = D("downtimeMs"),
+                TotalMigrationMs = D("totalMigrationTimeMs"),
+                TotalMigrationSeedMs = D("totalMigrationTimeSeedMs"),
+                Sent = u.GetProperty("sent").GetInt32(),
+                Lost = u.GetProperty("lost").GetInt32(),
+                Recovered = u.TryGetProperty("recoveredBeforeStop", out var rec) && rec.ValueKind == JsonValueKind.True,
+                ProbeRttMedianMs = rttMedian,
+                ServiceBackAfterResumeMs = back,
+            };
+        }
+        if (File.Exists(tcpJson))
+        {
+            using var tcp = JsonDocument.Parse(File.ReadAllText(tcpJson));
+            var t = tcp.RootElement;
+            r = r with
+            {
+                TcpSurvived = t.GetProperty("survived").GetBoolean(),
+                TcpOutcome = t.GetProperty("outcome").GetString() ?? "",
+                TcpLongestGapMs = t.TryGetProperty("longestGapMs", out var g) && g.ValueKind == JsonValueKind.Number ? g.GetDouble() : double.NaN,
+            };
+        }
+        else
+        {
+            r = r with { TcpOutcome = "no report" };
+        }
+        double precopyMbit = double.NaN;
+        if (steps.PrecopyJson is { } pj)
+        {
+            try
+            {
+                using var p = JsonDocument.Parse(pj);
+                precopyMbit = p.RootElement.GetProperty("mbitPerSecond").GetDouble();
+            }
+            catch (JsonException) { }
+        }
+        r = r with
+        {
+            PrecopyMs = steps.Between("precopy-start", "precopy-end") ?? double.NaN,
+            PrecopyMbitPerSecond = precopyMbit,
+            VmStoppedMs = steps.Between("link-down", "port-add") ?? double.NaN,
+            AnnounceMs = steps.Between("port-add", "announced") ?? double.NaN,
+            MigrateCommandMs = steps.Between("start", "finished") ?? double.NaN,
+        };
+        // The destination MAG's own account of the handover that this migration caused.
+        if (steps.At.TryGetValue("start", out long startMs))
+        {
+            var since = DateTimeOffset.FromUnixTimeMilliseconds(startMs - 5);
+            var h = MagLog.Read(Path.Combine(driver.RunDir, $"{r.To}.log")).LastOrDefault(x => x.At >= since && x.HandoffIndicator == 3);
+            if (h is not null)
+            {
+                r = r with
+                {
+                    Trigger = h.Trigger,
+                    SwitchHandoverMs = h.TotalMs,
+                    SwitchPbuPbaMs = h.RegistrationMs,
+                    PbuTransmissions = h.Transmissions,
+                    SwitchPbaRaMs = h.PbaToRaMs,
+                };
+            }
+        }
+        return r;
+    }
+
+    public List<RunResult> RunAll(double rttMs, string workDir, Action<RunResult> onResult, CancellationToken ct)
+    {
+        var results = new List<RunResult>();
+        for (int i = 1; i <= options.Runs && !ct.IsCancellationRequested; i++)
+        {
+            bool capture = i <= options.CaptureRuns;
+            var r = RunOnce(rttMs, i, capture, workDir);
+            results.Add(r);
+            onResult(r);
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {rttMs,6} ms run {i,3}/{options.Runs} {r.From}->{r.To}: downtime {r.DowntimeMs,7:F1} ms, total {r.TotalMigrationMs / 1000,6:F2} s, lost {r.Lost,3}, TCP {(r.TcpSurvived ? "survived" : r.TcpOutcome)}, switch {r.SwitchHandoverMs:F1} ms (PBU->PBA {r.SwitchPbuPbaMs:F1}){(capture ? ", captured" : "")}{(r.Error is null ? "" : " ERROR " + r.Error)}"));
+            if (ct.WaitHandle.WaitOne(options.SettleMs)) break;
+        }
+        return results;
+    }
+}

@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace DataPlane.WanEmulator.Tests;
+
+/// <summary>
+/// scripts/testbed with WAN emulation, end to end: `up --delay` puts the emulator on all three of the LMA's
+/// links (so the MAG–LMA RTT is half the client–VM RTT, as in the seed's Figure 8), `wan --delay` retunes a
+/// running testbed, `migrate --memory-mb` sends the pre-copy stream through the LMA first. Needs root and the
+/// native dataplane and dataplane-probe (`make build`); the emulator is the published one (`make build` publishes it) when it exists,
+/// made it, else this project's own build of it. Unique name per run (dpt&lt;pid&gt;w&lt;n&gt;), torn down in Dispose.
+/// </summary>
+public sealed partial class TestbedWanTests(ITestOutputHelper output)
+{
+    private static int s_counter;
+    private static readonly string Root = FindRoot();
+    private static readonly string Script = Path.Combine(Root, "scripts", "testbed");
+
+    private static string WanCommand()
+    {
+        var published = Path.Combine(Root, "artifacts", "publish", "dataplane-wan", "dataplane-wan");
+        return File.Exists(published) ? published : Path.Combine(AppContext.BaseDirectory, "dataplane-wan");
+    }
+
+    private static string FindRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "DataPlane.sln"))) return d.FullName;
+        throw new InvalidOperationException("no DataPlane.sln above " + AppContext.BaseDirectory);
+    }
+
+    private static (int Code, string Stdout, string Stderr) Testbed(params string[] args) =>
+        BridgedPair.Shell("env", ["DATAPLANE_WAN=" + WanCommand(), Script, .. args]);
+
+    private static double PingMedian(string ns, string target)
+    {
+        var r = BridgedPair.Shell("ip", "netns", "exec", ns, "ping", "-6", "-c", "10", "-i", "0.05", "-W", "3", target);
+        var v = TimeRegex().Matches(r.Stdout).Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Order().ToArray();
+        Assert.True(v.Length >= 8, $"ping {target} from {ns}: {r.Stdout}{r.Stderr}");
+        return v[v.Length / 2];
+    }
+
+    [GeneratedRegex(@"time=([\d.]+) ms")]
+    private static partial Regex TimeRegex();
+
+    [Fact]
+    public void Delayed_lma_links_give_the_seeds_rtt_ratio_retune_live_and_carry_the_precopy()
+    {
+        foreach (var binary in new[] { "dataplane/dataplane", "dataplane-probe/dataplane-probe" })
+            Assert.True(File.Exists(Path.Combine(Root, "artifacts", "publish", binary)), $"artifacts/publish/{binary} is missing: run `make build` first");
+        string name = $"dpt{Environment.ProcessId}w{Interlocked.Increment(ref s_counter)}";
+        Testbed("down", "--all-stale");
+        try
+        {
+            var up = Testbed("up", "--name", name, "--owner-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--delay", "5ms");
+            Assert.True(up.Code == 0, up.Stdout + up.Stderr);
+            var check = Testbed("check", "--name", name);
+            Assert.True(check.Code == 0, check.Stdout + check.Stderr);
+
+            const string vm = "2001:db8:1001:1:5054:ff:fe00:1";
+            double clientVm = PingMedian($"{name}-client", vm);
+            double magLma = PingMedian($"{name}-mag1", "2001:db8:100::1");
+            output.WriteLine($"--delay 5ms: client–VM RTT {clientVm} ms, MAG–LMA RTT {magLma} ms");
+            Assert.InRange(clientVm, 20.0, 23.0);   // four passes of 5 ms
+            Assert.InRange(magLma, 10.0, 12.0);     // half of it
+
+            var wan = Testbed("wan", "--name", name, "--delay", "0");
+            Assert.True(wan.Code == 0, wan.Stdout + wan.Stderr);
+            Assert.Contains("mag2: delay=0ms", wan.Stdout);
+            Assert.InRange(PingMedian($"{name}-client", vm), 0.0, 3.0);
+
+            var migrate = Testbed("migrate", "vm1", "mag2", "--name", name, "--memory-mb", "16", "--pause", "50");
+            output.WriteLine(migrate.Stdout);
+            Assert.True(migrate.Code == 0, migrate.Stdout + migrate.Stderr);
+            var steps = migrate.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[1]).ToList();
+            Assert.Equal(["start", "precopy-start", "precopy-end", "port-del", "link-down", "pause-end", "moved", "link-up", "oper-up", "port-add", "announced", "finished"], steps);
+            Assert.Contains("\"bytes\":16777216", migrate.Stdout);
+            Assert.InRange(PingMedian($"{name}-client", vm), 0.0, 3.0); // still reachable, now through MAG2
+
+            var stats = Testbed("wan", "--name", name, "--link", "mag1", "--stats");
+            Assert.True(stats.Code == 0, stats.Stderr);
+            output.WriteLine(stats.Stdout);
+            // The pre-copy crossed MAG1's link: at least its 16 MiB went through that emulator.
+            long sent = Regex.Matches(stats.Stdout, "\"sentBytes\":(\\d+)").Sum(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+            Assert.True(sent > 16_000_000, stats.Stdout);
+        }
+        finally
+        {
+            var down = Testbed("down", "--name", name);
+            output.WriteLine(down.Stdout + down.Stderr);
+            Assert.False(File.Exists($"/run/netns/{name}-wan"), "the wan namespace is gone after down");
+        }
+    }
+}
