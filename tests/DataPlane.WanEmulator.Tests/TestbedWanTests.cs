@@ -7,8 +7,8 @@ namespace DataPlane.WanEmulator.Tests;
 /// scripts/testbed with WAN emulation, end to end: `up --delay` puts the emulator on all three of the LMA's
 /// links (so the MAG–LMA RTT is half the client–VM RTT, as in the seed's Figure 8), `wan --delay` retunes a
 /// running testbed, `migrate --memory-mb` sends the pre-copy stream through the LMA first. Needs root and the
-/// native dataplane and dataplane-probe (`make build`); the emulator is the published one (`make build` publishes it) when it exists,
-/// made it, else this project's own build of it. Unique name per run (dpt&lt;pid&gt;w&lt;n&gt;), torn down in Dispose.
+/// native dataplane and dataplane-probe (`make build`); the emulator is the published one when it exists (`make
+/// build` publishes it), else this project's own build of it. Unique name per run (dpt&lt;pid&gt;w&lt;n&gt;), torn down in Dispose.
 /// </summary>
 public sealed partial class TestbedWanTests(ITestOutputHelper output)
 {
