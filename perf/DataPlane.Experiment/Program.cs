@@ -8,8 +8,9 @@ const string Usage = """
     dataplane-experiment — the seed's evaluation on the namespace testbed (needs root; `make build` first).
 
     dataplane-experiment run [--runs 70] [--rtts 0.02,30,90,160] [--pause 200] [--memory-mb 256] [--rate 1gbit|unlimited]
-                             [--capture-runs 10] [--announce na|rarp|none] [--settle 1000] [--outage-intervals 10] [--driver namespace]
-                             [--baseline-pings 1000] [--baseline-seconds 5] [--no-baseline] [--keep-captures] [--out DIR]
+                             [--capture-runs 10] [--announce na|rarp|none] [--settle 1000] [--outage-intervals 10|5]
+                             [--driver namespace|qemu] [--downtime-limit MS] [--baseline-pings 1000] [--baseline-seconds 5] [--no-baseline]
+                             [--keep-captures] [--out DIR]
         For each RTT: brings the testbed up with the LMA's links delayed by RTT/4 each way (and the rate), runs
         --runs migrations of vm1 back and forth, each with the UDP probe (downtime, total migration time, loss),
         the TCP survivability test, the switch's own handover latency from the MAG's log and the migration's
@@ -17,6 +18,11 @@ const string Usage = """
         measures the WAN emulator against a plain veth (--no-baseline skips it). Writes DIR/runs.csv (after
         every run), DIR/README.md (command, commit, machine, tables beside the seed's), DIR/*.png.
         Default DIR: perf/results/<UTC date-time>.
+        --driver qemu: a real guest instead of the namespace VM (docs/real-guest.md): QEMU (TCG) in MAG1's namespace,
+        --memory-mb of guest RAM, live-migrated over QMP (scripts/guest/qemu-vm) with the stream across the emulated WAN;
+        --pause and --announce do not apply; --downtime-limit sets QEMU's (default 300 ms); --outage-intervals defaults
+        to 5. Each run also records QEMU's query-migrate figures (total time, downtime, setup time, RAM transferred)
+        and its STOP → RESUME interval.
 
     dataplane-experiment report --out DIR
         Re-render README tables and plots from DIR/runs.csv (and DIR/meta.txt).
@@ -86,11 +92,13 @@ int RunExperiment(Options o)
         CaptureRuns = o.Int("capture-runs", 10),
         Announce = o.Get("announce") ?? "na",
         SettleMs = o.Int("settle", 1000),
-        OutageIntervals = Math.Max(2, o.Int("outage-intervals", 10)),
         KeepCaptures = o.Has("keep-captures"),
+        Driver = o.Get("driver") ?? "namespace",
+        DowntimeLimitMs = o.Has("downtime-limit") ? o.Int("downtime-limit", 300) : null,
     };
-    if (o.Get("driver") is { } d && d != "namespace")
-        throw new ArgumentException($"--driver {d}: only the namespace testbed exists yet (the QEMU guest plugs in at IMigrationDriver)");
+    if (options.Driver is not ("namespace" or "qemu")) throw new ArgumentException($"--driver {options.Driver}: namespace or qemu");
+    // A real guest's outage is QEMU's stop → resume (often under 100 ms) plus the handover; the emulated pause is 200 ms.
+    options = options with { OutageIntervals = Math.Max(2, o.Int("outage-intervals", options.Driver == "qemu" ? 5 : 10)) };
     string outDir = Path.GetFullPath(o.Get("out") ?? Path.Combine(tools.Root, "perf", "results", DateTime.UtcNow.ToString("yyyy-MM-dd'T'HHmm'Z'", CultureInfo.InvariantCulture)));
     Directory.CreateDirectory(outDir);
     string work = Path.Combine(outDir, "work");
@@ -101,7 +109,8 @@ int RunExperiment(Options o)
     var sw = Stopwatch.StartNew();
     var log = Console.Out;
     string command = "dataplane-experiment " + string.Join(' ', args);
-    log.WriteLine($"experiment: {options.Runs} runs at RTT {string.Join(", ", options.RttsMs.Select(x => x.ToString(CultureInfo.InvariantCulture)))} ms, pause {options.PauseMs} ms, memory {options.MemoryMb} MiB, rate {options.Rate ?? "unlimited"}; output {outDir}");
+    string how = options.Driver == "qemu" ? $"real QEMU guest of {options.MemoryMb} MB" : $"pause {options.PauseMs} ms, memory {options.MemoryMb} MiB";
+    log.WriteLine($"experiment: {options.Runs} runs at RTT {string.Join(", ", options.RttsMs.Select(x => x.ToString(CultureInfo.InvariantCulture)))} ms, {how}, rate {options.Rate ?? "unlimited"}; output {outDir}");
 
     string baseline = "";
     if (!o.Has("no-baseline"))
@@ -128,7 +137,9 @@ int RunExperiment(Options o)
     foreach (double rtt in options.RttsMs)
     {
         if (cts.IsCancellationRequested) break;
-        using var driver = new NamespaceMigrationDriver(snapshot, options, log);
+        using IMigrationDriver driver = options.Driver == "qemu"
+            ? new QemuMigrationDriver(snapshot, options, log)
+            : new NamespaceMigrationDriver(snapshot, options, log);
         driverDescription = driver.Description;
         try
         {
@@ -210,7 +221,9 @@ void WriteReadme(string outDir, List<RunResult> all, Dictionary<double, double> 
     sb.Append($"| binaries (sha256, first 12) | {string.Join(", ", new[] { tools.Dataplane, tools.Probe, tools.Wan }.Select(f => $"`{Path.GetFileName(f)}` {Sha(f)}"))} |\n");
     sb.Append(CultureInfo.InvariantCulture, $"| started | {started:yyyy-MM-dd HH:mm} UTC, took {duration.TotalMinutes:F0} min; load average (1/5/15 min) at start {loadStart}, at the end {loadEnd} (other work on the machine shares its two cores) |\n");
     sb.Append($"| method | {driver} |\n");
-    if (options is not null)
+    if (options is not null && options.Driver == "qemu")
+        sb.Append(CultureInfo.InvariantCulture, $"| settings | {options.Runs} migrations per RTT, real guest of {options.MemoryMb} MB, link rate {options.Rate ?? "unlimited"}, {options.CaptureRuns} captured runs per RTT, probe outage threshold {options.OutageIntervals} intervals |\n");
+    else if (options is not null)
         sb.Append(CultureInfo.InvariantCulture, $"| settings | {options.Runs} migrations per RTT, pause {options.PauseMs} ms, pre-copy {options.MemoryMb} MiB, link rate {options.Rate ?? "unlimited"}, {options.CaptureRuns} captured runs per RTT, announce {options.Announce} |\n");
     sb.Append('\n');
     sb.Append("""
@@ -241,6 +254,7 @@ void WriteReadme(string outDir, List<RunResult> all, Dictionary<double, double> 
         cost is measured below against a plain veth.
 
         """.Replace("\n        ", "\n", StringComparison.Ordinal));
+    if (driver.StartsWith("real guest", StringComparison.Ordinal)) sb.Append(QemuMigrationDriver.ReadmeNote);
     sb.Append('\n');
     if (baseline.Length > 0) sb.Append("## The WAN emulator's own cost (measured in this run)\n\n").Append(baseline).Append('\n');
     sb.Append("## Results\n\n");
@@ -290,7 +304,7 @@ internal sealed class Options
 {
     private static readonly HashSet<string> Flags = ["no-baseline", "keep-captures"];
     private static readonly HashSet<string> Values =
-        ["runs", "rtts", "pause", "outage-intervals", "memory-mb", "rate", "capture-runs", "announce", "settle", "driver", "baseline-pings", "baseline-seconds", "out", "pings", "seconds"];
+        ["runs", "rtts", "pause", "outage-intervals", "downtime-limit", "memory-mb", "rate", "capture-runs", "announce", "settle", "driver", "baseline-pings", "baseline-seconds", "out", "pings", "seconds"];
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
 

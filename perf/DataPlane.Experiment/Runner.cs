@@ -24,6 +24,10 @@ public sealed record ExperimentOptions
     /// after a gap this long. 10 (≈ 100 ms) keeps a short congestion gap during the pre-copy from being taken for
     /// the migration's outage; the emulated stop alone lasts longer than that.</summary>
     public int OutageIntervals { get; init; } = 10;
+    /// <summary>namespace (the emulated migration) or qemu (a real guest, <see cref="QemuMigrationDriver"/>).</summary>
+    public string Driver { get; init; } = "namespace";
+    /// <summary>QEMU's downtime-limit for the real guest; null = QEMU's default (300 ms).</summary>
+    public int? DowntimeLimitMs { get; init; }
     /// <summary>Time between one run's end and the next migration.</summary>
     public int SettleMs { get; init; } = 1000;
 }
@@ -44,6 +48,7 @@ public sealed record RunResult
     public int Lost { get; init; }
     public bool Recovered { get; init; }
     public double ProbeRttMedianMs { get; init; } = double.NaN;
+    public double ProbeRttMaxMs { get; init; } = double.NaN;
     // The TCP survivability test (VM → client, 10 ms).
     public bool TcpSurvived { get; init; }
     public string TcpOutcome { get; init; } = "";
@@ -64,6 +69,13 @@ public sealed record RunResult
     public double MigrateCommandMs { get; init; } = double.NaN;
     /// <summary>Send time of the first probe answered after the outage minus port-add: how long the service stayed down once the VM was back on a network.</summary>
     public double ServiceBackAfterResumeMs { get; init; } = double.NaN;
+    // QEMU's own figures (query-migrate on the source) when a real guest migrated; VmStoppedMs is then its STOP → RESUME.
+    public string QemuStatus { get; init; } = "";
+    public double QemuTotalMs { get; init; } = double.NaN;
+    public double QemuDowntimeMs { get; init; } = double.NaN;
+    public double QemuSetupMs { get; init; } = double.NaN;
+    public long QemuRamTransferredBytes { get; init; }
+    public long QemuRamTotalBytes { get; init; }
     // Capture on the LMA's MAG links (when this run was captured).
     public bool Captured { get; init; }
     public long CaptureBytes { get; init; }
@@ -77,13 +89,17 @@ public sealed record RunResult
     /// <summary>The downtime minus the hypervisor's share: what the network (switch, signalling, path) added.</summary>
     public double NetworkShareMs => DowntimeMs - VmStoppedMs;
 
+    /// <summary>The end-to-end downtime minus QEMU's own: what the resume, the switch and the path added to it.</summary>
+    public double BeyondQemuDowntimeMs => DowntimeMs - QemuDowntimeMs;
+
     public static readonly string[] CsvHeader =
     [
         "rtt_ms", "run", "from", "to", "downtime_ms", "total_migration_ms", "total_migration_seed_ms", "sent", "lost", "recovered",
         "probe_rtt_median_ms", "tcp_survived", "tcp_outcome", "tcp_longest_gap_ms", "trigger", "switch_handover_ms", "switch_pbu_pba_ms",
         "pbu_tx", "switch_pba_ra_ms", "precopy_ms", "precopy_mbit_s", "vm_stopped_ms", "network_share_ms", "announce_ms", "migrate_command_ms",
         "service_back_after_resume_ms", "captured", "capture_bytes", "migration_bytes", "client_bytes", "mobility_bytes", "other_bytes", "nd_bytes",
-        "mobility_frames", "error",
+        "mobility_frames", "probe_rtt_max_ms", "qemu_status", "qemu_total_ms", "qemu_downtime_ms", "qemu_setup_ms", "qemu_ram_transferred_bytes",
+        "qemu_ram_total_bytes", "error",
     ];
 
     public string ToCsv()
@@ -97,14 +113,15 @@ public sealed record RunResult
             F(SwitchPbuPbaMs), PbuTransmissions.ToString(c), F(SwitchPbaRaMs), F(PrecopyMs), F(PrecopyMbitPerSecond), F(VmStoppedMs),
             F(NetworkShareMs), F(AnnounceMs), F(MigrateCommandMs), F(ServiceBackAfterResumeMs), Captured ? "1" : "0", CaptureBytes.ToString(c),
             MigrationBytes.ToString(c), ClientBytes.ToString(c), MobilityBytes.ToString(c), OtherBytes.ToString(c), NdBytes.ToString(c),
-            MobilityFrames.ToString(c), S(Error));
+            MobilityFrames.ToString(c), F(ProbeRttMaxMs), QemuStatus, F(QemuTotalMs), F(QemuDowntimeMs), F(QemuSetupMs),
+            QemuRamTransferredBytes.ToString(c), QemuRamTotalBytes.ToString(c), S(Error));
     }
 }
 
 /// <summary>Runs the migrations of one RTT on a driver, measuring each the seed's way.</summary>
 public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDriver driver, TextWriter log)
 {
-    private const int UdpPort = 7000;
+    public const int UdpPort = 7000;
     private const int TcpPort = 7001;
     private const string ClientAddress = "2001:db8:2::10";
 
@@ -127,16 +144,14 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
         string udpJson = Path.Combine(workDir, $"udp-{tag}.json");
         string tcpJson = Path.Combine(workDir, $"tcp-{tag}.json");
         string pcap = Path.Combine(workDir, $"lma-{tag}.pcapng");
-        Background? server = null, client = null, dump = null, probe = null, responder = null;
+        Background? server = null, dump = null, probe = null;
+        IVmSide? vm = null;
         try
         {
-            responder = Start(driver.InVm(tools.Probe, "udp-responder", "--port", UdpPort.ToString(CultureInfo.InvariantCulture)));
-            if (!responder.WaitForOutput("listening", TimeSpan.FromSeconds(10))) throw new InvalidOperationException("udp-responder did not start: " + responder.Stderr);
             server = Start(driver.On("client", tools.Probe, "tcp-server", "--port", TcpPort.ToString(CultureInfo.InvariantCulture), "--json", tcpJson,
                 "--accept-timeout", "20s", "--idle-timeout", "90s"));
             if (!server.WaitForOutput("listening", TimeSpan.FromSeconds(10))) throw new InvalidOperationException("tcp-server did not start: " + server.Stderr);
-            client = Start(driver.InVm(tools.Probe, "tcp-client", "--target", ClientAddress, "--port", TcpPort.ToString(CultureInfo.InvariantCulture),
-                "--interval", "10ms", "--duration", "30m", "--connect-timeout", "10s"));
+            vm = driver.StartVmSide(UdpPort, ClientAddress, TcpPort);
             if (capture)
             {
                 dump = Start(driver.On("lma", "dumpcap", "-q", "-B", "64", "-i", "eth-mag1", "-i", "eth-mag2", "-s", "256", "-w", pcap));
@@ -155,8 +170,7 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
             var steps = driver.Migrate();
             if (!probe.WaitForExit(TimeSpan.FromSeconds(260))) throw new TimeoutException("udp-client did not finish");
             Thread.Sleep(300);
-            client.Interrupt();
-            client.WaitForExit(TimeSpan.FromSeconds(15));
+            vm.StopTcpClient();
             server.WaitForExit(TimeSpan.FromSeconds(20));
             dump?.Interrupt();
             dump?.WaitForExit(TimeSpan.FromSeconds(20));
@@ -187,12 +201,19 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
         }
         finally
         {
-            foreach (var b in new[] { probe, dump, client, server, responder })
+            foreach (var b in new[] { probe, dump })
             {
                 if (b is null) continue;
                 b.Interrupt();
                 b.WaitForExit(TimeSpan.FromSeconds(3));
                 b.Dispose();
+            }
+            vm?.Dispose();
+            if (server is not null)
+            {
+                server.Interrupt();
+                server.WaitForExit(TimeSpan.FromSeconds(3));
+                server.Dispose();
             }
         }
     }
@@ -207,10 +228,10 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
             var u = udp.RootElement;
             double D(string name) => u.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
             double back = double.NaN;
-            if (u.TryGetProperty("downtime", out var gap) && gap.ValueKind == JsonValueKind.Object && steps.At.TryGetValue("port-add", out long portAdd))
-                back = gap.GetProperty("endUnixMs").GetDouble() - portAdd;
-            double rttMedian = u.TryGetProperty("rttMs", out var rtt) && rtt.ValueKind == JsonValueKind.Object && rtt.TryGetProperty("medianMs", out var med)
-                ? med.GetDouble() : double.NaN;
+            if (u.TryGetProperty("downtime", out var gap) && gap.ValueKind == JsonValueKind.Object && steps.ResumedAt is long resumed)
+                back = gap.GetProperty("endUnixMs").GetDouble() - resumed;
+            var rtt = u.TryGetProperty("rttMs", out var rt) && rt.ValueKind == JsonValueKind.Object ? rt : default;
+            double rttMedian = QemuFigures.Number(rtt, "medianMs");
             r = r with
             {
                 DowntimeMs = D("downtimeMs"),
@@ -220,6 +241,9 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
                 Lost = u.GetProperty("lost").GetInt32(),
                 Recovered = u.TryGetProperty("recoveredBeforeStop", out var rec) && rec.ValueKind == JsonValueKind.True,
                 ProbeRttMedianMs = rttMedian,
+                // A real guest's tap queues the probes while it is paused and hands them over on resume: they come
+                // back late rather than not at all, which the loss-based downtime does not see and the largest RTT does.
+                ProbeRttMaxMs = QemuFigures.Number(rtt, "maxMs"),
                 ServiceBackAfterResumeMs = back,
             };
         }
@@ -252,10 +276,22 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
         {
             PrecopyMs = steps.Between("precopy-start", "precopy-end") ?? double.NaN,
             PrecopyMbitPerSecond = precopyMbit,
-            VmStoppedMs = steps.Between("link-down", "port-add") ?? double.NaN,
+            VmStoppedMs = steps.VmStoppedMs ?? double.NaN,
             AnnounceMs = steps.Between("port-add", "announced") ?? double.NaN,
             MigrateCommandMs = steps.Between("start", "finished") ?? double.NaN,
         };
+        if (steps.Qemu is { } q)
+        {
+            r = r with
+            {
+                QemuStatus = q.Status,
+                QemuTotalMs = q.TotalTimeMs,
+                QemuDowntimeMs = q.DowntimeMs,
+                QemuSetupMs = q.SetupTimeMs,
+                QemuRamTransferredBytes = q.RamTransferredBytes,
+                QemuRamTotalBytes = q.RamTotalBytes,
+            };
+        }
         // The destination MAG's own account of the handover that this migration caused.
         if (steps.At.TryGetValue("start", out long startMs))
         {

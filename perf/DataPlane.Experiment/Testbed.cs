@@ -7,6 +7,9 @@ namespace DataPlane.Experiment;
 public sealed record Tools(string Root)
 {
     public string TestbedScript => Path.Combine(Root, "scripts", "testbed");
+    /// <summary>The real guest's hypervisor driver and image builder (docs/real-guest.md).</summary>
+    public string QemuVm => Path.Combine(Root, "scripts", "guest", "qemu-vm");
+    public string BuildImage => Path.Combine(Root, "scripts", "guest", "build-image");
     public string Dataplane { get; init; } = Path.Combine(Root, "artifacts", "publish", "dataplane", "dataplane");
     public string Probe { get; init; } = Path.Combine(Root, "artifacts", "publish", "dataplane-probe", "dataplane-probe");
     public string Wan { get; init; } = Path.Combine(Root, "artifacts", "publish", "dataplane-wan", "dataplane-wan");
@@ -43,11 +46,21 @@ public sealed record Tools(string Root)
     }
 }
 
-/// <summary>The step timestamps `testbed migrate` printed (epoch ms by step name), and what precopy-end carried.</summary>
+/// <summary>The step timestamps `testbed migrate` printed (epoch ms by step name), and what precopy-end carried;
+/// for a real guest, the steps of `qemu-vm migrate` and QEMU's own figures (<see cref="QemuMigrateReport"/>).</summary>
 public sealed record MigrationSteps(Dictionary<string, long> At, string? PrecopyJson)
 {
+    /// <summary>QEMU's figures when a real guest migrated; null on the namespace testbed.</summary>
+    public QemuFigures? Qemu { get; init; }
+
     public double? Between(string from, string to) =>
         At.TryGetValue(from, out long a) && At.TryGetValue(to, out long b) ? b - a : null;
+
+    /// <summary>When the VM was back on a network: port-add (namespace) or QEMU's RESUME on the destination.</summary>
+    public long? ResumedAt => At.TryGetValue("port-add", out long p) ? p : At.TryGetValue("vm-resume", out long r) ? r : null;
+
+    /// <summary>The hypervisor's share: link-down → port-add (namespace) or QEMU's STOP → RESUME.</summary>
+    public double? VmStoppedMs => Between("link-down", "port-add") ?? Between("vm-stop", "vm-resume");
 
     public static MigrationSteps Parse(string stdout)
     {
@@ -91,8 +104,9 @@ public interface IMigrationDriver : IDisposable
     /// <summary>Where the VM is now (mag1 or mag2).</summary>
     string VmAt { get; }
 
-    /// <summary>A command line that runs <paramref name="command"/> inside the VM (for the probes' VM-side ends).</summary>
-    string[] InVm(params string[] command);
+    /// <summary>Start the probes' VM-side ends for one run: the UDP responder on <paramref name="udpPort"/> (a real
+    /// guest runs it from boot) and the TCP survivability client sending every 10 ms to the server.</summary>
+    IVmSide StartVmSide(int udpPort, string tcpServer, int tcpPort);
 
     /// <summary>A command line that runs <paramref name="command"/> on node (client, lma, mag1, mag2).</summary>
     string[] On(string node, params string[] command);
@@ -101,6 +115,13 @@ public interface IMigrationDriver : IDisposable
     MigrationSteps Migrate();
 
     void Down();
+}
+
+/// <summary>The probes' ends inside the VM for one run; disposing stops whatever is still running.</summary>
+public interface IVmSide : IDisposable
+{
+    /// <summary>Ask the TCP client to send its END marker and close (the server then gives its verdict).</summary>
+    void StopTcpClient();
 }
 
 /// <summary>The namespace testbed (scripts/testbed): emulated stop-and-copy pause, pre-copy as a bulk TCP stream.</summary>
@@ -152,7 +173,50 @@ public sealed class NamespaceMigrationDriver(Tools tools, ExperimentOptions opti
         throw new TimeoutException($"vm1 has no address {VmAddress} after {timeout.TotalSeconds} s: {last}");
     }
 
-    public string[] InVm(params string[] command) => ["ip", "netns", "exec", $"{Name}-vm1", .. command];
+    private string[] InVm(params string[] command) => ["ip", "netns", "exec", $"{Name}-vm1", .. command];
+
+    public IVmSide StartVmSide(int udpPort, string tcpServer, int tcpPort)
+    {
+        var side = new NamespaceVmSide();
+        try
+        {
+            side.Responder = Start(InVm(tools.Probe, "udp-responder", "--port", udpPort.ToString(CultureInfo.InvariantCulture)));
+            if (!side.Responder.WaitForOutput("listening", TimeSpan.FromSeconds(10))) throw new InvalidOperationException("udp-responder did not start: " + side.Responder.Stderr);
+            side.Client = Start(InVm(tools.Probe, "tcp-client", "--target", tcpServer, "--port", tcpPort.ToString(CultureInfo.InvariantCulture),
+                "--interval", "10ms", "--duration", "30m", "--connect-timeout", "10s"));
+            return side;
+        }
+        catch
+        {
+            side.Dispose();
+            throw;
+        }
+    }
+
+    private static Background Start(string[] command) => Proc.Start(command[0], command[1..]);
+
+    /// <summary>dataplane-probe's responder and TCP client in the VM's namespace.</summary>
+    private sealed class NamespaceVmSide : IVmSide
+    {
+        public Background? Responder, Client;
+
+        public void StopTcpClient()
+        {
+            Client?.Interrupt(); // SIGTERM: END marker, orderly close
+            Client?.WaitForExit(TimeSpan.FromSeconds(15));
+        }
+
+        public void Dispose()
+        {
+            foreach (var b in new[] { Client, Responder })
+            {
+                if (b is null) continue;
+                b.Interrupt();
+                b.WaitForExit(TimeSpan.FromSeconds(3));
+                b.Dispose();
+            }
+        }
+    }
 
     public string[] On(string node, params string[] command) => ["ip", "netns", "exec", $"{Name}-{node}", .. command];
 
