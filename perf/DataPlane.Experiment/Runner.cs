@@ -49,6 +49,8 @@ public sealed record RunResult
     public bool Recovered { get; init; }
     public double ProbeRttMedianMs { get; init; } = double.NaN;
     public double ProbeRttMaxMs { get; init; } = double.NaN;
+    /// <summary>Longest time the client received no ack at all (late acks count): the outage a user of the VM feels.</summary>
+    public double AckSilenceMs { get; init; } = double.NaN;
     // The TCP survivability test (VM → client, 10 ms).
     public bool TcpSurvived { get; init; }
     public string TcpOutcome { get; init; } = "";
@@ -99,7 +101,7 @@ public sealed record RunResult
         "pbu_tx", "switch_pba_ra_ms", "precopy_ms", "precopy_mbit_s", "vm_stopped_ms", "network_share_ms", "announce_ms", "migrate_command_ms",
         "service_back_after_resume_ms", "captured", "capture_bytes", "migration_bytes", "client_bytes", "mobility_bytes", "other_bytes", "nd_bytes",
         "mobility_frames", "probe_rtt_max_ms", "qemu_status", "qemu_total_ms", "qemu_downtime_ms", "qemu_setup_ms", "qemu_ram_transferred_bytes",
-        "qemu_ram_total_bytes", "error",
+        "qemu_ram_total_bytes", "ack_silence_ms", "error",
     ];
 
     public string ToCsv()
@@ -114,7 +116,7 @@ public sealed record RunResult
             F(NetworkShareMs), F(AnnounceMs), F(MigrateCommandMs), F(ServiceBackAfterResumeMs), Captured ? "1" : "0", CaptureBytes.ToString(c),
             MigrationBytes.ToString(c), ClientBytes.ToString(c), MobilityBytes.ToString(c), OtherBytes.ToString(c), NdBytes.ToString(c),
             MobilityFrames.ToString(c), F(ProbeRttMaxMs), QemuStatus, F(QemuTotalMs), F(QemuDowntimeMs), F(QemuSetupMs),
-            QemuRamTransferredBytes.ToString(c), QemuRamTotalBytes.ToString(c), S(Error));
+            QemuRamTransferredBytes.ToString(c), QemuRamTotalBytes.ToString(c), F(AckSilenceMs), S(Error));
     }
 }
 
@@ -244,6 +246,7 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
                 // A real guest's tap queues the probes while it is paused and hands them over on resume: they come
                 // back late rather than not at all, which the loss-based downtime does not see and the largest RTT does.
                 ProbeRttMaxMs = QemuFigures.Number(rtt, "maxMs"),
+                AckSilenceMs = D("longestAckSilenceMs"),
                 ServiceBackAfterResumeMs = back,
             };
         }

@@ -107,6 +107,13 @@ public static class ProbeAnalysis
             if (open >= threshold) unrecovered = MonotonicClock.NsToMs(open);
         }
 
+        var arrivals = new List<long>(acked);
+        for (int k = 0; k < sent; k++)
+            if (s.AckNs[k] >= 0) arrivals.Add(s.AckNs[k]);
+        arrivals.Sort();
+        long silence = -1;
+        for (int i = 1; i < arrivals.Count; i++) silence = Math.Max(silence, arrivals[i] - arrivals[i - 1]);
+
         var deltas = new List<long>(Math.Max(0, sent - 1));
         for (int k = 1; k < sent; k++) deltas.Add(s.SentNs[k] - s.SentNs[k - 1]);
         int late = deltas.Count(d => d > s.IntervalNs + 1_000_000);
@@ -139,6 +146,7 @@ public static class ProbeAnalysis
             TotalMigrationTimeMs = total,
             TotalMigrationTimeSeedMs = totalSeed,
             UnrecoveredOutageMs = unrecovered,
+            LongestAckSilenceMs = silence >= 0 ? MonotonicClock.NsToMs(silence) : null,
             RttMs = Summary.Of(rtts),
             Intervals = new IntervalReport
             {

@@ -41,6 +41,12 @@ public sealed record UdpProbeReport
     public double? TotalMigrationTimeSeedMs { get; init; }
     /// <summary>Set when the run ended inside an outage: how long it had lasted (send timestamps).</summary>
     public double? UnrecoveredOutageMs { get; init; }
+    /// <summary>
+    /// The longest time the client went without receiving any ack (arrival timestamps). Not the seed's metric: a
+    /// paused guest's tap queues probes and answers them on resume, so they come back late rather than lost, and
+    /// the seed's loss-based downtime does not see that wait; this does.
+    /// </summary>
+    public double? LongestAckSilenceMs { get; init; }
     public Summary? RttMs { get; init; }
     public IntervalReport? Intervals { get; init; }
     public List<SeriesPoint>? Series { get; init; }
@@ -149,6 +155,8 @@ public static class ReportWriter
         {
             sb.AppendLine("  service downtime n/a (fewer than two acknowledged probes)");
         }
+        if (r.LongestAckSilenceMs is { } silence)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  longest time without any ack arriving {F(silence)} (late acks included)");
         if (r.TotalMigrationTimeMs is not null)
         {
             sb.AppendLine(CultureInfo.InvariantCulture,

@@ -75,7 +75,7 @@ public sealed class QemuFiguresTests
         {
             RttMs = 30, Run = 1, From = "mag1", To = "mag2", DowntimeMs = 180.5, TotalMigrationMs = 1200, Recovered = true, TcpSurvived = true,
             TcpOutcome = "survived", VmStoppedMs = 121.2, ProbeRttMaxMs = 140.25, QemuStatus = "completed", QemuTotalMs = 567, QemuDowntimeMs = 66,
-            QemuSetupMs = 2, QemuRamTransferredBytes = 93494867, QemuRamTotalBytes = 134750208,
+            QemuSetupMs = 2, QemuRamTransferredBytes = 93494867, QemuRamTotalBytes = 134750208, AckSilenceMs = 190.75,
         };
         var path = Path.GetTempFileName();
         try
@@ -84,6 +84,7 @@ public sealed class QemuFiguresTests
             var header = File.ReadLines(path).First().Split(',');
             Assert.Contains("qemu_downtime_ms", header);
             Assert.Contains("qemu_ram_transferred_bytes", header);
+            Assert.Contains("ack_silence_ms", header);
             Assert.Equal(run, Report.ReadCsv(path).Single() with { TotalMigrationSeedMs = double.NaN });
             Assert.Equal(180.5 - 66, run.BeyondQemuDowntimeMs);
 
@@ -106,13 +107,13 @@ public sealed class QemuFiguresTests
         var runs = Enumerable.Range(1, 3).Select(i => new RunResult
         {
             RttMs = 30, Run = i, DowntimeMs = 150 + i, TotalMigrationMs = 1500, Recovered = true, TcpSurvived = true, VmStoppedMs = 100,
-            QemuDowntimeMs = 60, QemuTotalMs = 600, QemuSetupMs = 2, QemuRamTransferredBytes = 90_000_000,
+            QemuDowntimeMs = 60, QemuTotalMs = 600, QemuSetupMs = 2, QemuRamTransferredBytes = 90_000_000, AckSilenceMs = 170,
         }).ToList();
         string md = Report.Tables(runs, new Dictionary<double, double>());
         Assert.Contains("### Real guest: end-to-end beside QEMU's own figures", md, StringComparison.Ordinal);
-        // downtime 152, the seed's Table I at 30 ms, QEMU 60, stop→resume 100, beyond QEMU 92, beyond stop→resume 52.
+        // downtime 152, no ack for 170, the seed's Table I at 30 ms, QEMU 60, stop→resume 100, beyond QEMU 92, beyond stop→resume 52.
         var row = md.Split('\n').First(l => l.StartsWith("| 30 ms | 3 |", StringComparison.Ordinal));
-        Assert.StartsWith($"| 30 ms | 3 | 152.00 | {SeedData.For(SeedData.PmipDowntimeMs, 30)!.Mean:F2} | 60.00 | 100.00 | 92.00 | 52.00 |", row, StringComparison.Ordinal);
+        Assert.StartsWith($"| 30 ms | 3 | 152.00 | 170.00 | {SeedData.For(SeedData.PmipDowntimeMs, 30)!.Mean:F2} | 60.00 | 100.00 | 92.00 | 52.00 |", row, StringComparison.Ordinal);
         Assert.Contains("### QEMU downtime (query-migrate) (ms)", md, StringComparison.Ordinal);
         // The namespace testbed's pre-copy stream did not run: no table for it.
         Assert.DoesNotContain("### Pre-copy", md, StringComparison.Ordinal);

@@ -38,6 +38,27 @@ public class ProbeAnalysisTests
     }
 
     [Fact]
+    public void Probes_held_during_a_pause_and_answered_late_are_not_lost_but_the_ack_silence_shows_the_wait()
+    {
+        // A paused guest: probes 30..64 (sent 300–640 ms) are queued and all answered at 650 ms (the resume), none lost.
+        var s = Series(100, _ => false);
+        for (int k = 30; k < 65; k++) s.AckNs[k] = s.SentNs[0] + 650 * Ms;
+        var r = ProbeAnalysis.Analyze(s, outageIntervals: 5);
+        Assert.Equal(0, r.Lost);
+        Assert.False(r.Outage); // the seed's loss-based downtime sees one interval
+        Assert.Equal(10.0, r.DowntimeMs);
+        // Last ack before the pause: #29 at 290.1 ms; the next arrival: the queued ones at 650 ms.
+        Assert.Equal(359.9, r.LongestAckSilenceMs!.Value, 3);
+    }
+
+    [Fact]
+    public void Without_late_acks_the_ack_silence_follows_the_loss_gap()
+    {
+        var r = ProbeAnalysis.Analyze(Series(100, LostIn((30, 59)), rttNs: 2 * Ms), outageIntervals: 5);
+        Assert.Equal(310.0, r.LongestAckSilenceMs!.Value, 3); // #29's ack at 292 ms → #60's at 602 ms
+    }
+
+    [Fact]
     public void Total_migration_time_runs_from_the_first_probe_to_the_first_ack_after_the_downtime()
     {
         var r = ProbeAnalysis.Analyze(Series(100, LostIn((30, 59)), rttNs: 2 * Ms), outageIntervals: 5);
