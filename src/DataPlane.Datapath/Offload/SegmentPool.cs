@@ -3,8 +3,9 @@ namespace DataPlane.Datapath;
 /// <summary>
 /// Pre-allocated output slots for the segments cut from GSO super-frames, each with its own headroom and
 /// its own <see cref="Verdict"/>. Segments accumulate over a batch: a <see cref="VerdictKind.Segmented"/>
-/// verdict names its range (<see cref="Verdict.FirstSegment"/>, <see cref="Verdict.SegmentCount"/>), the
-/// host sends them with the rest of the batch and calls <see cref="Clear"/> before the next one.
+/// verdict names its range (<see cref="Verdict.FirstSegment"/>, <see cref="Verdict.SegmentCount"/>); the host
+/// copies or sends them and calls <see cref="Clear"/> as soon as nothing refers to them any more (the daemons:
+/// after every super-frame, so the pool only has to hold one).
 /// Each segment's verdict offsets count from the start of its slot (<see cref="Buffer"/>).
 /// </summary>
 public sealed class SegmentPool

@@ -186,6 +186,23 @@ public sealed class ConfigObject
         return list;
     }
 
+    /// <summary>An array of integers, each within <paramref name="min"/>..<paramref name="max"/>.</summary>
+    public IReadOnlyList<int> OptionalIntegerArray(string name, int min, int max)
+    {
+        if (!TryGet(name, out var v)) return [];
+        if (v.ValueKind != JsonValueKind.Array) throw Error(name, $"expected an array of integers, got {Describe(v)}");
+        var list = new List<int>();
+        int i = 0;
+        foreach (var item in v.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out int n)) throw Error($"{name}[{i}]", $"expected an integer, got {Describe(item)}");
+            if (n < min || n > max) throw Error($"{name}[{i}]", $"{n} is out of range ({min}..{max})");
+            list.Add(n);
+            i++;
+        }
+        return list;
+    }
+
     /// <summary>Reject keys nobody read (typos, settings from another version).</summary>
     public void Done()
     {

@@ -24,6 +24,7 @@ public sealed record LmaConfig
     public required PolicyConfig Policy { get; init; }
     public LoggingConfig Logging { get; init; } = new();
     public MetricsConfig Metrics { get; init; } = MetricsConfig.Default(MetricsConfig.DefaultLmaPort);
+    public DataplaneConfig Dataplane { get; init; } = new();
 
     public static LmaConfig Load(string path) => Parse(ConfigObject.Load(path));
 
@@ -43,6 +44,7 @@ public sealed record LmaConfig
         var policy = PolicyConfig.Parse(root.OptionalObject("policy") ?? throw root.Error("policy", "is required (at least {\"file\": \"/etc/dataplane/policy.json\"})"));
         var logging = LoggingConfig.Parse(root.OptionalObject("logging"));
         var metrics = MetricsConfig.Parse(root.OptionalObject("metrics"), MetricsConfig.DefaultLmaPort);
+        var dataplane = DataplaneConfig.Parse(root.OptionalObject("dataplane"));
 
         var o = new LmaOptions
         {
@@ -95,6 +97,7 @@ public sealed record LmaConfig
             Policy = policy,
             Logging = logging,
             Metrics = metrics,
+            Dataplane = dataplane,
         };
     }
 }

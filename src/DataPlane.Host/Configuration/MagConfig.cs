@@ -36,6 +36,7 @@ public sealed record MagConfig
     public required PolicyConfig Policy { get; init; }
     public LoggingConfig Logging { get; init; } = new();
     public MetricsConfig Metrics { get; init; } = MetricsConfig.Default(MetricsConfig.DefaultMagPort);
+    public DataplaneConfig Dataplane { get; init; } = new();
 
     public static MagConfig Load(string path) => Parse(ConfigObject.Load(path));
 
@@ -93,6 +94,7 @@ public sealed record MagConfig
         };
         var logging = LoggingConfig.Parse(root.OptionalObject("logging"));
         var metrics = MetricsConfig.Parse(root.OptionalObject("metrics"), MetricsConfig.DefaultMagPort);
+        var dataplane = DataplaneConfig.Parse(root.OptionalObject("dataplane"));
         root.Done();
 
         var config = new MagConfig
@@ -107,6 +109,7 @@ public sealed record MagConfig
             Policy = policy,
             Logging = logging,
             Metrics = metrics,
+            Dataplane = dataplane,
         };
         try
         {

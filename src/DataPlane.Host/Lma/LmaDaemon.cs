@@ -28,7 +28,6 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
     private const ulong TunnelToken = 3;
     private const ulong WakeToken = 4;
     private const int MaxBatchesPerWake = 4;
-    private const int SocketBuffer = MagDaemon.SocketBuffer;
 
     private readonly LmaConfig _config;
     private readonly ILogger _log;
@@ -41,11 +40,15 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
     private readonly RtNetlink _netlink;
     private readonly RawIpv6Socket _mobility;
     private readonly RawIpv6Socket _tunnel;
-    private readonly PacketBatch _rxHome = new(64, 65536 + 256);
-    private readonly PacketBatch _rxTunnel = new(64, 16384);
+    private readonly PacketBatch _rxHome;
+    private readonly PacketBatch _rxTunnel;
     private readonly PacketBatch _rxMobility = new(16, 4096);
-    private readonly PacketBatch _tx = new(64, 16384);
-    private readonly int[] _slots = new int[64];
+    /// <summary>Segments cut from super-packets are copied here to be sent; control output uses it between batches.</summary>
+    private readonly PacketBatch _tx;
+    private readonly TunnelOutput _uplink;
+    private readonly TunnelDelivery _delivery;
+    private readonly BusyPoll _busyPoll;
+    private readonly int[] _slots;
     private readonly EpollReady[] _ready = new EpollReady[16];
     private readonly HashSet<Ipv6Prefix> _kernelRoutes = [];
     private readonly List<LmaAction> _hostActionScratch = [];
@@ -58,12 +61,20 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         _log = log;
         _policy = policy;
         _bindings = new Metrics.BindingTracker(config.Metrics.VmRetention);
+        var tuning = config.Dataplane;
+        _rxHome = new PacketBatch(tuning.BatchSize, 65536 + 256);
+        // With receive offload a tunnel slot must hold the super-packet its segments are merged into.
+        _rxTunnel = new PacketBatch(tuning.BatchSize, tuning.ReceiveOffload ? TunnelDelivery.SuperFrameSlot : 16384);
+        _tx = new PacketBatch(tuning.BatchSize, 16384);
+        _slots = new int[tuning.BatchSize];
+        _delivery = new TunnelDelivery(0, tuning.ReceiveOffload, tuning.BatchSize);
+        _busyPoll = new BusyPoll(tuning.BusyPollMicroseconds);
         var options = config.Protocol with { RestartCounter = restartCounter };
         var machine = new LocalMobilityAnchor(options, new LmaPolicyAdapter(policy), new SplitMix64Random((ulong)Environment.TickCount64 ^ (ulong)Environment.ProcessId));
         _dp = new LmaDatapath(machine, new LmaDatapathOptions { TunnelMtu = config.TunnelMtu });
         var address = options.LocalMobilityAnchorAddress;
         _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = address });
-        _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = address, HopLimit = 64, ReceiveBufferBytes = SocketBuffer, SendBufferBytes = SocketBuffer });
+        _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = address, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
         // The TUN's MTU is the tunnel MTU, so the kernel itself answers oversize packets from the home
         // network with Packet Too Big before they reach us.
         _home = TunDevice.Create(new TunTapOptions { Name = config.HomeInterface, VnetHeader = true, Mtu = config.TunnelMtu, Up = true });
@@ -73,6 +84,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             _netlink.ReplaceRoute(pool, config.HomeInterface);
             _log.LogInformation("routing the prefix pool {Pool} into {Home}", pool, config.HomeInterface);
         }
+        _uplink = new TunnelOutput(new UplinkSink(this), _tx);
         _epoll.Add(_home.Fd, HomeToken);
         _epoll.Add(_mobility.Fd, MobilityToken);
         _epoll.Add(_tunnel.Fd, TunnelToken);
@@ -83,13 +95,16 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
 
     public void Run()
     {
-        _log.LogInformation("running at {Address}, home {Home}, tunnel MTU {Mtu}, restart counter {Counter}",
-            _config.Protocol.LocalMobilityAnchorAddress, _config.HomeInterface, _config.TunnelMtu, _dp.Machine.Options.RestartCounter);
+        LoopThread.Pin(_config.Dataplane, _config.File, _log);
+        _log.LogInformation("running at {Address}, home {Home}, tunnel MTU {Mtu}, restart counter {Counter}, batch {Batch}, receive offload {Gro}, busy-poll {BusyPoll} us",
+            _config.Protocol.LocalMobilityAnchorAddress, _config.HomeInterface, _config.TunnelMtu, _dp.Machine.Options.RestartCounter,
+            _config.Dataplane.BatchSize, _config.Dataplane.ReceiveOffload ? "on" : "off", _config.Dataplane.BusyPollMicroseconds);
         while (!_stopping)
         {
             var now = _clock.Now;
             var timeout = _dp.NextDeadline is { } due ? Clamp(due - now) : TimeSpan.FromSeconds(1);
-            int n = _epoll.Wait(_ready, timeout);
+            int n = _epoll.Wait(_ready, _busyPoll.Timeout(timeout));
+            _busyPoll.Woke(n);
             now = _clock.Now;
             for (int i = 0; i < n; i++)
             {
@@ -125,58 +140,55 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             int count = _home.Receive(_rxHome);
             if (count == 0) return;
             if (_homeCaptures is { } home) Taps.Batch(home, _rxHome, count, CaptureDirection.Rx, CaptureMicros);
-            int toTunnel = 0;
-            for (int i = 0; i < count; i++)
-            {
-                ref var meta = ref _rxHome.Meta(i);
-                var v = _dp.FromHome(_rxHome.Slot(i), meta.Offset, meta.Length, Offloads.From(meta.Vnet), now);
-                if (v.Kind == VerdictKind.ToTunnel)
-                {
-                    meta.Destination = v.TunnelDestination;
-                    _rxHome.SetFrame(i, v.Offset, v.Length);
-                    _slots[toTunnel++] = i;
-                }
-                else if (v.Kind == VerdictKind.Segmented)
-                {
-                    SendSegments(v);
-                }
-            }
-            if (toTunnel > 0)
-            {
-                if (_uplinkCaptures is { } uplink) Taps.TunnelSlots(uplink, _rxHome, _slots.AsSpan(0, toTunnel), _config.Protocol.LocalMobilityAnchorAddress, CaptureMicros);
-                _tunnel.Send(_rxHome, _slots.AsSpan(0, toTunnel));
-            }
+            ForwardFromHome(_dp, _rxHome, count, _uplink, now);
             if (count < _rxHome.Capacity) return;
         }
     }
 
-    private void SendSegments(Verdict v)
+    /// <summary>
+    /// One received batch of the home device through the data path and into the tunnels, in arrival order
+    /// (<see cref="TunnelOutput"/>); everything is sent before this returns, so the batch may be reused.
+    /// </summary>
+    internal static void ForwardFromHome(LmaDatapath dp, PacketBatch rx, int count, TunnelOutput output, Instant now)
     {
-        int n = 0;
-        for (int s = v.FirstSegment; s < v.FirstSegment + v.SegmentCount; s++)
+        for (int i = 0; i < count; i++)
         {
-            var sv = _dp.Segments.VerdictOf(s);
-            if (sv.Kind != VerdictKind.ToTunnel) continue;
-            if (n == _tx.Capacity)
+            ref var meta = ref rx.Meta(i);
+            var v = dp.FromHome(rx.Slot(i), meta.Offset, meta.Length, Offloads.From(meta.Vnet), now);
+            if (v.Kind == VerdictKind.ToTunnel)
             {
-                if (_uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, _tx, n, _config.Protocol.LocalMobilityAnchorAddress, CaptureMicros);
-                _tunnel.Send(_tx, 0, n);
-                n = 0;
+                meta.Destination = v.TunnelDestination;
+                rx.SetFrame(i, v.Offset, v.Length);
+                output.Forward(rx, i);
             }
-            _tx.Reset(n);
-            _dp.Segments.Buffer(s).Slice(sv.Offset, sv.Length).CopyTo(_tx.Slot(n)[_tx.Headroom..]);
-            _tx.SetFrame(n, _tx.Headroom, sv.Length);
-            _tx.Meta(n).Destination = sv.TunnelDestination;
-            n++;
+            else if (v.Kind == VerdictKind.Segmented)
+            {
+                output.Segments(v, dp.Segments);
+            }
         }
-        if (n > 0)
+        output.Flush();
+    }
+
+    /// <summary>The protocol-41 socket as the loop's tunnel output, with the uplink's captures.</summary>
+    private sealed class UplinkSink(LmaDaemon daemon) : ITunnelSink
+    {
+        public void Send(PacketBatch batch, ReadOnlySpan<int> slots)
         {
-            if (_uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, _tx, n, _config.Protocol.LocalMobilityAnchorAddress, CaptureMicros);
-            _tunnel.Send(_tx, 0, n);
+            if (daemon._uplinkCaptures is { } uplink) Taps.TunnelSlots(uplink, batch, slots, daemon._config.Protocol.LocalMobilityAnchorAddress, daemon.CaptureMicros);
+            daemon._tunnel.Send(batch, slots);
+        }
+
+        public void Send(PacketBatch batch, int count)
+        {
+            if (daemon._uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, batch, count, daemon._config.Protocol.LocalMobilityAnchorAddress, daemon.CaptureMicros);
+            daemon._tunnel.Send(batch, 0, count);
         }
     }
 
-    /// <summary>From a MAG: accepted only from the MAG serving the source prefix, then out into the home network.</summary>
+    /// <summary>
+    /// From a MAG: accepted only from the MAG serving the source prefix, then out into the home network,
+    /// consecutive TCP segments of a flow merged into one super-packet first when receive offload is on.
+    /// </summary>
     private void ReceiveTunnel(Instant now)
     {
         for (int round = 0; round < MaxBatchesPerWake; round++)
@@ -185,15 +197,8 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             if (count == 0) return;
             if (_uplinkCaptures is { } uplink) Taps.TunnelBatch(uplink, _rxTunnel, count, CaptureDirection.Rx, CaptureMicros);
             int toHome = 0;
-            for (int i = 0; i < count; i++)
-            {
-                ref var meta = ref _rxTunnel.Meta(i);
-                var v = _dp.FromTunnel(_rxTunnel.Slot(i), meta.Offset, meta.Length, meta.Source, meta.Destination, now);
-                if (v.Kind != VerdictKind.ToHome) continue;
-                _rxTunnel.SetFrame(i, v.Offset, v.Length);
-                meta.Vnet = default;
-                _slots[toHome++] = i;
-            }
+            foreach (ref readonly var e in DeliverFromTunnel(_dp, _rxTunnel, count, _delivery, now))
+                if (e.Segments != 0) _slots[toHome++] = e.Slot;
             if (toHome > 0)
             {
                 if (_homeCaptures is { } home) Taps.Slots(home, _rxTunnel, _slots.AsSpan(0, toHome), CaptureDirection.Tx, CaptureMicros);
@@ -201,6 +206,18 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             }
             if (count < _rxTunnel.Capacity) return;
         }
+    }
+
+    /// <summary>One tunnel batch through the data path: the packets for the home device, set in their slots with their vnet headers, in sending order.</summary>
+    internal static ReadOnlySpan<CoalesceEntry> DeliverFromTunnel(LmaDatapath dp, PacketBatch rx, int count, TunnelDelivery delivery, Instant now)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            ref var meta = ref rx.Meta(i);
+            var v = dp.FromTunnel(rx.Slot(i), meta.Offset, meta.Length, meta.Source, meta.Destination, now);
+            if (v.Kind == VerdictKind.ToHome) delivery.Add(i, v.Offset, v.Length, 0);
+        }
+        return delivery.Finish(rx);
     }
 
     private void ReceiveMobility(Instant now)

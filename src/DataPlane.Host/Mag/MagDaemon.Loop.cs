@@ -13,7 +13,7 @@ namespace DataPlane.Host.Mag;
 /// <summary>The per-batch work: frames in, verdicts acted on, control output and host actions flushed.</summary>
 public sealed partial class MagDaemon
 {
-    /// <summary>Frames from a VM: each goes up the tunnel (sent straight from the receive slot), is consumed, or dropped.</summary>
+    /// <summary>Frames from a VM: each goes up the tunnel (sent straight from the receive slot, or cut into segments first), is consumed, or dropped.</summary>
     private void ReceivePort(OpenPort port, Instant now)
     {
         for (int round = 0; round < MaxBatchesPerWake; round++)
@@ -26,62 +26,57 @@ public sealed partial class MagDaemon
             }
             if (count == 0) return;
             if (port.Captures is { } captures) Taps.Batch(captures, _rxPort, count, CaptureDirection.Rx, CaptureMicros);
-            int toTunnel = 0;
-            for (int i = 0; i < count; i++)
-            {
-                ref var meta = ref _rxPort.Meta(i);
-                var offload = port.Device.HasVnetHeader ? Offloads.From(meta.Vnet) : OffloadInfo.None;
-                var v = _dp.FromPort(port.Id, _rxPort.Slot(i), meta.Offset, meta.Length, offload, now);
-                switch (v.Kind)
-                {
-                    case VerdictKind.ToTunnel:
-                        meta.Destination = v.TunnelDestination;
-                        _rxPort.SetFrame(i, v.Offset, v.Length);
-                        _slots[toTunnel++] = i;
-                        break;
-                    case VerdictKind.Segmented:
-                        SendSegments(v);
-                        break;
-                }
-            }
-            if (toTunnel > 0)
-            {
-                if (_uplinkCaptures is { } uplink) Taps.TunnelSlots(uplink, _rxPort, _slots.AsSpan(0, toTunnel), _config.Protocol.ProxyCareOfAddress, CaptureMicros);
-                _tunnel.Send(_rxPort, _slots.AsSpan(0, toTunnel));
-            }
+            ForwardFromPort(_dp, port.Id, port.Device.HasVnetHeader, _rxPort, count, _uplink, now);
             if (count < _rxPort.Capacity) return;
         }
     }
 
-    /// <summary>A TSO super-frame cut into segments: copy the forwarded ones into the send batch.</summary>
-    private void SendSegments(Verdict v)
+    /// <summary>
+    /// One received batch of a port through the data path and out to the tunnel, in the order the VM sent it
+    /// (<see cref="TunnelOutput"/>); everything is sent before this returns, so the batch may be reused.
+    /// </summary>
+    internal static void ForwardFromPort(MagDatapath dp, PortId port, bool vnetHeader, PacketBatch rx, int count, TunnelOutput output, Instant now)
     {
-        var segments = _dp.Segments;
-        int n = 0;
-        for (int s = v.FirstSegment; s < v.FirstSegment + v.SegmentCount; s++)
+        for (int i = 0; i < count; i++)
         {
-            var sv = segments.VerdictOf(s);
-            if (sv.Kind != VerdictKind.ToTunnel) continue;
-            if (n == _tx.Capacity)
+            ref var meta = ref rx.Meta(i);
+            var offload = vnetHeader ? Offloads.From(meta.Vnet) : OffloadInfo.None;
+            var v = dp.FromPort(port, rx.Slot(i), meta.Offset, meta.Length, offload, now);
+            switch (v.Kind)
             {
-                if (_uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, _tx, n, _config.Protocol.ProxyCareOfAddress, CaptureMicros);
-                _tunnel.Send(_tx, 0, n);
-                n = 0;
+                case VerdictKind.ToTunnel:
+                    meta.Destination = v.TunnelDestination;
+                    rx.SetFrame(i, v.Offset, v.Length);
+                    output.Forward(rx, i);
+                    break;
+                case VerdictKind.Segmented:
+                    output.Segments(v, dp.Segments);
+                    break;
             }
-            _tx.Reset(n);
-            segments.Buffer(s).Slice(sv.Offset, sv.Length).CopyTo(_tx.Slot(n)[_tx.Headroom..]);
-            _tx.SetFrame(n, _tx.Headroom, sv.Length);
-            _tx.Meta(n).Destination = sv.TunnelDestination;
-            n++;
         }
-        if (n > 0)
+        output.Flush();
+    }
+
+    /// <summary>The protocol-41 socket as the loop's tunnel output, with the uplink's captures.</summary>
+    private sealed class UplinkSink(MagDaemon daemon) : ITunnelSink
+    {
+        public void Send(PacketBatch batch, ReadOnlySpan<int> slots)
         {
-            if (_uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, _tx, n, _config.Protocol.ProxyCareOfAddress, CaptureMicros);
-            _tunnel.Send(_tx, 0, n);
+            if (daemon._uplinkCaptures is { } uplink) Taps.TunnelSlots(uplink, batch, slots, daemon._config.Protocol.ProxyCareOfAddress, daemon.CaptureMicros);
+            daemon._tunnel.Send(batch, slots);
+        }
+
+        public void Send(PacketBatch batch, int count)
+        {
+            if (daemon._uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, batch, count, daemon._config.Protocol.ProxyCareOfAddress, daemon.CaptureMicros);
+            daemon._tunnel.Send(batch, 0, count);
         }
     }
 
-    /// <summary>Packets from the LMA: decapsulated by the kernel; each is delivered to its VM's port from the same slot.</summary>
+    /// <summary>
+    /// Packets from the LMA (decapsulated by the kernel): each is delivered to its VM's port from the same slot,
+    /// consecutive TCP segments of a flow merged into one super-frame first when receive offload is on.
+    /// </summary>
     private void ReceiveTunnel(Instant now)
     {
         for (int round = 0; round < MaxBatchesPerWake; round++)
@@ -89,14 +84,10 @@ public sealed partial class MagDaemon
             int count = _tunnel.Receive(_rxTunnel);
             if (count == 0) return;
             if (_uplinkCaptures is { } uplink) Taps.TunnelBatch(uplink, _rxTunnel, count, CaptureDirection.Rx, CaptureMicros);
-            for (int i = 0; i < count; i++)
+            foreach (ref readonly var e in DeliverFromTunnel(_dp, _rxTunnel, count, _delivery, now))
             {
-                ref var meta = ref _rxTunnel.Meta(i);
-                var v = _dp.FromTunnel(_rxTunnel.Slot(i), meta.Offset, meta.Length, meta.Source, meta.Destination, now);
-                if (v.Kind != VerdictKind.ToPort || !_ports.TryGetValue(v.Port.Value, out var port)) continue;
-                _rxTunnel.SetFrame(i, v.Offset, v.Length);
-                meta.Vnet = default; // a plain frame: no offload for the VM to do
-                port.Pending[port.PendingCount++] = i;
+                if (e.Segments == 0 || !_ports.TryGetValue(e.Tag, out var port)) continue;
+                port.Pending[port.PendingCount++] = e.Slot;
             }
             foreach (var port in _ports.Values)
             {
@@ -107,6 +98,21 @@ public sealed partial class MagDaemon
             }
             if (count < _rxTunnel.Capacity) return;
         }
+    }
+
+    /// <summary>
+    /// One tunnel batch through the data path: the frames for the VMs, set in their slots with their vnet headers,
+    /// tagged with their port, in sending order (entries with no segments were merged into an earlier one).
+    /// </summary>
+    internal static ReadOnlySpan<CoalesceEntry> DeliverFromTunnel(MagDatapath dp, PacketBatch rx, int count, TunnelDelivery delivery, Instant now)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            ref var meta = ref rx.Meta(i);
+            var v = dp.FromTunnel(rx.Slot(i), meta.Offset, meta.Length, meta.Source, meta.Destination, now);
+            if (v.Kind == VerdictKind.ToPort) delivery.Add(i, v.Offset, v.Length, v.Port.Value);
+        }
+        return delivery.Finish(rx);
     }
 
     /// <summary>PBAs and heartbeats from the LMA (the kernel has checked their checksum).</summary>

@@ -23,7 +23,7 @@ public sealed partial class MagDaemon
             device = kind switch
             {
                 // vnet_hdr: VMs send TSO super-frames and partial checksums; we complete and cut them (DESIGN.md).
-                PortKind.Packet => PacketSocket.Open(name, new PacketSocketOptions { VnetHeader = true, ReceiveBufferBytes = SocketBuffer, SendBufferBytes = SocketBuffer }),
+                PortKind.Packet => PacketSocket.Open(name, new PacketSocketOptions { VnetHeader = true, ReceiveBufferBytes = _config.Dataplane.SocketBufferBytes, SendBufferBytes = _config.Dataplane.SocketBufferBytes }),
                 _ => TapDevice.Create(new TunTapOptions { Name = name, VnetHeader = true, Up = true }),
             };
         }
@@ -32,7 +32,7 @@ public sealed partial class MagDaemon
             return $"cannot attach {name}: {e.Message}";
         }
         var id = new PortId(_nextPortId++);
-        var port = new OpenPort(id, name, device, kind, mac) { Captures = _captures.For(name) };
+        var port = new OpenPort(id, name, device, kind, mac, _batchSize) { Captures = _captures.For(name) };
         _ports[id.Value] = port;
         _portsByName[name] = port;
         _epoll.Add(device.Fd, (ulong)id.Value);

@@ -22,12 +22,6 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     private const ulong WakeToken = ulong.MaxValue - 3;
     /// <summary>Batches read from one fd per wake-up before the others get a turn.</summary>
     private const int MaxBatchesPerWake = 4;
-    /// <summary>
-    /// Socket buffers for the tunnel and the access ports: a VM's 64 KB TSO write becomes ~46 tunnel
-    /// packets at once, and the default 208 KB receive buffer overflowed under one iperf3 stream
-    /// (measured: 29 000 drops at the LMA's raw socket in 5 s). Set with *FORCE, so rmem_max does not cap it.
-    /// </summary>
-    internal const int SocketBuffer = 8 * 1024 * 1024;
 
     private readonly MagConfig _config;
     private readonly ILogger _log;
@@ -38,11 +32,15 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     private readonly LoopWork _work = new();
     private readonly RawIpv6Socket _mobility;
     private readonly RawIpv6Socket _tunnel;
-    private readonly PacketBatch _rxPort = new(64, 65536 + 256);
-    private readonly PacketBatch _rxTunnel = new(64, 16384);
+    private readonly int _batchSize;
+    private readonly PacketBatch _rxPort;
+    private readonly PacketBatch _rxTunnel;
     private readonly PacketBatch _rxMobility = new(16, 4096);
-    private readonly PacketBatch _tx = new(64, 16384);
-    private readonly int[] _slots = new int[64];
+    /// <summary>Segments cut from super-frames are copied here to be sent; control output uses it between batches.</summary>
+    private readonly PacketBatch _tx;
+    private readonly TunnelOutput _uplink;
+    private readonly TunnelDelivery _delivery;
+    private readonly BusyPoll _busyPoll;
     private readonly EpollReady[] _ready = new EpollReady[128];
     private readonly Dictionary<int, OpenPort> _ports = [];
     private readonly Dictionary<string, OpenPort> _portsByName = new(StringComparer.Ordinal);
@@ -58,6 +56,14 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         _log = log;
         _policy = policy;
         _vms = new Metrics.VmTracker(config.Metrics.VmRetention);
+        var tuning = config.Dataplane;
+        _batchSize = tuning.BatchSize;
+        _rxPort = new PacketBatch(_batchSize, 65536 + 256);
+        // With receive offload a tunnel slot must hold the super-frame its segments are merged into.
+        _rxTunnel = new PacketBatch(_batchSize, tuning.ReceiveOffload ? TunnelDelivery.SuperFrameSlot : 16384);
+        _tx = new PacketBatch(_batchSize, 16384);
+        _delivery = new TunnelDelivery(EthernetFrame.HeaderLength, tuning.ReceiveOffload, _batchSize);
+        _busyPoll = new BusyPoll(tuning.BusyPollMicroseconds);
         var options = config.Protocol with { RestartCounter = restartCounter };
         var machine = new MobileAccessGateway(options, new SplitMix64Random((ulong)Environment.TickCount64 ^ (ulong)Environment.ProcessId));
         _dp = new MagDatapath(machine, new MagDatapathOptions { TunnelMtu = config.TunnelMtu });
@@ -65,7 +71,8 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = coa });
         // Kept open for the daemon's lifetime: with no protocol-41 socket the kernel answers tunnelled
         // packets with Parameter Problem (docs in DataPlane.Linux).
-        _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = coa, HopLimit = 64, ReceiveBufferBytes = SocketBuffer, SendBufferBytes = SocketBuffer });
+        _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = coa, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
+        _uplink = new TunnelOutput(new UplinkSink(this), _tx);
         _epoll.Add(_mobility.Fd, MobilityToken);
         _epoll.Add(_tunnel.Fd, TunnelToken);
         _epoll.Add(_work.Wake.Fd, WakeToken);
@@ -88,13 +95,16 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     /// <summary>Run the packet loop on the calling thread until <see cref="Stop"/>.</summary>
     public void Run()
     {
-        _log.LogInformation("running, Proxy-CoA {Coa}, tunnel MTU {Mtu}, restart counter {Counter}",
-            _config.Protocol.ProxyCareOfAddress, _config.TunnelMtu, _dp.Machine.Options.RestartCounter);
+        LoopThread.Pin(_config.Dataplane, _config.File, _log);
+        _log.LogInformation("running, Proxy-CoA {Coa}, tunnel MTU {Mtu}, restart counter {Counter}, batch {Batch}, receive offload {Gro}, busy-poll {BusyPoll} us",
+            _config.Protocol.ProxyCareOfAddress, _config.TunnelMtu, _dp.Machine.Options.RestartCounter, _batchSize,
+            _config.Dataplane.ReceiveOffload ? "on" : "off", _config.Dataplane.BusyPollMicroseconds);
         while (!_stopping)
         {
             var now = _clock.Now;
             var timeout = _dp.NextDeadline is { } due ? Clamp(due - now) : TimeSpan.FromSeconds(1);
-            int n = _epoll.Wait(_ready, timeout);
+            int n = _epoll.Wait(_ready, _busyPoll.Timeout(timeout));
+            _busyPoll.Woke(n);
             now = _clock.Now;
             for (int i = 0; i < n; i++)
             {
@@ -162,7 +172,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     }
 
     /// <summary>An access port the loop reads: its device and the data path's id for it.</summary>
-    private sealed class OpenPort(PortId id, string name, IPacketPort device, PortKind kind, MacAddress? mac)
+    private sealed class OpenPort(PortId id, string name, IPacketPort device, PortKind kind, MacAddress? mac, int batchSize)
     {
         public PortId Id { get; } = id;
         public string Name { get; } = name;
@@ -171,7 +181,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         public MacAddress? ConfiguredMac { get; } = mac;
         public DateTime AttachedAt { get; } = DateTime.UtcNow;
         /// <summary>Slots of the tunnel batch waiting to be sent to this port.</summary>
-        public int[] Pending { get; } = new int[64];
+        public int[] Pending { get; } = new int[batchSize];
         public int PendingCount;
         /// <summary>Captures of this port (`ctl capture`); null while there are none.</summary>
         public Capture.CaptureTap[]? Captures;

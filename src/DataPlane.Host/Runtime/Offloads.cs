@@ -15,4 +15,15 @@ public static class Offloads
         ChecksumStart = h.CsumStart,
         ChecksumOffset = h.CsumOffset,
     };
+
+    /// <summary>The data path's descriptor (a coalesced super-frame's) as the header to send with it.</summary>
+    public static VirtioNetHeader ToVirtio(in OffloadInfo o) => new()
+    {
+        Flags = (VirtioNetHeaderFlags)o.Flags,
+        GsoType = (VirtioGsoType)o.GsoType,
+        HeaderLength = o.HeaderLength,
+        GsoSize = o.GsoSize,
+        CsumStart = o.ChecksumStart,
+        CsumOffset = o.ChecksumOffset,
+    };
 }
