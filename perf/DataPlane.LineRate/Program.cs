@@ -6,7 +6,7 @@ using ScottPlot;
 // `make perf`: the same VM → host → anchor → client path through the kernel's bridge and routing and
 // through DataPlane's MAG and LMA, built in one run, measured alternately, several times each.
 int runs = 3, seconds = 5;
-string? outDir = null;
+string? outDir = null, tuning = null;
 var offloadSettings = new[] { "on", "off" };
 for (int i = 0; i < args.Length; i++)
 {
@@ -16,8 +16,9 @@ for (int i = 0; i < args.Length; i++)
         case "--duration": seconds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--out": outDir = args[++i]; break;
         case "--offloads": offloadSettings = args[++i].Split(','); break;
+        case "--tuning": tuning = args[++i]; break;
         default:
-            Console.Error.WriteLine("usage: DataPlane.LineRate [--runs 3] [--duration 5] [--offloads on,off] [--out DIR]");
+            Console.Error.WriteLine("usage: DataPlane.LineRate [--runs 3] [--duration 5] [--offloads on,off] [--tuning '{\"receiveOffload\":false}'] [--out DIR]");
             return 64;
     }
 }
@@ -28,7 +29,7 @@ var prefix = $"lr{Environment.ProcessId}";
 var all = new List<Measurement>();
 
 using var kernel = new KernelTopology(prefix + "k");
-using var dataplane = new DataplaneTopology(prefix + "d", root);
+using var dataplane = new DataplaneTopology(prefix + "d", root, tuning);
 ITopology[] both = [kernel, dataplane];
 foreach (var offloads in offloadSettings)
 {

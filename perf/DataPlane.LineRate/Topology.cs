@@ -91,11 +91,14 @@ public sealed class DataplaneTopology : ITopology
     private readonly string _name;
     private readonly string _script;
 
-    public DataplaneTopology(string name, string root)
+    /// <param name="tuning">The daemons' "dataplane" section (packet-loop tuning) as JSON, or null for the defaults.</param>
+    public DataplaneTopology(string name, string root, string? tuning = null)
     {
         _name = name;
         _script = Path.Combine(root, "scripts", "testbed");
-        var r = Sh.Run(_script, ["up", "--name", name, "--vms", "1", "--owner-pid", Environment.ProcessId.ToString()], TimeSpan.FromMinutes(2));
+        string[] up = ["up", "--name", name, "--vms", "1", "--owner-pid", Environment.ProcessId.ToString()];
+        if (tuning is not null) up = [.. up, "--tuning", tuning];
+        var r = Sh.Run(_script, up, TimeSpan.FromMinutes(2));
         if (r.ExitCode != 0) throw new InvalidOperationException("testbed up: " + r.Stdout + r.Stderr);
         for (int i = 0; i < 150; i++)
         {
