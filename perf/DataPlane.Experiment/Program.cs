@@ -261,7 +261,7 @@ void WriteReadme(string outDir, List<RunResult> all, Dictionary<double, double> 
     sb.Append(Report.Tables(all, measuredRtt));
     sb.Append("## Plots\n\n");
     foreach (var p in plots) sb.Append($"![{Path.GetFileNameWithoutExtension(p)}]({Path.GetFileName(p)})\n\n");
-    sb.Append("## Raw data\n\n`runs.csv`: one row per migration (every metric above, the migration's step times, the capture's bytes per class); `work/` holds each run's probe reports (`udp-RTTms-N.json`, `tcp-RTTms-N.json`). `dataplane-experiment report --out <this directory>` re-renders the tables and plots from `runs.csv`.\n");
+    sb.Append("## Raw data\n\n`runs.csv`: one row per migration (every metric above, the migration's step times, the capture's bytes per class); `work/` holds each run's probe reports (`udp-RTTms-N.json`, `tcp-RTTms-N.json`; left out when results are committed). `dataplane-experiment report --out <this directory>` re-renders the tables and plots from `runs.csv`.\n");
     File.WriteAllText(Path.Combine(outDir, "README.md"), sb.ToString());
 }
 
