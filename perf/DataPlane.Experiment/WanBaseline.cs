@@ -134,8 +134,12 @@ public sealed class WanBaseline(Tools tools, TextWriter log)
         var r = Proc.Run("ip", ["netns", "exec", Ns("a"), "iperf3", "-c", AddressB, "-t", seconds.ToString(CultureInfo.InvariantCulture), "-J"], TimeSpan.FromSeconds(seconds + 30));
         server.WaitForExit(TimeSpan.FromSeconds(5));
         if (r.ExitCode != 0) throw new InvalidOperationException("iperf3 failed: " + r.Output);
+        // An interrupted iperf3 (Ctrl-C reaches the whole process group) exits 0 with a report that has no totals.
         using var doc = JsonDocument.Parse(r.Stdout);
-        return doc.RootElement.GetProperty("end").GetProperty("sum_received").GetProperty("bits_per_second").GetDouble() / 1e9;
+        if (!doc.RootElement.TryGetProperty("end", out var end) || !end.TryGetProperty("sum_received", out var sum) ||
+            !sum.TryGetProperty("bits_per_second", out var bps))
+            throw new InvalidOperationException("iperf3 gave no throughput (interrupted?): " + r.Output);
+        return bps.GetDouble() / 1e9;
     }
 
     private void Teardown()
