@@ -68,6 +68,12 @@ catch (ArgumentException e)
     Console.Error.WriteLine($"dataplane-experiment: {e.Message}\n(run with --help for usage)");
     return 64;
 }
+catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException)
+{
+    // Runs that finished are in runs.csv already; the testbed and the children are gone (Stop, Dispose).
+    Console.Error.WriteLine($"dataplane-experiment: {e.Message}");
+    return 1;
+}
 
 int Baseline(Options o)
 {
