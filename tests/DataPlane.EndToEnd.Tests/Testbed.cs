@@ -29,7 +29,8 @@ public sealed partial class Testbed : IDisposable
     public string RunDir => $"/run/dataplane-testbed/{Name}";
 
     /// <param name="policy">The daemons' "policy" section (JSON) instead of the testbed's policy file, e.g. a RADIUS one.</param>
-    public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true, string? policy = null)
+    /// <param name="tuning">The daemons' "dataplane" section (JSON, `--tuning`), e.g. <c>{"uplink":"packet"}</c>.</param>
+    public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true, string? policy = null, string? tuning = null)
     {
         _output = output;
         foreach (var binary in new[] { Dataplane, Probe })
@@ -39,6 +40,7 @@ public sealed partial class Testbed : IDisposable
         var args = new List<string> { "up", "--name", Name, "--vms", vms.ToString(), "--owner-pid", Environment.ProcessId.ToString() };
         if (!attach) args.Add("--no-attach");
         if (policy is not null) args.AddRange(["--policy", policy]);
+        if (tuning is not null) args.AddRange(["--tuning", tuning]);
         var r = Shell.Run(Script, args, TimeSpan.FromSeconds(90));
         if (r.ExitCode != 0) throw new InvalidOperationException($"testbed up failed:\n{r.Output}");
         _output.WriteLine($"testbed {Name} up");

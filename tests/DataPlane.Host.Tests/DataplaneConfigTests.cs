@@ -19,6 +19,17 @@ public class DataplaneConfigTests
         Assert.Empty(d.Cpus);
         Assert.Equal(0, d.BusyPollMicroseconds);
         Assert.True(d.ReceiveOffload);
+        Assert.Equal(UplinkKind.Raw, d.Uplink);
+    }
+
+    [Theory]
+    [InlineData("raw", UplinkKind.Raw)]
+    [InlineData("packet", UplinkKind.Packet)]
+    public void The_uplink_is_raw_or_packet_for_both_daemons(string value, UplinkKind expected)
+    {
+        var section = $$$""","dataplane":{"uplink":"{{{value}}}"}""";
+        Assert.Equal(expected, ParseMag(section).Dataplane.Uplink);
+        Assert.Equal(expected, LmaConfig.Parse(ConfigObject.Parse(Lma + section + "}", "lma.json")).Dataplane.Uplink);
     }
 
     [Fact]
@@ -43,6 +54,9 @@ public class DataplaneConfigTests
     [InlineData("""{"cpus":[1,1]}""", "mag.json: dataplane.cpus: CPU 1 is listed twice")]
     [InlineData("""{"busyPollMicroseconds":2000000}""", "mag.json: dataplane.busyPollMicroseconds: 2000000 is out of range (0..1000000)")]
     [InlineData("""{"receiveOffload":"on"}""", "mag.json: dataplane.receiveOffload: expected true or false")]
+    [InlineData("""{"uplink":"af_packet"}""", "mag.json: dataplane.uplink: \"af_packet\" is not an uplink (raw, packet)")]
+    [InlineData("""{"uplink":"Packet"}""", "mag.json: dataplane.uplink: \"Packet\" is not an uplink (raw, packet)")]
+    [InlineData("""{"uplink":true}""", "mag.json: dataplane.uplink: expected a string, got true")]
     [InlineData("""{"batchsize":64}""", "mag.json: dataplane.batchsize: unknown key")]
     public void Bad_values_are_rejected_naming_the_key(string section, string expected)
     {

@@ -1,5 +1,14 @@
 namespace DataPlane.Host.Configuration;
 
+/// <summary>How tunnel packets leave (`dataplane.uplink`).</summary>
+public enum UplinkKind
+{
+    /// <summary>The protocol-41 raw socket: the kernel builds the outer IPv6 header and resolves the next hop per packet.</summary>
+    Raw,
+    /// <summary>AF_PACKET on the interface the route to the peer leaves by, with a precomputed outer Ethernet+IPv6 header per peer.</summary>
+    Packet,
+}
+
 /// <summary>
 /// The packet loop's tuning (`dataplane` section of the MAG's and the LMA's file): batch sizes, socket
 /// buffers, the loop thread's CPUs, busy-polling, and receive offload. The defaults suit a general-purpose
@@ -31,6 +40,9 @@ public sealed record DataplaneConfig
     /// <summary>Userspace GRO on the tunnel's receive path: TCP segments of a flow are delivered as one super-frame with a vnet header.</summary>
     public bool ReceiveOffload { get; init; } = true;
 
+    /// <summary>The tunnel's send path: the raw socket (default) or AF_PACKET (<see cref="UplinkKind.Packet"/>). Receiving is always on the raw socket.</summary>
+    public UplinkKind Uplink { get; init; } = UplinkKind.Raw;
+
     public static DataplaneConfig Parse(ConfigObject? o)
     {
         if (o is null) return new DataplaneConfig();
@@ -41,7 +53,13 @@ public sealed record DataplaneConfig
         if (cpus.GroupBy(c => c).FirstOrDefault(g => g.Count() > 1) is { } dup) throw o.Error("cpus", $"CPU {dup.Key} is listed twice");
         int busyPoll = (int)o.OptionalInteger("busyPollMicroseconds", 0, 0, MaxBusyPollMicroseconds);
         bool gro = o.OptionalBool("receiveOffload", true);
+        var uplink = o.OptionalString("uplink") switch
+        {
+            null or "raw" => UplinkKind.Raw,
+            "packet" => UplinkKind.Packet,
+            var other => throw o.Error("uplink", $"\"{other}\" is not an uplink (raw, packet)"),
+        };
         o.Done();
-        return new DataplaneConfig { BatchSize = batch, SocketBufferBytes = buffer, Cpus = cpus, BusyPollMicroseconds = busyPoll, ReceiveOffload = gro };
+        return new DataplaneConfig { BatchSize = batch, SocketBufferBytes = buffer, Cpus = cpus, BusyPollMicroseconds = busyPoll, ReceiveOffload = gro, Uplink = uplink };
     }
 }

@@ -46,6 +46,8 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
     /// <summary>Segments cut from super-packets are copied here to be sent; control output uses it between batches.</summary>
     private readonly PacketBatch _tx;
     private readonly TunnelOutput _uplink;
+    /// <summary>The tunnel's send path (`dataplane.uplink`): the raw socket, or AF_PACKET with the raw socket as fallback.</summary>
+    private readonly TunnelUplink _tunnelUplink;
     private readonly TunnelDelivery _delivery;
     private readonly BusyPoll _busyPoll;
     private readonly int[] _slots;
@@ -84,6 +86,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             _netlink.ReplaceRoute(pool, config.HomeInterface);
             _log.LogInformation("routing the prefix pool {Pool} into {Home}", pool, config.HomeInterface);
         }
+        _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, address, tuning.SocketBufferBytes, log);
         _uplink = new TunnelOutput(new UplinkSink(this), _tx);
         _epoll.Add(_home.Fd, HomeToken);
         _epoll.Add(_mobility.Fd, MobilityToken);
@@ -119,6 +122,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             now = _clock.Now;
             if (_dp.NextDeadline is { } d && d <= now) _dp.Tick(now);
             if (now >= _nextMaintenance) Maintain(now);
+            if (_tunnelUplink.RefreshDue) _tunnelUplink.Refresh(UplinkPeers());
             AfterBatch();
         }
     }
@@ -169,21 +173,24 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         output.Flush();
     }
 
-    /// <summary>The protocol-41 socket as the loop's tunnel output, with the uplink's captures.</summary>
+    /// <summary>The tunnel uplink (raw socket or AF_PACKET, `dataplane.uplink`) as the loop's tunnel output, with the uplink's captures.</summary>
     private sealed class UplinkSink(LmaDaemon daemon) : ITunnelSink
     {
         public void Send(PacketBatch batch, ReadOnlySpan<int> slots)
         {
             if (daemon._uplinkCaptures is { } uplink) Taps.TunnelSlots(uplink, batch, slots, daemon._config.Protocol.LocalMobilityAnchorAddress, daemon.CaptureMicros);
-            daemon._tunnel.Send(batch, slots);
+            daemon._tunnelUplink.Send(batch, slots);
         }
 
         public void Send(PacketBatch batch, int count)
         {
             if (daemon._uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, batch, count, daemon._config.Protocol.LocalMobilityAnchorAddress, daemon.CaptureMicros);
-            daemon._tunnel.Send(batch, 0, count);
+            daemon._tunnelUplink.Send(batch, count);
         }
     }
+
+    /// <summary>The tunnel peers for the packet uplink's next-hop refresh: every MAG with a tunnel up.</summary>
+    private IEnumerable<Ipv6Address> UplinkPeers() => _dp.Tunnels.Where(t => t.Up).Select(t => t.Mag);
 
     /// <summary>
     /// From a MAG: accepted only from the MAG serving the source prefix, then out into the home network,
@@ -424,6 +431,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         ["awaitingDeletion"] = _dp.Machine.EntriesAwaitingDeletion,
         ["tunnels"] = _dp.Machine.TunnelCount,
         ["routes"] = _dp.RouteCount,
+        ["uplink"] = _tunnelUplink.ToJson(),
         ["tunnelSocket"] = MagDaemon.SocketJson(_tunnel.Counters),
         ["mobilitySocket"] = MagDaemon.SocketJson(_mobility.Counters),
         ["home"] = MagDaemon.SocketJson(_home.Counters),
@@ -440,6 +448,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         _home.Dispose();
         _netlink.Dispose();
         _mobility.Dispose();
+        _tunnelUplink.Dispose();
         _tunnel.Dispose();
         _epoll.Dispose();
         _work.Dispose();

@@ -163,6 +163,7 @@ public sealed partial class MagDaemon
         ["sessions"] = _dp.Machine.SessionCount,
         ["bindingUpdateList"] = _dp.Machine.BindingUpdateListCount,
         ["ports"] = _ports.Count,
+        ["uplink"] = _tunnelUplink.ToJson(),
         ["tunnelSocket"] = SocketJson(_tunnel.Counters),
         ["mobilitySocket"] = SocketJson(_mobility.Counters),
         ["policy"] = _policy.Counters.ToJson(),

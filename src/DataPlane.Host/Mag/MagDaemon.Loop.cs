@@ -57,20 +57,27 @@ public sealed partial class MagDaemon
         output.Flush();
     }
 
-    /// <summary>The protocol-41 socket as the loop's tunnel output, with the uplink's captures.</summary>
+    /// <summary>The tunnel uplink (raw socket or AF_PACKET, `dataplane.uplink`) as the loop's tunnel output, with the uplink's captures.</summary>
     private sealed class UplinkSink(MagDaemon daemon) : ITunnelSink
     {
         public void Send(PacketBatch batch, ReadOnlySpan<int> slots)
         {
             if (daemon._uplinkCaptures is { } uplink) Taps.TunnelSlots(uplink, batch, slots, daemon._config.Protocol.ProxyCareOfAddress, daemon.CaptureMicros);
-            daemon._tunnel.Send(batch, slots);
+            daemon._tunnelUplink.Send(batch, slots);
         }
 
         public void Send(PacketBatch batch, int count)
         {
             if (daemon._uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, batch, count, daemon._config.Protocol.ProxyCareOfAddress, daemon.CaptureMicros);
-            daemon._tunnel.Send(batch, 0, count);
+            daemon._tunnelUplink.Send(batch, count);
         }
+    }
+
+    /// <summary>The tunnel peers for the packet uplink's next-hop refresh: the configured LMA and every LMA with a tunnel.</summary>
+    private IEnumerable<Ipv6Address> UplinkPeers()
+    {
+        if (_config.LocalMobilityAnchor is { } lma) yield return lma;
+        foreach (var peer in _dp.TunnelCounters.Keys) yield return peer;
     }
 
     /// <summary>

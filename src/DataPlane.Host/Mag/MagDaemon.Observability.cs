@@ -47,7 +47,9 @@ public sealed partial class MagDaemon
         _nextVmRefresh = now + VmRefreshInterval;
         var ports = new List<PortInfo>(_ports.Count);
         foreach (var p in _ports.Values) ports.Add(new PortInfo(p.Id, p.Name, p.Device.LinkState == PortLinkState.Up, p.Device.Counters));
-        MagSnapshot.Build(s, _dp, _vms, _peers, ports, [("tunnel", _tunnel.Counters), ("mobility", _mobility.Counters)],
+        MagSnapshot.Build(s, _dp, _vms, _peers, ports, _tunnelUplink.PacketCounters is { } packet
+                ? [("tunnel", _tunnel.Counters), ("tunnel_packet", packet), ("mobility", _mobility.Counters)]
+                : [("tunnel", _tunnel.Counters), ("mobility", _mobility.Counters)],
             _policy.Counters, _captures.Totals(), now);
     }
 

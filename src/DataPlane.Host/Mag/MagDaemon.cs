@@ -39,6 +39,8 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     /// <summary>Segments cut from super-frames are copied here to be sent; control output uses it between batches.</summary>
     private readonly PacketBatch _tx;
     private readonly TunnelOutput _uplink;
+    /// <summary>The tunnel's send path (`dataplane.uplink`): the raw socket, or AF_PACKET with the raw socket as fallback.</summary>
+    private readonly TunnelUplink _tunnelUplink;
     private readonly TunnelDelivery _delivery;
     private readonly BusyPoll _busyPoll;
     private readonly EpollReady[] _ready = new EpollReady[128];
@@ -72,6 +74,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         // Kept open for the daemon's lifetime: with no protocol-41 socket the kernel answers tunnelled
         // packets with Parameter Problem (docs in DataPlane.Linux).
         _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = coa, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
+        _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, coa, tuning.SocketBufferBytes, log);
         _uplink = new TunnelOutput(new UplinkSink(this), _tx);
         _epoll.Add(_mobility.Fd, MobilityToken);
         _epoll.Add(_tunnel.Fd, TunnelToken);
@@ -122,6 +125,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
             now = _clock.Now;
             if (_dp.NextDeadline is { } d && d <= now) _dp.Tick(now);
             if (now >= _nextMaintenance) Maintain(now);
+            if (_tunnelUplink.RefreshDue) _tunnelUplink.Refresh(UplinkPeers());
             AfterBatch(now);
         }
     }
@@ -161,6 +165,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         foreach (var p in _ports.Values) p.Device.Dispose();
         _ports.Clear();
         _mobility.Dispose();
+        _tunnelUplink.Dispose();
         _tunnel.Dispose();
         _epoll.Dispose();
         _work.Dispose();
