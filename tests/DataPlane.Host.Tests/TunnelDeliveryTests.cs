@@ -15,15 +15,8 @@ namespace DataPlane.Host.Tests;
 /// <see cref="LmaDaemon.DeliverFromTunnel"/>) with injected batches of decapsulated packets, as the
 /// protocol-41 socket hands them over: MSS-sized segments of one flow leave as one GSO super-frame.
 /// </summary>
-public class TunnelDeliveryTests
+public class TunnelDeliveryTests : PacketLoopTestBase
 {
-    private static readonly MacAddress VmMac = MacAddress.Parse("52:54:00:12:34:56");
-    private static readonly Ipv6Prefix Hnp = Ipv6Prefix.Parse("2001:db8:1::/64");
-    private static readonly Ipv6Address Vm = Ipv6Address.Parse("2001:db8:1::5054:ff:fe12:3456");
-    private static readonly Ipv6Address Client = Ipv6Address.Parse("2001:db8:2::1");
-    private static readonly Ipv6Address Coa = Ipv6Address.Parse("2001:db8:ffff::2");
-    private static readonly Ipv6Address LmaAddress = Ipv6Address.Parse("2001:db8:ffff::1");
-    private static readonly PortId Port = new(1);
     private const int TcpHeader = 32;
     private const int Mss = 1460 - Ipv6Packet.HeaderLength - TcpHeader;
     private const int Segments = 20;

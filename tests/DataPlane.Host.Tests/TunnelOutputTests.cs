@@ -15,15 +15,8 @@ namespace DataPlane.Host.Tests;
 /// with injected batches: a real data path, a recording sink in place of the protocol-41 socket. A batch of
 /// one TCP flow that mixes 64 KB TSO super-frames with ordinary segments must leave whole and in order.
 /// </summary>
-public class TunnelOutputTests
+public class TunnelOutputTests : PacketLoopTestBase
 {
-    private static readonly MacAddress VmMac = MacAddress.Parse("52:54:00:12:34:56");
-    private static readonly Ipv6Prefix Hnp = Ipv6Prefix.Parse("2001:db8:1::/64");
-    private static readonly Ipv6Address Vm = Ipv6Address.Parse("2001:db8:1::5054:ff:fe12:3456");
-    private static readonly Ipv6Address Client = Ipv6Address.Parse("2001:db8:2::1");
-    private static readonly Ipv6Address Coa = Ipv6Address.Parse("2001:db8:ffff::2");
-    private static readonly Ipv6Address LmaAddress = Ipv6Address.Parse("2001:db8:ffff::1");
-    private static readonly PortId Port = new(1);
     private const int TcpHeader = 32; // 20 + NOP, NOP, timestamps
     private const int Mss = 1460 - Ipv6Packet.HeaderLength - TcpHeader;
     private const int SuperPayload = 64_000; // 47 segments
