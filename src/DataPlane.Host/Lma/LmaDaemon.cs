@@ -87,7 +87,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             _log.LogInformation("routing the prefix pool {Pool} into {Home}", pool, config.HomeInterface);
         }
         _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, address, tuning.SocketBufferBytes, log);
-        _uplink = new TunnelOutput(new UplinkSink(this), _tx);
+        _uplink = new TunnelOutput(new CapturingUplinkSink(_tunnelUplink, address, () => _uplinkCaptures, () => CaptureMicros), _tx);
         _epoll.Add(_home.Fd, HomeToken);
         _epoll.Add(_mobility.Fd, MobilityToken);
         _epoll.Add(_tunnel.Fd, TunnelToken);
@@ -171,22 +171,6 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             }
         }
         output.Flush();
-    }
-
-    /// <summary>The tunnel uplink (raw socket or AF_PACKET, `dataplane.uplink`) as the loop's tunnel output, with the uplink's captures.</summary>
-    private sealed class UplinkSink(LmaDaemon daemon) : ITunnelSink
-    {
-        public void Send(PacketBatch batch, ReadOnlySpan<int> slots)
-        {
-            if (daemon._uplinkCaptures is { } uplink) Taps.TunnelSlots(uplink, batch, slots, daemon._config.Protocol.LocalMobilityAnchorAddress, daemon.CaptureMicros);
-            daemon._tunnelUplink.Send(batch, slots);
-        }
-
-        public void Send(PacketBatch batch, int count)
-        {
-            if (daemon._uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, batch, count, daemon._config.Protocol.LocalMobilityAnchorAddress, daemon.CaptureMicros);
-            daemon._tunnelUplink.Send(batch, count);
-        }
     }
 
     /// <summary>The tunnel peers for the packet uplink's next-hop refresh: every MAG with a tunnel up.</summary>

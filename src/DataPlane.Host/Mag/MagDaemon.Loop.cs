@@ -57,22 +57,6 @@ public sealed partial class MagDaemon
         output.Flush();
     }
 
-    /// <summary>The tunnel uplink (raw socket or AF_PACKET, `dataplane.uplink`) as the loop's tunnel output, with the uplink's captures.</summary>
-    private sealed class UplinkSink(MagDaemon daemon) : ITunnelSink
-    {
-        public void Send(PacketBatch batch, ReadOnlySpan<int> slots)
-        {
-            if (daemon._uplinkCaptures is { } uplink) Taps.TunnelSlots(uplink, batch, slots, daemon._config.Protocol.ProxyCareOfAddress, daemon.CaptureMicros);
-            daemon._tunnelUplink.Send(batch, slots);
-        }
-
-        public void Send(PacketBatch batch, int count)
-        {
-            if (daemon._uplinkCaptures is { } uplink) Taps.TunnelRange(uplink, batch, count, daemon._config.Protocol.ProxyCareOfAddress, daemon.CaptureMicros);
-            daemon._tunnelUplink.Send(batch, count);
-        }
-    }
-
     /// <summary>The tunnel peers for the packet uplink's next-hop refresh: the configured LMA and every LMA with a tunnel.</summary>
     private IEnumerable<Ipv6Address> UplinkPeers()
     {

@@ -75,7 +75,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         // packets with Parameter Problem (docs in DataPlane.Linux).
         _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = coa, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
         _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, coa, tuning.SocketBufferBytes, log);
-        _uplink = new TunnelOutput(new UplinkSink(this), _tx);
+        _uplink = new TunnelOutput(new CapturingUplinkSink(_tunnelUplink, coa, () => _uplinkCaptures, () => CaptureMicros), _tx);
         _epoll.Add(_mobility.Fd, MobilityToken);
         _epoll.Add(_tunnel.Fd, TunnelToken);
         _epoll.Add(_work.Wake.Fd, WakeToken);
