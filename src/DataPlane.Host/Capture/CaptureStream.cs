@@ -32,6 +32,31 @@ public static class CaptureStream
     };
 
     /// <summary>
+    /// The control connection's continuation for a started capture: pump the tap until it ends, then hand it
+    /// back to the packet loop (<paramref name="post"/>) to be stopped there, where the taps are owned. A daemon
+    /// already gone has nothing left to stop.
+    /// </summary>
+    public static Func<Stream, Socket, CancellationToken, Task> StreamThenStop(CaptureTap tap, long maxRecords, Action<Action> post, Action<CaptureTap> stop) =>
+        async (stream, socket, ct) =>
+        {
+            try
+            {
+                await PumpAsync(tap, stream, socket, maxRecords, ct);
+            }
+            finally
+            {
+                try
+                {
+                    post(() => stop(tap));
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The daemon is gone.
+                }
+            }
+        };
+
+    /// <summary>
     /// The daemon's writer: drain <paramref name="tap"/>'s ring into <paramref name="stream"/> until
     /// <paramref name="maxRecords"/> (0: no limit) were sent, the client closes the connection, or the daemon
     /// stops. A slow client only slows this task; the ring in front of it drops.

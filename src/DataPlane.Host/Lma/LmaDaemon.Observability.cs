@@ -65,23 +65,7 @@ public sealed partial class LmaDaemon
         _log.LogInformation("capture: started on {Target}", target);
         return ControlResponse.Success(new JsonObject { ["target"] = target, ["linkType"] = "raw", ["attached"] = true }) with
         {
-            Continuation = async (stream, socket, ct) =>
-            {
-                try
-                {
-                    await CaptureStream.PumpAsync(tap, stream, socket, count, ct);
-                }
-                finally
-                {
-                    try
-                    {
-                        _work.Post(() => StopCapture(tap));
-                    }
-                    catch (ObjectDisposedException)
-                    {
-                    }
-                }
-            },
+            Continuation = CaptureStream.StreamThenStop(tap, count, _work.Post, StopCapture),
         };
     }
 

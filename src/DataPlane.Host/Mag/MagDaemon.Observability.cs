@@ -153,24 +153,7 @@ public sealed partial class MagDaemon
         };
         return ControlResponse.Success(result) with
         {
-            Continuation = async (stream, socket, ct) =>
-            {
-                try
-                {
-                    await CaptureStream.PumpAsync(tap, stream, socket, count, ct);
-                }
-                finally
-                {
-                    try
-                    {
-                        _work.Post(() => StopCapture(tap));
-                    }
-                    catch (ObjectDisposedException)
-                    {
-                        // The daemon is gone.
-                    }
-                }
-            },
+            Continuation = CaptureStream.StreamThenStop(tap, count, _work.Post, StopCapture),
         };
     }
 
