@@ -30,7 +30,8 @@ public static class Cli
             total migration time (first probe → first ack after the downtime; start the client when the
             migration is invoked) and the achieved interval. --until-recovered stops once acks resume after
             an outage of at least --outage-intervals intervals (or at --max-duration). --duration defaults
-            to 10s. --series puts the raw per-probe series in the JSON.
+            to 10s. --series puts the raw per-probe series in the JSON. Writes "udp-client: first ack" on
+            standard error when the first acknowledgement arrives (wait for it before starting a migration).
 
         dataplane-probe tcp-server --port P [--bind ADDR] [--json FILE] [--accept-timeout 60s] [--idle-timeout 60s]
                                    [--no-realtime]
@@ -72,7 +73,7 @@ public static class Cli
             return args[0] switch
             {
                 "udp-responder" => UdpResponderCommand(rest, stdout, cancellationToken),
-                "udp-client" => UdpClientCommand(rest, stdout, cancellationToken),
+                "udp-client" => UdpClientCommand(rest, stdout, stderr, cancellationToken),
                 "tcp-server" => TcpServerCommand(rest, stdout, cancellationToken),
                 "tcp-client" => TcpClientCommand(rest, stdout, cancellationToken),
                 "announce-rarp" => AnnounceCommand(rest, stdout, rarp: true, cancellationToken),
@@ -112,7 +113,10 @@ public static class Cli
         return ExitOk;
     }
 
-    private static int UdpClientCommand(string[] args, TextWriter stdout, CancellationToken ct)
+    /// <summary>The line udp-client writes on standard error when the first acknowledgement arrives.</summary>
+    public const string FirstAckLine = "udp-client: first ack";
+
+    private static int UdpClientCommand(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         var a = new Arguments(args,
             ["target", "port", "interval", "duration", "max-duration", "outage-intervals", "linger", "size", "bind", "json"],
@@ -132,6 +136,11 @@ public static class Cli
             PacketSize = a.Int("size", UdpProbeMessage.Length, min: UdpProbeMessage.Length, max: 65000),
             Bind = a.Address("bind"),
             Realtime = !a.Has("no-realtime"),
+            OnFirstAck = () =>
+            {
+                stderr.WriteLine(FirstAckLine);
+                stderr.Flush();
+            },
         };
         var series = UdpProbeClient.Run(o, ct, out bool recovered);
         var report = ProbeAnalysis.Analyze(series, o.OutageIntervals, a.Has("series")) with

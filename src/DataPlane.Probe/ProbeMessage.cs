@@ -66,6 +66,15 @@ public static class UdpProbeMessage
         return true;
     }
 
+    /// <summary>Reads the sequence number of a probe (not an acknowledgement).</summary>
+    public static bool TryReadProbeSequence(ReadOnlySpan<byte> packet, out ulong sequence)
+    {
+        sequence = 0;
+        if (!HasMagic(packet) || packet[KindOffset] != (byte)ProbeKind.Probe) return false;
+        sequence = BinaryPrimitives.ReadUInt64BigEndian(packet[SequenceOffset..]);
+        return true;
+    }
+
     /// <summary>Reads an acknowledgement: the acknowledged probe's sequence number is <c>ackSequence − 1</c>.</summary>
     public static bool TryReadAck(ReadOnlySpan<byte> packet, out uint runId, out ulong ackSequence, out long clientMonotonicNs)
     {

@@ -20,6 +20,11 @@ public sealed record UdpClientOptions
     public IPAddress? Bind { get; init; }
     /// <summary>Run the sender under SCHED_FIFO when permitted (see <see cref="RealtimeScheduling"/>).</summary>
     public bool Realtime { get; init; } = true;
+    /// <summary>
+    /// Called once, on the receive thread, when the first acknowledgement arrives: from then on the probe
+    /// can see an outage, so a driver waits for this, not for a fixed time, before it starts a migration.
+    /// </summary>
+    public Action? OnFirstAck { get; init; }
 }
 
 /// <summary>
@@ -61,6 +66,7 @@ public static class UdpProbeClient
         var receiver = new Thread(() =>
         {
             if (o.Realtime) RealtimeScheduling.TryEnterForCurrentThread();
+            bool firstAckSeen = false;
             var buffer = new byte[65536];
             EndPoint from = new IPEndPoint(any, 0);
             while (!receiverStop.IsCancellationRequested)
@@ -91,6 +97,11 @@ public static class UdpProbeClient
                     continue;
                 }
                 ackNs[seq] = now;
+                if (!firstAckSeen)
+                {
+                    firstAckSeen = true;
+                    o.OnFirstAck?.Invoke();
+                }
                 if (!((IPEndPoint)from).Address.Equals(o.Target.Address)) otherSource++;
                 if (detector.OnAck(seq, sentNs[seq])) Volatile.Write(ref recoveredFlag, 1);
             }

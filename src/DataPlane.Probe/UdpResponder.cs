@@ -12,6 +12,7 @@ public sealed class UdpResponder : IDisposable
 {
     private readonly Socket _socket;
     private long _received, _reflected, _dropped, _malformed;
+    private long _firstDroppedSequence = -1, _lastDroppedSequence = -1;
     private volatile bool _paused;
 
     public UdpResponder(IPAddress bind, int port)
@@ -31,6 +32,12 @@ public sealed class UdpResponder : IDisposable
     public long Reflected => Interlocked.Read(ref _reflected);
     public long Dropped => Interlocked.Read(ref _dropped);
     public long Malformed => Interlocked.Read(ref _malformed);
+
+    /// <summary>
+    /// The sequence numbers of the first and the last probe dropped while paused (−1 when none was): the
+    /// outage as the "VM" saw it, which a test can hold the client's own account of the gap against.
+    /// </summary>
+    public (long First, long Last) DroppedSequences => (Interlocked.Read(ref _firstDroppedSequence), Interlocked.Read(ref _lastDroppedSequence));
 
     /// <summary>Reflects probes until cancelled, on a thread of its own (SCHED_FIFO when <paramref name="realtime"/> and permitted).</summary>
     public void Run(CancellationToken cancellationToken, bool realtime = true) =>
@@ -56,6 +63,11 @@ public sealed class UdpResponder : IDisposable
             if (_paused)
             {
                 Interlocked.Increment(ref _dropped);
+                if (UdpProbeMessage.TryReadProbeSequence(buffer.AsSpan(0, n), out ulong dropped))
+                {
+                    Interlocked.CompareExchange(ref _firstDroppedSequence, (long)dropped, -1);
+                    Interlocked.Exchange(ref _lastDroppedSequence, (long)dropped);
+                }
                 continue;
             }
             var packet = buffer.AsSpan(0, n);
