@@ -105,7 +105,7 @@ public sealed class PacketTunnelReceiverTests
         {
             if (uplink.Send(tx, slots, back, out _) != batch) throw new InvalidOperationException("not sent");
             int got = 0;
-            for (int tries = 0; got < batch && tries < 1000; tries++)
+            for (long deadline = Environment.TickCount64 + 5000; got < batch && Environment.TickCount64 < deadline;)
             {
                 int n = receiver.Receive(rx);
                 got += n;

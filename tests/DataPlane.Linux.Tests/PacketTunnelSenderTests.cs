@@ -127,7 +127,7 @@ public sealed class PacketTunnelSenderTests
         {
             if (uplink.Send(tx, slots, back, out _) != batch) throw new InvalidOperationException("not sent");
             int got = 0;
-            for (int tries = 0; got < batch && tries < 1000; tries++)
+            for (long deadline = Environment.TickCount64 + 5000; got < batch && Environment.TickCount64 < deadline;)
             {
                 int n = lma.Receive(rx);
                 got += n;
