@@ -32,12 +32,12 @@ public sealed partial class TestbedWanTests(ITestOutputHelper output)
     private static (int Code, string Stdout, string Stderr) Testbed(params string[] args) =>
         BridgedPair.Shell("env", ["DATAPLANE_WAN=" + WanCommand(), Script, .. args]);
 
-    private static double PingMedian(string ns, string target)
+    private static double[] Pings(string ns, string target)
     {
         var r = BridgedPair.Shell("ip", "netns", "exec", ns, "ping", "-6", "-c", "10", "-i", "0.05", "-W", "3", target);
         var v = TimeRegex().Matches(r.Stdout).Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Order().ToArray();
         Assert.True(v.Length >= 8, $"ping {target} from {ns}: {r.Stdout}{r.Stderr}");
-        return v[v.Length / 2];
+        return v;
     }
 
     [GeneratedRegex(@"time=([\d.]+) ms")]
@@ -58,16 +58,16 @@ public sealed partial class TestbedWanTests(ITestOutputHelper output)
             Assert.True(check.Code == 0, check.Stdout + check.Stderr);
 
             const string vm = "2001:db8:1001:1:5054:ff:fe00:1";
-            double clientVm = PingMedian($"{name}-client", vm);
-            double magLma = PingMedian($"{name}-mag1", "2001:db8:100::1");
-            output.WriteLine($"--delay 5ms: client–VM RTT {clientVm} ms, MAG–LMA RTT {magLma} ms");
-            Assert.InRange(clientVm, 20.0, 23.0);   // four passes of 5 ms
-            Assert.InRange(magLma, 10.0, 12.0);     // half of it
+            var clientVm = Pings($"{name}-client", vm);
+            var magLma = Pings($"{name}-mag1", "2001:db8:100::1");
+            output.WriteLine($"--delay 5ms: client–VM RTT min {clientVm[0]} median {clientVm[clientVm.Length / 2]} ms, MAG–LMA RTT min {magLma[0]} median {magLma[magLma.Length / 2]} ms");
+            BridgeNamespaceTests.AssertDelayAppliedOnce(clientVm, 20.0);   // four passes of 5 ms
+            BridgeNamespaceTests.AssertDelayAppliedOnce(magLma, 10.0);     // half of it
 
             var wan = Testbed("wan", "--name", name, "--delay", "0");
             Assert.True(wan.Code == 0, wan.Stdout + wan.Stderr);
             Assert.Contains("mag2: delay=0ms", wan.Stdout);
-            Assert.InRange(PingMedian($"{name}-client", vm), 0.0, 3.0);
+            Assert.True(Pings($"{name}-client", vm)[0] < 10.0, "the 20 ms round trip is gone after `wan --delay 0`");
 
             var migrate = Testbed("migrate", "vm1", "mag2", "--name", name, "--memory-mb", "16", "--pause", "50");
             output.WriteLine(migrate.Stdout);
@@ -75,7 +75,7 @@ public sealed partial class TestbedWanTests(ITestOutputHelper output)
             var steps = migrate.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[1]).ToList();
             Assert.Equal(["start", "precopy-start", "precopy-end", "port-del", "link-down", "pause-end", "moved", "link-up", "oper-up", "port-add", "announced", "finished"], steps);
             Assert.Contains("\"bytes\":16777216", migrate.Stdout);
-            Assert.InRange(PingMedian($"{name}-client", vm), 0.0, 3.0); // still reachable, now through MAG2
+            Assert.True(Pings($"{name}-client", vm)[0] < 10.0); // still reachable, now through MAG2, undelayed
 
             var stats = Testbed("wan", "--name", name, "--link", "mag1", "--stats");
             Assert.True(stats.Code == 0, stats.Stderr);
