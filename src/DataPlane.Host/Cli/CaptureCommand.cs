@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using DataPlane.Host.Capture;
@@ -70,10 +71,17 @@ public static class CaptureCommand
         var linkType = response.Result?["linkType"]?.GetValue<string>() == "raw" ? PcapLinkType.Raw : PcapLinkType.Ethernet;
         bool attached = response.Result?["attached"]?.GetValue<bool>() ?? true;
         Console.Error.WriteLine($"capturing on {target}{(attached ? "" : " (not attached yet: waiting for it)")}, link type {(linkType == PcapLinkType.Raw ? "raw IPv6" : "Ethernet")}" +
-            $"{(count > 0 ? $", {count} frames" : "")}{(duration is { } dd ? $", for {Durations.Format(dd)}" : "")}; Ctrl-C stops");
+            $"{(count > 0 ? $", {count} frames" : "")}{(duration is { } dd ? $", for {Durations.Format(dd)}" : "")}; Ctrl-C or SIGTERM stops");
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         if (duration is { } limit) stop.CancelAfter(limit);
+        // SIGTERM stops it like Ctrl-C: the file is completed and the summary printed. That is what `timeout`,
+        // a supervisor or a script sends (and a job started in the background may have SIGINT ignored).
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            stop.Cancel();
+        });
         Stream? output = write switch
         {
             null => null,
