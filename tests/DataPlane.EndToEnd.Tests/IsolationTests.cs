@@ -11,13 +11,16 @@ public sealed class IsolationTests(ITestOutputHelper output)
         tb.WaitForAddress(2, TimeSpan.FromSeconds(15));
 
         var pcap = Path.Combine(tb.RunDir, "vm2.pcap");
-        var capture = tb.Capture("vm2", "-i", "eth0", "-a", "duration:6", "-w", pcap);
+        // Stopped once the scenario is over (-a is only a backstop): a capture that ended early would see
+        // nothing of vm1 and pass for the wrong reason.
+        var capture = tb.Capture("vm2", "-i", "eth0", "-a", "duration:300", "-w", pcap);
         // vm1 asks for RAs, talks to the router and the client, and announces itself to ff02::1.
         tb.Exec("vm1", TimeSpan.FromSeconds(20), "rdisc6", "-1", "-r", "2", "-w", "500", "eth0");
         Assert.True(tb.Ping("vm1", Testbed.Client, 5));
         tb.Exec("vm1", "ping", "-6", "-c", "2", "-i", "0.2", "-W", "1", "ff02::1%eth0"); // multicast to all nodes: only the frames matter
         tb.Exec("vm1", Testbed.Probe, "announce-na", "--dev", "eth0");
         Assert.True(tb.Ping("vm2", Testbed.Client, 3), "vm2 cannot reach the client\n" + tb.Logs());
+        Shell.Run("kill", ["-TERM", capture.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
         Assert.True(capture.WaitForExit(20_000));
 
         var fromVm1 = Shell.Check("tshark", "-r", pcap, "-Y", $"eth.src == {Testbed.Mac(1)}", "-T", "fields", "-e", "frame.number");

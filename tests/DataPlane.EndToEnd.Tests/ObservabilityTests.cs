@@ -63,18 +63,21 @@ public sealed class ObservabilityTests(ITestOutputHelper output)
         var handovers = $"dataplane_vm_handovers_total{{mac=\"{Vm1Mac}\"}}";
         WaitFor(() => Query(tb, api, handovers) == roundTrips, TimeSpan.FromSeconds(10), $"{handovers} == {roundTrips}",
             () => $"handovers {Query(tb, api, handovers)}");
-        Thread.Sleep(2500);
-
-        double last = Query(tb, api, bytes) ?? 0;
-        output.WriteLine($"downlink bytes {first} -> {last}");
-        Assert.True(last > first, $"the byte counter did not grow: {first} -> {last}");
-        Assert.True(Query(tb, api, $"increase({bytes}[20s])") > 0, "increase() over the last 20 s is not positive");
-        Assert.Equal(roundTrips, Query(tb, api, handovers));
-        Assert.Equal(roundTrips + 1, Query(tb, api, $"dataplane_vm_registrations_total{{mac=\"{Vm1Mac}\"}}"));
-        Assert.Equal(1, Query(tb, api, $"dataplane_vm_binding_state{{mac=\"{Vm1Mac}\",state=\"established\"}}"));
-        Assert.Equal(1, Query(tb, api, "dataplane_loop_responsive"));
-        Assert.True(Query(tb, api, "sum(dataplane_mag_handover_duration_seconds_count{stage=\"first_ra\"})") >= roundTrips + 1);
-        Assert.Equal(1, Query(tb, api, "up{job=\"dataplane-mag\"}"));
+        // Prometheus scrapes once a second: each figure is waited for (a late scrape on a busy machine only
+        // delays it), and a wrong figure fails at the deadline with what Prometheus last had.
+        WaitFor(() => Query(tb, api, bytes) > first, TimeSpan.FromSeconds(20), "the VM's byte counter grows",
+            () => $"{first} -> {Query(tb, api, bytes)}");
+        WaitFor(() => Query(tb, api, $"increase({bytes}[20s])") > 0, TimeSpan.FromSeconds(20), "increase() over the last 20 s is positive");
+        var registrations = $"dataplane_vm_registrations_total{{mac=\"{Vm1Mac}\"}}";
+        WaitFor(() => Query(tb, api, registrations) == roundTrips + 1, TimeSpan.FromSeconds(20), $"{registrations} == {roundTrips + 1}",
+            () => $"registrations {Query(tb, api, registrations)}");
+        WaitFor(() => Query(tb, api, $"dataplane_vm_binding_state{{mac=\"{Vm1Mac}\",state=\"established\"}}") == 1, TimeSpan.FromSeconds(20),
+            "the binding is established");
+        WaitFor(() => Query(tb, api, "dataplane_loop_responsive") == 1, TimeSpan.FromSeconds(20), "the loop answers snapshots");
+        WaitFor(() => Query(tb, api, "sum(dataplane_mag_handover_duration_seconds_count{stage=\"first_ra\"})") >= roundTrips + 1,
+            TimeSpan.FromSeconds(20), "every handover's first RA is in the histogram");
+        WaitFor(() => Query(tb, api, "up{job=\"dataplane-mag\"}") == 1, TimeSpan.FromSeconds(20), "the MAG is up");
+        Assert.Equal(roundTrips, Query(tb, api, handovers)); // and no more than that
 
         // promtool on every daemon's scrape, after traffic and migrations; the other MAG counts the other two.
         foreach (var (node, metricsPort) in new[] { ("mag1", 9465), ("mag2", 9465), ("lma", 9466) })
@@ -107,8 +110,11 @@ public sealed class ObservabilityTests(ITestOutputHelper output)
         var countedPcap = Path.Combine(tb.RunDir, "uplink-mag2-3.pcap");
         var mag2 = $"{tb.RunDir}/mag2.sock";
         // The port does not exist on MAG2 yet: the capture is armed by name and starts with it (the VM's first frame).
-        var port = Shell.Start(Testbed.Dataplane, ["ctl", "--socket", mag2, "capture", "vm1", "-w", portPcap, "--duration", "8s"]);
-        var uplink = Shell.Start(Testbed.Dataplane, ["ctl", "--socket", mag2, "capture", "uplink", "-w", uplinkPcap, "--duration", "8s"]);
+        // Stopped with SIGTERM (as Ctrl-C would; not SIGINT, which a test run started from a background job inherits
+        // as ignored) once the scenario is over: a fixed --duration may end before a slow
+        // migration on a loaded machine does (--duration is only a backstop here).
+        var port = Shell.Start(Testbed.Dataplane, ["ctl", "--socket", mag2, "capture", "vm1", "-w", portPcap, "--duration", "5m"]);
+        var uplink = Shell.Start(Testbed.Dataplane, ["ctl", "--socket", mag2, "capture", "uplink", "-w", uplinkPcap, "--duration", "5m"]);
         var counted = Shell.Start(Testbed.Dataplane, ["ctl", "--socket", mag2, "capture", "uplink", "-w", countedPcap, "-c", "3"]);
         foreach (var p in new[] { port, uplink, counted }) WaitForLine(p.StandardError, "capturing on", TimeSpan.FromSeconds(10));
         tb.Background("client", "ping", "-6", "-q", "-i", "0.1", address);
@@ -116,6 +122,8 @@ public sealed class ObservabilityTests(ITestOutputHelper output)
 
         tb.Migrate(1, "mag2", announce: "rarp");
         Assert.True(tb.Ping("client", address, 2), $"vm1 unreachable after the migration\n{tb.Logs()}");
+        foreach (var p in new[] { port, uplink })
+            Shell.Run("kill", ["-TERM", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
         foreach (var p in new[] { port, uplink, counted })
         {
             Assert.True(p.WaitForExit(15_000), "a capture did not stop by itself");
@@ -175,7 +183,9 @@ public sealed class ObservabilityTests(ITestOutputHelper output)
                 }
                 """);
             Assert.Equal(0, Shell.Run(Testbed.Dataplane, ["config", "check", config], TimeSpan.FromSeconds(20)).ExitCode);
-            daemon = Shell.Start("ip", ["netns", "exec", ns, Testbed.Dataplane, "mag", "--config", config],
+            // SIGHUP back to its default first: a test run started under nohup (or by anything else that ignores
+            // hangups) passes SIGHUP on as ignored, and .NET leaves an ignored signal ignored. systemd never does.
+            daemon = Shell.Start("ip", ["netns", "exec", ns, "env", "--default-signal=HUP", Testbed.Dataplane, "mag", "--config", config],
                 new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath, ["WATCHDOG_USEC"] = "1000000" });
             var stderr = new StringBuilder();
             daemon.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
@@ -189,7 +199,7 @@ public sealed class ObservabilityTests(ITestOutputHelper output)
             var scrape = Shell.Check("ip", "netns", "exec", ns, "curl", "-sf", "http://[::1]:9465/metrics");
             Assert.Contains("dataplane_info{role=\"mag\"", scrape);
 
-            // `ip netns exec` execs the daemon: the process we started is the daemon.
+            // `ip netns exec` and `env` exec the daemon: the process we started is the daemon.
             Shell.Check("kill", "-HUP", daemon.Id.ToString(CultureInfo.InvariantCulture));
             WaitFor(() => { lock (stderr) return stderr.ToString().Contains("reloaded", StringComparison.Ordinal); }, TimeSpan.FromSeconds(10), "the SIGHUP reload");
 

@@ -208,9 +208,10 @@ public sealed class RealGuestScenario : IDisposable
             "--accept-timeout", "30s", "--idle-timeout", "30s");
         WaitForLine(server, "listening", TimeSpan.FromSeconds(10));
         var udp = tb.Background("client", Testbed.Probe, "udp-client", "--target", address, "--port", "7000", "--interval", "10ms",
-            "--duration", "90s", "--series", "--json", udpJson, "--quiet");
+            "--duration", "600s", "--series", "--json", udpJson, "--quiet");
         // "Until told": the test ends it with SIGUSR1 once both migrations are done (END marker, orderly close).
-        guest.Exec($"guest-probe tcp-client {Testbed.Client} 7001 120000 10");
+        // Both durations are only backstops, long enough for a slow run on a loaded machine: the test stops both.
+        guest.Exec($"guest-probe tcp-client {Testbed.Client} 7001 600000 10");
         var connected = guest.WaitFor("tcp-client", match: "connected", timeoutSeconds: 30);
         int tcpPid = connected["data"]!["pid"]!.GetValue<int>();
         Thread.Sleep(1000);
@@ -228,11 +229,12 @@ public sealed class RealGuestScenario : IDisposable
             Thread.Sleep(2000);
         }
 
-        // Stop the TCP client (it sends END and closes), then the probe (SIGINT: it writes its report).
+        // Stop the TCP client (it sends END and closes), then the probe (SIGTERM: it writes its report; not SIGINT,
+        // which a test run started from a background job inherits as ignored, and .NET leaves it ignored).
         guest.Exec($"kill -USR1 {tcpPid}");
         var tcpClient = guest.WaitFor("tcp-client", match: "completed", timeoutSeconds: 30)["data"]!;
         Assert.True(server.WaitForExit(30_000), "the TCP server did not finish");
-        Shell.Run("kill", ["-INT", udp.Id.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
+        Shell.Run("kill", ["-TERM", udp.Id.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
         Assert.True(udp.WaitForExit(30_000), "the UDP probe did not finish");
         var tcp = JsonNode.Parse(File.ReadAllText(tcpJson))!;
         var udpReport = JsonNode.Parse(File.ReadAllText(udpJson))!;

@@ -12,13 +12,15 @@ public sealed class SignallingCaptureTests(ITestOutputHelper output)
     {
         using var tb = new Testbed(output, vms: 1, attach: false);
         var pcap = Path.Combine(tb.RunDir, "lma-links.pcapng");
-        var capture = tb.Capture("lma", "-i", "eth-mag1", "-i", "eth-mag2", "-a", "duration:14", "-w", pcap);
+        // Stopped once the scenario is over, not after a fixed time a loaded machine may overrun (-a is only a backstop).
+        var capture = tb.Capture("lma", "-i", "eth-mag1", "-i", "eth-mag2", "-a", "duration:300", "-w", pcap);
 
         tb.Attach(1);                                  // entry: the hotplug call for a booting VM
         var address = tb.WaitForAddress(1, TimeSpan.FromSeconds(15));
         Assert.True(tb.Ping("vm1", Testbed.Client, 3));
         tb.Migrate(1, "mag2");                         // the VM arrives at MAG2 by live migration
         Assert.True(tb.Ping("vm1", Testbed.Client, 3));
+        Shell.Run("kill", ["-TERM", capture.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
         Assert.True(capture.WaitForExit(30_000), "tshark did not stop");
 
         string Fields(string filter, params string[] fields) =>
