@@ -6,7 +6,7 @@ SLN := DataPlane.sln
 # Long test runs print progress per test so a stuck test is visible in CI logs.
 TEST_LOGGER ?= console;verbosity=normal
 
-.PHONY: help deps build test bench handover perf clean
+.PHONY: help deps build test bench handover perf deb clean
 
 help:
 	@echo "make build   - build everything ($(CONFIG))"
@@ -16,13 +16,14 @@ help:
 	@echo "make demo    - the README's run-it: testbed, a VM migrated at the seed's four RTTs, tables and plots"
 	@echo "make experiment - the full seed experiment, 70 migrations per RTT (EXPERIMENT_ARGS)"
 	@echo "make perf    - iperf3/ping through the kernel bridge+routing and through DataPlane, ratios (PERF_ARGS)"
+	@echo "make deb     - the Debian package artifacts/deb/dataplane_<version>_amd64.deb (version: scripts/version)"
 	@echo "make clean   - remove build output"
 
 deps:
 	@scripts/install-deps
 
 # The daemons/CLI and the probe are also published as native executables (artifacts/publish/): that
-# is what the testbed, the hotplug scripts and the demo run.
+# is what the testbed, the hotplug scripts, the demo and the Debian package run.
 PUBLISH := artifacts/publish
 
 build:
@@ -42,6 +43,13 @@ handover: build
 
 perf: deps build
 	$(DOTNET) run -c $(CONFIG) --no-build --project perf/DataPlane.LineRate -- $(PERF_ARGS)
+
+# The Debian package (scripts/build-deb): what `build` published, the scripts, units, examples, docs, man
+# pages and alerting rules, as artifacts/deb/dataplane_<version>_amd64.deb, the version from the git
+# description (scripts/version). Needs dpkg-dev. `make test` builds one of its own and checks it (lintian,
+# installed into a scratch root: DebianPackageTests).
+deb: build
+	scripts/build-deb --out artifacts/deb
 
 clean:
 	rm -rf artifacts BenchmarkDotNet.Artifacts

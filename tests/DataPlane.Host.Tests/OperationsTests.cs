@@ -210,7 +210,8 @@ public class OperationsTests
                 // The installed binary is not here: point ExecStart at one that exists, keep everything else.
                 var copy = Path.Combine(dir.FullName, unit);
                 File.WriteAllText(copy, text.Replace("/usr/bin/dataplane", "/bin/true"));
-                var psi = new ProcessStartInfo(analyze, ["verify", copy]) { RedirectStandardOutput = true, RedirectStandardError = true };
+                // --man=no: Documentation= names dataplane(8), which the Debian package installs, not this checkout.
+                var psi = new ProcessStartInfo(analyze, ["verify", "--man=no", copy]) { RedirectStandardOutput = true, RedirectStandardError = true };
                 using var p = Process.Start(psi)!;
                 var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
                 p.WaitForExit();
