@@ -299,7 +299,12 @@ public sealed partial class LibvirtScenario : IDisposable
         int tcpPid = WaitFor("tcp-client", match: "connected", timeoutSeconds: 30)["pid"]!.GetValue<int>();
 
         // libvirt's lifecycle events on both hosts, for the whole migration part.
-        var events = new Dictionary<string, EventListener> { ["mag1"] = new(_mag1!), ["mag2"] = new(_mag2!) };
+        var lifecycle = new Dictionary<string, EventListener>
+        {
+            ["mag1"] = new(_mag1!, "event", "--event", "lifecycle"),
+            ["mag2"] = new(_mag2!, "event", "--event", "lifecycle"),
+        };
+        var qemu = new Dictionary<string, EventListener> { ["mag1"] = new(_mag1!, "qemu-monitor-event"), ["mag2"] = new(_mag2!, "qemu-monitor-event") };
         Thread.Sleep(1000);
 
         // 3. virsh migrate --live to MAG2 and back.
@@ -340,14 +345,20 @@ public sealed partial class LibvirtScenario : IDisposable
         Assert.True(udp.WaitForExit(30_000), "the UDP probe did not finish");
         var tcp = JsonNode.Parse(File.ReadAllText(tcpJson))!;
         var udpReport = JsonNode.Parse(File.ReadAllText(udpJson))!;
-        foreach (var e in events.Values) e.Dispose();
+        foreach (var e in lifecycle.Values.Concat(qemu.Values)) e.Dispose();
 
         var series = Series(udpReport);
         var records = new List<LibvirtMigration>();
         foreach (var x in migrations)
         {
-            double? suspended = events[x.From].First("Suspended Migrated", x.Start);
-            double? resumed = events[x.To].First("Resumed Migrated", x.Start);
+            double? suspended = lifecycle[x.From].First("lifecycle Suspended Migrated", x.Start);
+            double? resumed = lifecycle[x.To].First("lifecycle Resumed Migrated", x.Start);
+            // QEMU's own clock: the source's STOP, the destination's MIGRATION completed and RESUME. Between the
+            // last two is libvirt's Finish step (it starts the destination paused and resumes it only then).
+            double? stop = qemu[x.From].First("STOP", x.Start);
+            double? preSwitchover = qemu[x.From].First("\"pre-switchover\"", x.Start);
+            double? completed = qemu[x.To].First("\"completed\"", x.Start);
+            double? resume = qemu[x.To].First("RESUME", x.Start);
             double resumeAt = resumed ?? x.End;
             var acks = series.Where(p => p.AckUnixMs is { } a && a >= x.Start - 1000 && a <= x.End + 1500).Select(p => p.AckUnixMs!.Value).Order().ToList();
             double? gap = acks.Count > 1 ? acks.Zip(acks.Skip(1), (a, b) => b - a).Max() : null;
@@ -355,7 +366,9 @@ public sealed partial class LibvirtScenario : IDisposable
             records.Add(new LibvirtMigration(x.From, x.To, x.Exit, x.Output, x.DstState, x.SrcDomains, x.Addresses, x.Dst, x.Src, x.Lma, x.Clean,
                 x.Handovers, x.DstHook, x.SrcHook, suspended, resumed, x.Start, x.End, acksAfter, gap));
             _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{x.From} → {x.To}: virsh migrate {x.End - x.Start:0} ms; lifecycle Suspended→Resumed {(resumed - suspended):0.0} ms; longest time without an ack {gap:0.0} ms"));
+                $"{x.From} → {x.To}: virsh migrate {x.End - x.Start:0} ms; QEMU STOP→RESUME {resume - stop:0} ms, of which destination completed→RESUME " +
+                $"(libvirt's Finish) {resume - completed:0} ms; pre-switchover seen: {preSwitchover is not null}; lifecycle Suspended→Resumed " +
+                $"{resumed - suspended:0} ms; longest time without an ack {gap:0.0} ms"));
         }
         _log.WriteLine($"UDP probe: seed's downtime {udpReport["downtimeMs"]} ms, lost {udpReport["lost"]} of {udpReport["sent"]}; TCP {tcp["outcome"]}, " +
             $"longest TCP gap {tcp["longestGapMs"]} ms; scenario {sw.Elapsed.TotalSeconds:0.0} s; load after: {File.ReadAllText("/proc/loadavg").Trim()}");
@@ -647,38 +660,43 @@ public sealed partial class LibvirtScenario : IDisposable
         _tb = null;
     }
 
-    /// <summary>`virsh event --loop --event lifecycle --timestamp` on one host, its lines kept with their times.</summary>
+    /// <summary>
+    /// A `virsh … --loop --timestamp` event stream of one host, its events kept with their times (Unix ms):
+    /// `event --event lifecycle` (libvirt's domain lifecycle) or `qemu-monitor-event` (QEMU's own QMP events, with
+    /// QEMU's timestamps: STOP, RESUME, MIGRATION status changes).
+    /// </summary>
     private sealed partial class EventListener : IDisposable
     {
         private readonly System.Diagnostics.Process _p;
         private readonly List<(double Ms, string Text)> _events = [];
         private readonly Task _reader;
 
-        public EventListener(LibvirtHost host)
+        public EventListener(LibvirtHost host, params string[] command)
         {
-            _p = Shell.Start("virsh", ["-q", "-c", host.Uri, "event", "--loop", "--event", "lifecycle", "--timestamp"]);
+            _p = Shell.Start("virsh", ["-q", "-c", host.Uri, .. command, "--loop", "--timestamp"]);
             _reader = Task.Run(() =>
             {
                 string? line;
                 while ((line = _p.StandardOutput.ReadLine()) is not null)
                 {
-                    // 2026-12-06 02:55:05.850+0000: event 'lifecycle' for domain 'dpgx': Suspended Migrated
+                    // 2026-12-06 02:55:05.850+0000: event 'lifecycle' for domain 'dpg1': Suspended Migrated
+                    // 2026-12-06 03:18:21.970+0000: event STOP for domain 'dpg1': <null>
                     var m = EventLine().Match(line);
                     if (!m.Success) continue;
                     var local = DateTime.ParseExact(m.Groups["t"].Value, "yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture);
                     var offset = new TimeSpan(int.Parse(m.Groups["oh"].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups["om"].Value, CultureInfo.InvariantCulture), 0);
                     if (m.Groups["sign"].Value == "-") offset = -offset;
                     var at = new DateTimeOffset(local, offset);
-                    lock (_events) _events.Add((at.ToUnixTimeMilliseconds(), m.Groups["what"].Value.Trim()));
+                    lock (_events) _events.Add((at.ToUnixTimeMilliseconds(), $"{m.Groups["name"].Value} {m.Groups["what"].Value.Trim()}"));
                 }
             });
         }
 
-        /// <summary>The first event with this text at or after <paramref name="afterMs"/> (Unix ms), if any.</summary>
+        /// <summary>The first event whose text contains <paramref name="text"/> at or after <paramref name="afterMs"/>.</summary>
         public double? First(string text, double afterMs)
         {
             lock (_events)
-                return _events.Where(e => e.Text == text && e.Ms >= afterMs - 5).Select(e => (double?)e.Ms).FirstOrDefault();
+                return _events.Where(e => e.Text.Contains(text, StringComparison.Ordinal) && e.Ms >= afterMs - 5).Select(e => (double?)e.Ms).FirstOrDefault();
         }
 
         public void Dispose()
@@ -692,7 +710,7 @@ public sealed partial class LibvirtScenario : IDisposable
             _p.Dispose();
         }
 
-        [GeneratedRegex(@"^(?<t>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})(?<sign>[+-])(?<oh>\d{2}):?(?<om>\d{2}): event 'lifecycle' for domain '[^']+': (?<what>.+)$")]
+        [GeneratedRegex(@"^(?<t>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})(?<sign>[+-])(?<oh>\d{2}):?(?<om>\d{2}): event '?(?<name>[A-Za-z_]+)'? for domain '[^']+': (?<what>.+)$")]
         private static partial Regex EventLine();
     }
 }
