@@ -297,9 +297,13 @@ public sealed partial class LibvirtScenario : IDisposable
         var udpJson = Path.Combine(_dir, "udp-client.json");
         var server = tb.Background("client", Testbed.Probe, "tcp-server", "--port", "7001", "--json", tcpJson, "--accept-timeout", "30s", "--idle-timeout", "30s");
         WaitForLine(server, "listening", TimeSpan.FromSeconds(10));
+        // Both run until the test stops them; their durations are only backstops for a slow run on a loaded machine.
         var udp = tb.Background("client", Testbed.Probe, "udp-client", "--target", address, "--port", "7000", "--interval", "10ms",
-            "--duration", "180s", "--series", "--json", udpJson, "--quiet");
-        Exec("mag1", $"guest-probe tcp-client {Testbed.Client} 7001 170000 10");
+            "--duration", "600s", "--series", "--json", udpJson, "--quiet");
+        // Once it has an ack it can see an outage; keep reading its standard error so it never blocks on it.
+        WaitForLine(udp.StandardError, "udp-client: first ack", TimeSpan.FromSeconds(30));
+        _ = Task.Run(() => udp.StandardError.ReadToEnd());
+        Exec("mag1", $"guest-probe tcp-client {Testbed.Client} 7001 600000 10");
         int tcpPid = WaitFor("tcp-client", match: "connected", timeoutSeconds: 30)["pid"]!.GetValue<int>();
 
         // libvirt's lifecycle events on both hosts, for the whole migration part.
@@ -309,7 +313,7 @@ public sealed partial class LibvirtScenario : IDisposable
             ["mag2"] = new(_mag2!, "event", "--event", "lifecycle"),
         };
         var qemu = new Dictionary<string, EventListener> { ["mag1"] = new(_mag1!, "qemu-monitor-event"), ["mag2"] = new(_mag2!, "qemu-monitor-event") };
-        Thread.Sleep(1000);
+        Thread.Sleep(1000); // the scenario: traffic flowing for a while before the first migration
 
         // 3. virsh migrate --live to MAG2 and back.
         var migrations = new List<(string From, string To, int Exit, string Output, string DstState, string[] SrcDomains, string[] Addresses,
@@ -338,14 +342,15 @@ public sealed partial class LibvirtScenario : IDisposable
             var addresses = GlobalAddresses(to, ++addrQueries);
             migrations.Add((from, to, m.ExitCode, m.Output, dst.State(_domain), src.Domains(), addresses, Session(tb, to), Session(tb, from),
                 LmaBinding(tb), clean, Handovers(tb, to), [.. dst.HookLines().Skip(dstHookBefore)], [.. src.HookLines().Skip(srcHookBefore)], start, end));
-            Thread.Sleep(2000);
+            Thread.Sleep(2000); // the scenario: the guest settled on its new host before it moves again
         }
 
-        // 4. End the TCP client (END marker, orderly close) and the probe (SIGINT: it writes its report).
+        // 4. End the TCP client (END marker, orderly close) and the probe (SIGTERM: it writes its report; not SIGINT,
+        //    which a test run started from a background job inherits as ignored).
         Exec("mag1", $"kill -USR1 {tcpPid}");
         var tcpClient = WaitFor("tcp-client", match: "completed", timeoutSeconds: 30);
         Assert.True(server.WaitForExit(30_000), "the TCP server did not finish");
-        Shell.Run("kill", ["-INT", udp.Id.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
+        Shell.Run("kill", ["-TERM", udp.Id.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
         Assert.True(udp.WaitForExit(30_000), "the UDP probe did not finish");
         var tcp = JsonNode.Parse(File.ReadAllText(tcpJson))!;
         var udpReport = JsonNode.Parse(File.ReadAllText(udpJson))!;
@@ -353,8 +358,11 @@ public sealed partial class LibvirtScenario : IDisposable
 
         var series = Series(udpReport);
         var records = new List<LibvirtMigration>();
-        foreach (var x in migrations)
+        for (int i = 0; i < migrations.Count; i++)
         {
+            var x = migrations[i];
+            // Until the next migration starts (or the probe's end): acks there came from the guest on its new host.
+            double until = i + 1 < migrations.Count ? migrations[i + 1].Start : double.MaxValue;
             double? suspended = lifecycle[x.From].First("lifecycle Suspended Migrated", x.Start);
             double? resumed = lifecycle[x.To].First("lifecycle Resumed Migrated", x.Start);
             // QEMU's own clock: the source's STOP, the destination's MIGRATION completed and RESUME. Between the
@@ -366,7 +374,7 @@ public sealed partial class LibvirtScenario : IDisposable
             double resumeAt = resumed ?? x.End;
             var acks = series.Where(p => p.AckUnixMs is { } a && a >= x.Start - 1000 && a <= x.End + 1500).Select(p => p.AckUnixMs!.Value).Order().ToList();
             double? gap = acks.Count > 1 ? acks.Zip(acks.Skip(1), (a, b) => b - a).Max() : null;
-            int acksAfter = series.Count(p => p.AckUnixMs is { } a && a > resumeAt && a < resumeAt + 2000);
+            int acksAfter = series.Count(p => p.AckUnixMs is { } a && a > resumeAt && a < until);
             records.Add(new LibvirtMigration(x.From, x.To, x.Exit, x.Output, x.DstState, x.SrcDomains, x.Addresses, x.Dst, x.Src, x.Lma, x.Clean,
                 x.Handovers, x.DstHook, x.SrcHook, suspended, resumed, x.Start, x.End, acksAfter, gap));
             _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -514,11 +522,23 @@ public sealed partial class LibvirtScenario : IDisposable
         return sb.ToString();
     }
 
-    /// <summary>Every DPGUEST record of both hosts' consoles: (kind, JSON data or null, whole line).</summary>
+    /// <summary>
+    /// Every complete DPGUEST record of both hosts' consoles: (kind, JSON data or null, whole line). QEMU writes the
+    /// serial console as the guest sends it, a character at a time: a line without its newline yet, or whose JSON
+    /// does not parse (still being written), is not a record yet.
+    /// </summary>
     private List<(string Kind, JsonNode? Data, string Line)> Records()
     {
         var list = new List<(string, JsonNode?, string)>();
-        foreach (var line in Console().Split('\n'))
+        var lines = new List<string>();
+        foreach (var side in new[] { "mag1", "mag2" })
+        {
+            var f = SidePath(side) + "console.log";
+            if (_dir.Length == 0 || !File.Exists(f)) continue;
+            var text = File.ReadAllText(f).Replace("\r", "");
+            lines.AddRange(text[..(text.LastIndexOf('\n') + 1)].Split('\n'));
+        }
+        foreach (var line in lines)
         {
             int i = line.IndexOf("DPGUEST ", StringComparison.Ordinal);
             if (i < 0) continue;
@@ -532,7 +552,10 @@ public sealed partial class LibvirtScenario : IDisposable
                 {
                     data = JsonNode.Parse(JsonPrefix(rest[brace..]));
                 }
-                catch (System.Text.Json.JsonException) { }
+                catch (System.Text.Json.JsonException)
+                {
+                    continue;
+                }
             }
             list.Add((kind, data, line));
         }
@@ -637,16 +660,18 @@ public sealed partial class LibvirtScenario : IDisposable
             p["ackMs"] is JsonNode a ? t0 + a.GetValue<double>() : null))];
     }
 
-    private static void WaitForLine(System.Diagnostics.Process p, string text, TimeSpan timeout)
+    private static void WaitForLine(System.Diagnostics.Process p, string text, TimeSpan timeout) => WaitForLine(p.StandardOutput, text, timeout);
+
+    private static void WaitForLine(StreamReader stream, string text, TimeSpan timeout)
     {
         var read = Task.Run(() =>
         {
             string? line;
-            while ((line = p.StandardOutput.ReadLine()) is not null)
+            while ((line = stream.ReadLine()) is not null)
                 if (line.Contains(text, StringComparison.Ordinal)) return true;
             return false;
         });
-        Assert.True(read.Wait(timeout) && read.Result, $"no \"{text}\" from {p.StartInfo.FileName}");
+        Assert.True(read.Wait(timeout) && read.Result, $"no \"{text}\" within {timeout.TotalSeconds} s");
     }
 
     public void Dispose()
