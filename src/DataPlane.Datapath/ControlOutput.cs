@@ -16,6 +16,12 @@ public enum ControlSink : byte
     MobilityHeaderSocket,
     /// <summary>A complete IPv6 packet for the LMA's home-network device (TUN).</summary>
     Home,
+    /// <summary>
+    /// An ESP packet (RFC 4303 transport mode, a Mobility Header inside; no IPv6 header: a raw protocol-50 socket
+    /// adds it) from <see cref="ControlFrame.Source"/> to <see cref="ControlFrame.Destination"/>: what
+    /// <see cref="MobilityHeaderSocket"/> frames become once signalling keys are configured.
+    /// </summary>
+    EspSocket,
 }
 
 /// <summary>One queued control frame: where it goes, what it is, and its length in its slot.</summary>

@@ -1,5 +1,6 @@
 using DataPlane.Protocol;
 using DataPlane.Protocol.Lma;
+using DataPlane.Protocol.Security;
 using DataPlane.Wire;
 
 namespace DataPlane.Datapath;
@@ -30,9 +31,14 @@ public sealed partial class LmaDatapath
     private readonly Dictionary<Ipv6Prefix, CounterBlock> _prefixCounters = [];
     private readonly List<LmaAction> _hostActions = [];
     private RateLimiter _errorLimiter;
+    private readonly SignallingGate _signalling;
+    /// <summary>The time of the event being handled, for the actions it produces.</summary>
+    private Instant _now;
 
-    public LmaDatapath(LocalMobilityAnchor machine, LmaDatapathOptions? options = null)
+    /// <param name="security">The RFC 5213 §4 policy for the Mobility Header (none: signalling in the clear).</param>
+    public LmaDatapath(LocalMobilityAnchor machine, LmaDatapathOptions? options = null, SignallingSecurity? security = null)
     {
+        _signalling = new SignallingGate(security ?? new SignallingSecurity(SignallingSecurityOptions.Disabled, new SplitMix64Random(0)));
         _lma = machine;
         _options = options ?? new LmaDatapathOptions();
         _options.Validate();
@@ -87,14 +93,37 @@ public sealed partial class LmaDatapath
 
     // ---- Events from the host -------------------------------------------------------------------
 
-    public void Handle(LmaEvent e, Instant now) => ExecuteAll(_lma.Handle(e, now));
+    public void Handle(LmaEvent e, Instant now)
+    {
+        _now = now;
+        ExecuteAll(_lma.Handle(e, now));
+    }
 
-    public void Tick(Instant now) => ExecuteAll(_lma.Tick(now));
+    public void Tick(Instant now)
+    {
+        _now = now;
+        ExecuteAll(_lma.Tick(now));
+    }
+
+    /// <summary>The signalling security policy (SAs, counters, the state the host persists).</summary>
+    public SignallingSecurity Security => _signalling.Security;
+
+    /// <summary>
+    /// An ESP packet from the raw protocol-50 socket (without its IPv6 header), opened in place. False, counted
+    /// by reason in <see cref="Security"/>, when the policy refuses it.
+    /// </summary>
+    public bool ReceiveEsp(Span<byte> packet, Ipv6Address source, Ipv6Address destination, Instant now)
+    {
+        if (_signalling.TryOpen(packet, source, destination, now, Counters) is not { } message) return false;
+        Handle(new LmaEvent.MobilityMessageReceived(source, message), now);
+        return true;
+    }
 
     /// <summary>A Mobility Header (PBU, heartbeat) from the raw MH socket; false, counted, when it does not parse or verify.</summary>
     public bool ReceiveMobilityMessage(ReadOnlySpan<byte> mobilityHeader, Ipv6Address source, Ipv6Address destination, Instant now,
         bool verifyChecksum = true)
     {
+        if (!_signalling.TryAcceptPlaintext(source)) return false;
         if (ControlMessages.ParseMobilityMessage(mobilityHeader, source, destination, verifyChecksum) is not { } message)
         {
             Counters.MobilityMessagesMalformed++;
@@ -122,7 +151,7 @@ public sealed partial class LmaDatapath
         switch (action)
         {
             case LmaAction.SendMobilityMessage send:
-                ControlMessages.WriteMobilityMessage(ControlOutput, Counters, send.Source, send.Destination, send.Message);
+                _signalling.Write(ControlOutput, Counters, send.Source, send.Destination, send.Message, _now);
                 break;
             case LmaAction.TunnelUp up:
                 Tunnel(up.Mag).Up = true;

@@ -38,7 +38,7 @@ public sealed partial class MagDatapath
                 }
                 break;
             case MagAction.SendMobilityMessage send:
-                ControlMessages.WriteMobilityMessage(ControlOutput, Counters, send.Source, send.Destination, send.Message);
+                _signalling.Write(ControlOutput, Counters, send.Source, send.Destination, send.Message, _now);
                 break;
             default:
                 Counters.ActionsForHost++;

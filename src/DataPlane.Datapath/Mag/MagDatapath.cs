@@ -1,5 +1,6 @@
 using DataPlane.Protocol;
 using DataPlane.Protocol.Mag;
+using DataPlane.Protocol.Security;
 using DataPlane.Wire;
 
 namespace DataPlane.Datapath;
@@ -40,11 +41,16 @@ public sealed partial class MagDatapath
     private readonly Dictionary<Ipv6Address, CounterBlock> _tunnelCounters = [];
     private readonly List<MagAction> _hostActions = [];
     private PrefixInformation[] _prefixScratch = new PrefixInformation[4];
+    private readonly SignallingGate _signalling;
+    /// <summary>The time of the event being handled, for the actions it produces.</summary>
+    private Instant _now;
 
     /// <param name="machine">The MAG machine this data path drives; its options give the shared MAC and link-local address and the Proxy-CoA.</param>
     /// <param name="options">Validated here; throws <see cref="ProtocolOptionsException"/> naming a bad setting.</param>
-    public MagDatapath(MobileAccessGateway machine, MagDatapathOptions? options = null)
+    /// <param name="security">The RFC 5213 §4 policy for the Mobility Header (none: signalling in the clear).</param>
+    public MagDatapath(MobileAccessGateway machine, MagDatapathOptions? options = null, SignallingSecurity? security = null)
     {
+        _signalling = new SignallingGate(security ?? new SignallingSecurity(SignallingSecurityOptions.Disabled, new SplitMix64Random(0)));
         _mag = machine;
         _options = options ?? new MagDatapathOptions();
         _options.Validate(machine.Options);
@@ -99,7 +105,14 @@ public sealed partial class MagDatapath
     public void Handle(MagEvent e, Instant now) => Raise(e, now);
 
     /// <summary>Run the machine's due timers and perform their actions (RAs, NUD probes, PBU retransmissions…).</summary>
-    public void Tick(Instant now) => ExecuteAll(_mag.Tick(now));
+    public void Tick(Instant now)
+    {
+        _now = now;
+        ExecuteAll(_mag.Tick(now));
+    }
+
+    /// <summary>The signalling security policy (SAs, counters, the state the host persists).</summary>
+    public SignallingSecurity Security => _signalling.Security;
 
     /// <summary>
     /// A Mobility Header from the uplink's raw MH socket (without its IPv6 header). False, counted, when it
@@ -108,6 +121,7 @@ public sealed partial class MagDatapath
     public bool ReceiveMobilityMessage(ReadOnlySpan<byte> mobilityHeader, Ipv6Address source, Ipv6Address destination, Instant now,
         bool verifyChecksum = true)
     {
+        if (!_signalling.TryAcceptPlaintext(source)) return false;
         if (ControlMessages.ParseMobilityMessage(mobilityHeader, source, destination, verifyChecksum) is not { } message)
         {
             Counters.MobilityMessagesMalformed++;
@@ -117,7 +131,22 @@ public sealed partial class MagDatapath
         return true;
     }
 
-    private void Raise(MagEvent e, Instant now) => ExecuteAll(_mag.Handle(e, now));
+    /// <summary>
+    /// An ESP packet from the uplink's raw protocol-50 socket (without its IPv6 header), opened in place. False,
+    /// counted by reason in <see cref="Security"/>, when the policy refuses it.
+    /// </summary>
+    public bool ReceiveEsp(Span<byte> packet, Ipv6Address source, Ipv6Address destination, Instant now)
+    {
+        if (_signalling.TryOpen(packet, source, destination, now, Counters) is not { } message) return false;
+        Raise(new MagEvent.MobilityMessageReceived(source, message), now);
+        return true;
+    }
+
+    private void Raise(MagEvent e, Instant now)
+    {
+        _now = now;
+        ExecuteAll(_mag.Handle(e, now));
+    }
 
     /// <summary>Perform the machine's actions in order; those that are the host's are queued on <see cref="HostActions"/>.</summary>
     private void ExecuteAll(IReadOnlyList<MagAction> actions)
