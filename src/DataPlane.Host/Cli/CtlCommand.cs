@@ -71,6 +71,13 @@ public static class CtlCommand
         reload.SetAction((r, ct) => Send(r.GetValue(socket)!, "policy.reload", [], r.GetValue(json), ct));
         policy.Subcommands.Add(reload);
         ctl.Subcommands.Add(policy);
+
+        var sas = new Command("sas", "the signalling security associations (ESP on the Mobility Header) with their counters; never the keys");
+        sas.SetAction((r, ct) => Send(r.GetValue(socket)!, "sas", [], r.GetValue(json), ct));
+        var sasReload = new Command("reload", "re-read the keys (a key rollover step; a bad file keeps the old keys)");
+        sasReload.SetAction((r, ct) => Send(r.GetValue(socket)!, "sas.reload", [], r.GetValue(json), ct));
+        sas.Subcommands.Add(sasReload);
+        ctl.Subcommands.Add(sas);
         return ctl;
     }
 

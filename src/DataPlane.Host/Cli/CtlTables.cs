@@ -18,6 +18,7 @@ public static class CtlTables
         ("bindings", JsonArray a) when a.Count > 0 => a[0]?["state"] is not null ? LmaBindings(a) : MagBindings(a),
         ("tunnels", JsonArray a) when a.Count > 0 => Tunnels(a),
         ("vms", JsonArray a) when a.Count > 0 => Vms(a),
+        ("sas", JsonArray a) when a.Count > 0 => Sas(a),
         ("stats", JsonObject o) => Stats(o),
         _ => TableWriter.Render(node),
     };
@@ -61,6 +62,14 @@ public static class CtlTables
                 ? new[] { S(t["mag"]), YesNo(t["up"]), N(t["references"]), N(t["inPackets"]), Bytes(t["inBytes"]), N(t["outPackets"]), Bytes(t["outBytes"]), N(t["drops"]) }
                 : [S(t["lma"]), N(t["inPackets"]), Bytes(t["inBytes"]), N(t["outPackets"]), Bytes(t["outBytes"]), N(t["drops"])]));
     }
+
+    private static string Sas(JsonArray rows) => Table(
+        ["PEER", "NAME", "DIR", "SPI", "ALGORITHM", "STATE", "PACKETS", "SEQUENCE", "AUTH FAIL", "REPLAY", "LAST USED"],
+        rows.OfType<JsonObject>().Select(a => new[]
+        {
+            S(a["peer"]), S(a["name"]), S(a["direction"]), S(a["spi"]), S(a["algorithm"]), S(a["state"]), S(a["packets"]), S(a["sequence"]),
+            S(a["authenticationFailures"]), S(a["replayDrops"]), a["lastUsedSecondsAgo"] is null ? "never" : $"{S(a["lastUsedSecondsAgo"])}s ago",
+        }));
 
     private static string Vms(JsonArray rows) => Table(
         ["MAC", "MN-ID", "PORT", "STATE", "HNP", "UP PKTS", "UP BYTES", "DOWN PKTS", "DOWN BYTES", "DROPS", "HANDOVERS", "LAST TRIGGER", "HANDOVER ms"],

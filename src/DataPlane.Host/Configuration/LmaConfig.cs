@@ -1,4 +1,5 @@
 using DataPlane.Protocol;
+using DataPlane.Protocol.Security;
 using DataPlane.Protocol.Heartbeat;
 using DataPlane.Protocol.Lma;
 using DataPlane.Wire;
@@ -9,6 +10,7 @@ namespace DataPlane.Host.Configuration;
 public sealed record LmaConfig
 {
     public const string DefaultControlSocket = "/run/dataplane/lma.sock";
+    public const string DefaultSecurityStateFile = "/var/lib/dataplane/lma.esp-state";
     public const string DefaultRestartCounterFile = "/var/lib/dataplane/lma.restart";
     public const string DefaultHomeInterface = "dphome";
 
@@ -25,6 +27,8 @@ public sealed record LmaConfig
     public LoggingConfig Logging { get; init; } = new();
     public MetricsConfig Metrics { get; init; } = MetricsConfig.Default(MetricsConfig.DefaultLmaPort);
     public DataplaneConfig Dataplane { get; init; } = new();
+    /// <summary>ESP keys for the Mobility Header (RFC 5213 §4); disabled when the section is absent.</summary>
+    public SecurityConfig Security { get; init; } = SecurityConfig.Disabled;
 
     public static LmaConfig Load(string path) => Parse(ConfigObject.Load(path));
 
@@ -45,6 +49,7 @@ public sealed record LmaConfig
         var logging = LoggingConfig.Parse(root.OptionalObject("logging"));
         var metrics = MetricsConfig.Parse(root.OptionalObject("metrics"), MetricsConfig.DefaultLmaPort);
         var dataplane = DataplaneConfig.Parse(root.OptionalObject("dataplane"));
+        var security = SecurityConfig.Parse(root.OptionalObject("security"), SecurityRole.Responder, DefaultSecurityStateFile);
 
         var o = new LmaOptions
         {
@@ -98,6 +103,7 @@ public sealed record LmaConfig
             Logging = logging,
             Metrics = metrics,
             Dataplane = dataplane,
+            Security = security,
         };
     }
 }

@@ -1,4 +1,5 @@
 using DataPlane.Protocol;
+using DataPlane.Protocol.Security;
 using DataPlane.Protocol.Heartbeat;
 using DataPlane.Protocol.Mag;
 using DataPlane.Wire;
@@ -21,6 +22,7 @@ public enum PortKind
 public sealed record MagConfig
 {
     public const string DefaultControlSocket = "/run/dataplane/mag.sock";
+    public const string DefaultSecurityStateFile = "/var/lib/dataplane/mag.esp-state";
     public const string DefaultRestartCounterFile = "/var/lib/dataplane/mag.restart";
 
     public required string File { get; init; }
@@ -37,6 +39,8 @@ public sealed record MagConfig
     public LoggingConfig Logging { get; init; } = new();
     public MetricsConfig Metrics { get; init; } = MetricsConfig.Default(MetricsConfig.DefaultMagPort);
     public DataplaneConfig Dataplane { get; init; } = new();
+    /// <summary>ESP keys for the Mobility Header (RFC 5213 §4); disabled when the section is absent.</summary>
+    public SecurityConfig Security { get; init; } = SecurityConfig.Disabled;
 
     public static MagConfig Load(string path) => Parse(ConfigObject.Load(path));
 
@@ -95,6 +99,7 @@ public sealed record MagConfig
         var logging = LoggingConfig.Parse(root.OptionalObject("logging"));
         var metrics = MetricsConfig.Parse(root.OptionalObject("metrics"), MetricsConfig.DefaultMagPort);
         var dataplane = DataplaneConfig.Parse(root.OptionalObject("dataplane"));
+        var security = SecurityConfig.Parse(root.OptionalObject("security"), SecurityRole.Initiator, DefaultSecurityStateFile);
         root.Done();
 
         var config = new MagConfig
@@ -110,6 +115,7 @@ public sealed record MagConfig
             Logging = logging,
             Metrics = metrics,
             Dataplane = dataplane,
+            Security = security,
         };
         try
         {

@@ -27,6 +27,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
     private const ulong MobilityToken = 2;
     private const ulong TunnelToken = 3;
     private const ulong WakeToken = 4;
+    private const ulong EspToken = 5;
     private const int MaxBatchesPerWake = 4;
 
     private readonly LmaConfig _config;
@@ -40,6 +41,8 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
     private readonly RtNetlink _netlink;
     private readonly RawIpv6Socket _mobility;
     private readonly RawIpv6Socket _tunnel;
+    /// <summary>The ESP socket and sequence state; null when no signalling keys are configured.</summary>
+    private readonly SecureSignalling? _secure;
     private readonly PacketBatch _rxHome;
     private readonly PacketBatch _rxTunnel;
     private readonly PacketBatch _rxMobility = new(16, 4096);
@@ -73,8 +76,10 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         _busyPoll = new BusyPoll(tuning.BusyPollMicroseconds);
         var options = config.Protocol with { RestartCounter = restartCounter };
         var machine = new LocalMobilityAnchor(options, new LmaPolicyAdapter(policy), new SplitMix64Random((ulong)Environment.TickCount64 ^ (ulong)Environment.ProcessId));
-        _dp = new LmaDatapath(machine, new LmaDatapathOptions { TunnelMtu = config.TunnelMtu });
         var address = options.LocalMobilityAnchorAddress;
+        var (security, secure) = SecureSignalling.Open(config.Security, address, log);
+        _secure = secure;
+        _dp = new LmaDatapath(machine, new LmaDatapathOptions { TunnelMtu = config.TunnelMtu }, security);
         _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = address });
         _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = address, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
         // The TUN's MTU is the tunnel MTU, so the kernel itself answers oversize packets from the home
@@ -92,9 +97,16 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         _epoll.Add(_mobility.Fd, MobilityToken);
         _epoll.Add(_tunnel.Fd, TunnelToken);
         _epoll.Add(_work.Wake.Fd, WakeToken);
+        if (_secure is not null) _epoll.Add(_secure.Fd, EspToken);
     }
 
-    public string? ReloadPolicy() => _policy.Reload();
+    /// <summary>SIGHUP: the policy, and the signalling keys (on the loop thread, which owns them).</summary>
+    public string? ReloadPolicy()
+    {
+        var error = _policy.Reload();
+        if (_secure is { } secure) error ??= _work.Post(secure.Reload).GetAwaiter().GetResult();
+        return error;
+    }
 
     public void Run()
     {
@@ -116,12 +128,14 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
                     case HomeToken: ReceiveHome(now); break;
                     case TunnelToken: ReceiveTunnel(now); break;
                     case MobilityToken: ReceiveMobility(now); break;
+                    case EspToken: ReceiveEsp(now); break;
                     case WakeToken: _work.RunPending(); break;
                 }
             }
             now = _clock.Now;
             if (_dp.NextDeadline is { } d && d <= now) _dp.Tick(now);
             if (now >= _nextMaintenance) Maintain(now);
+            _secure?.Maintain(now);
             if (_tunnelUplink.RefreshDue) _tunnelUplink.Refresh(UplinkPeers());
             AfterBatch();
         }
@@ -222,6 +236,14 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         }
     }
 
+    /// <summary>ESP from a MAG: opened by the data path under the signalling policy (docs/security.md).</summary>
+    private void ReceiveEsp(Instant now) =>
+        _secure!.Receive(_uplinkCaptures, CaptureMicros, (rx, i) =>
+        {
+            ref var meta = ref rx.Meta(i);
+            return _dp.ReceiveEsp(rx.Frame(i), meta.Source, meta.Destination, now);
+        });
+
     private void AfterBatch()
     {
         for (int guard = 0; guard < 8 && (_dp.HostActions.Count > 0 || _dp.ControlOutput.Count > 0); guard++)
@@ -247,6 +269,11 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
                     if (_uplinkCaptures is { } uplink) Taps.Ipv6(uplink, f.Source, f.Destination, IpProtocol.Mobility, _tx.Frame(0), CaptureDirection.Tx, CaptureMicros);
                     _tx.Meta(0).Destination = f.Destination;
                     _mobility.Send(_tx, 0, 1);
+                    break;
+                case ControlSink.EspSocket when _secure is not null:
+                    if (_uplinkCaptures is { } espTaps) Taps.Ipv6(espTaps, f.Source, f.Destination, IpProtocol.Esp, _tx.Frame(0), CaptureDirection.Tx, CaptureMicros);
+                    _tx.Meta(0).Destination = f.Destination;
+                    _secure.Send(_tx);
                     break;
                 case ControlSink.Home:
                     if (_homeCaptures is { } home) Taps.Frame(home, _tx.Frame(0), CaptureDirection.Tx, CaptureMicros);
@@ -365,7 +392,10 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         "stats" => _work.Post(() => ControlResponse.Success(StatsJson())),
         "capture" => _work.Post(() => StartCapture(request)),
         "policy.reload" => Task.FromResult(_policy.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
-        _ => Task.FromResult(ControlResponse.Failure($"unknown command \"{request.Command}\" (LMA commands: bindings, tunnels, stats, capture, policy.reload)")),
+        "sas" => _work.Post(() => ControlResponse.Success(SecureSignalling.SasJson(_dp.Security, _clock.Now))),
+        "sas.reload" => _work.Post(() => _secure is null ? ControlResponse.Failure("sas.reload: no signalling keys are configured (the security section; a restart turns them on)")
+            : _secure.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
+        _ => Task.FromResult(ControlResponse.Failure($"unknown command \"{request.Command}\" (LMA commands: bindings, tunnels, stats, capture, policy.reload, sas, sas.reload)")),
     };
 
     private JsonArray BindingsJson()
@@ -407,6 +437,13 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         return list;
     }
 
+    /// <summary>`policy.security`: the signalling policy's counters beside the policy store's.</summary>
+    private JsonObject WithSecurity(JsonObject policy)
+    {
+        policy["security"] = SecureSignalling.StatsJson(_dp.Security);
+        return policy;
+    }
+
     private JsonObject StatsJson() => new()
     {
         ["protocol"] = CounterJson.ToJson(_dp.Machine.Counters),
@@ -419,7 +456,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         ["tunnelSocket"] = MagDaemon.SocketJson(_tunnel.Counters),
         ["mobilitySocket"] = MagDaemon.SocketJson(_mobility.Counters),
         ["home"] = MagDaemon.SocketJson(_home.Counters),
-        ["policy"] = _policy.Counters.ToJson(),
+        ["policy"] = WithSecurity(_policy.Counters.ToJson()),
         ["pendingProfileLookups"] = _dp.Machine.PendingProfileLookups,
     };
 
@@ -432,6 +469,8 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         _home.Dispose();
         _netlink.Dispose();
         _mobility.Dispose();
+        _secure?.Dispose();
+        _dp.Security.Dispose();
         _tunnelUplink.Dispose();
         _tunnel.Dispose();
         _epoll.Dispose();

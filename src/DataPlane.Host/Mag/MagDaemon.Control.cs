@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using DataPlane.Datapath;
 using DataPlane.Host.Configuration;
 using DataPlane.Host.Control;
+using DataPlane.Host.Runtime;
 using DataPlane.Linux;
 using DataPlane.Protocol;
 using DataPlane.Wire;
@@ -25,9 +26,19 @@ public sealed partial class MagDaemon
         "vms" => OnLoop(() => ControlResponse.Success(VmsJson())),
         "capture" => OnLoop(() => StartCapture(request)),
         "policy.reload" => Task.FromResult(_policy.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
+        "sas" => OnLoop(() => ControlResponse.Success(SecureSignalling.SasJson(_dp.Security, _clock.Now))),
+        "sas.reload" => OnLoop(() => _secure is null ? ControlResponse.Failure("sas.reload: no signalling keys are configured (the security section; a restart turns them on)")
+            : _secure.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
         _ => Task.FromResult(ControlResponse.Failure(
-            $"unknown command \"{request.Command}\" (MAG commands: port.add, port.del, ports, sessions, bindings, tunnels, stats, vms, capture, policy.reload)")),
+            $"unknown command \"{request.Command}\" (MAG commands: port.add, port.del, ports, sessions, bindings, tunnels, stats, vms, capture, policy.reload, sas, sas.reload)")),
     };
+
+    /// <summary>`policy.security`: the signalling policy's counters beside the policy store's.</summary>
+    private JsonObject WithSecurity(JsonObject policy)
+    {
+        policy["security"] = SecureSignalling.StatsJson(_dp.Security);
+        return policy;
+    }
 
     private ControlResponse PortAdd(ControlRequest r)
     {
@@ -166,7 +177,7 @@ public sealed partial class MagDaemon
         ["uplink"] = _tunnelUplink.ToJson(),
         ["tunnelSocket"] = SocketJson(_tunnel.Counters),
         ["mobilitySocket"] = SocketJson(_mobility.Counters),
-        ["policy"] = _policy.Counters.ToJson(),
+        ["policy"] = WithSecurity(_policy.Counters.ToJson()),
     };
 
     internal static JsonObject SocketJson(PortCounters c) => new()

@@ -118,6 +118,14 @@ public sealed partial class MagDaemon
         }
     }
 
+    /// <summary>ESP from the LMA: opened by the data path under the signalling policy (docs/security.md).</summary>
+    private void ReceiveEsp(Instant now) =>
+        _secure!.Receive(_uplinkCaptures, CaptureMicros, (rx, i) =>
+        {
+            ref var meta = ref rx.Meta(i);
+            return _dp.ReceiveEsp(rx.Frame(i), meta.Source, meta.Destination, now);
+        });
+
     /// <summary>After every wake-up: send what the machine and data path produced, and do the host's part of their actions.</summary>
     private void AfterBatch(Instant now)
     {
@@ -149,6 +157,11 @@ public sealed partial class MagDaemon
                     if (_uplinkCaptures is { } uplink) Taps.Ipv6(uplink, f.Source, f.Destination, IpProtocol.Mobility, _tx.Frame(0), CaptureDirection.Tx, CaptureMicros);
                     _tx.Meta(0).Destination = f.Destination;
                     _mobility.Send(_tx, 0, 1);
+                    break;
+                case ControlSink.EspSocket when _secure is not null:
+                    if (_uplinkCaptures is { } espTaps) Taps.Ipv6(espTaps, f.Source, f.Destination, IpProtocol.Esp, _tx.Frame(0), CaptureDirection.Tx, CaptureMicros);
+                    _tx.Meta(0).Destination = f.Destination;
+                    _secure.Send(_tx);
                     break;
             }
         }

@@ -20,6 +20,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     private const ulong MobilityToken = ulong.MaxValue - 1;
     private const ulong TunnelToken = ulong.MaxValue - 2;
     private const ulong WakeToken = ulong.MaxValue - 3;
+    private const ulong EspToken = ulong.MaxValue - 4;
     /// <summary>Batches read from one fd per wake-up before the others get a turn.</summary>
     private const int MaxBatchesPerWake = 4;
 
@@ -32,6 +33,8 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     private readonly LoopWork _work = new();
     private readonly RawIpv6Socket _mobility;
     private readonly RawIpv6Socket _tunnel;
+    /// <summary>The ESP socket and sequence state; null when no signalling keys are configured.</summary>
+    private readonly SecureSignalling? _secure;
     private readonly int _batchSize;
     private readonly PacketBatch _rxPort;
     private readonly PacketBatch _rxTunnel;
@@ -68,8 +71,10 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         _busyPoll = new BusyPoll(tuning.BusyPollMicroseconds);
         var options = config.Protocol with { RestartCounter = restartCounter };
         var machine = new MobileAccessGateway(options, new SplitMix64Random((ulong)Environment.TickCount64 ^ (ulong)Environment.ProcessId));
-        _dp = new MagDatapath(machine, new MagDatapathOptions { TunnelMtu = config.TunnelMtu });
         var coa = options.ProxyCareOfAddress;
+        var (security, secure) = SecureSignalling.Open(config.Security, coa, log);
+        _secure = secure;
+        _dp = new MagDatapath(machine, new MagDatapathOptions { TunnelMtu = config.TunnelMtu }, security);
         _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = coa });
         // Kept open for the daemon's lifetime: with no protocol-41 socket the kernel answers tunnelled
         // packets with Parameter Problem (docs in DataPlane.Linux).
@@ -79,11 +84,18 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         _epoll.Add(_mobility.Fd, MobilityToken);
         _epoll.Add(_tunnel.Fd, TunnelToken);
         _epoll.Add(_work.Wake.Fd, WakeToken);
+        if (_secure is not null) _epoll.Add(_secure.Fd, EspToken);
     }
 
     public MagDatapath Datapath => _dp;
 
-    public string? ReloadPolicy() => _policy.Reload();
+    /// <summary>SIGHUP: the policy, and the signalling keys (on the loop thread, which owns them).</summary>
+    public string? ReloadPolicy()
+    {
+        var error = _policy.Reload();
+        if (_secure is { } secure) error ??= _work.Post(secure.Reload).GetAwaiter().GetResult();
+        return error;
+    }
 
     /// <summary>Attach the ports the configuration lists (on the loop thread, before it runs).</summary>
     public void AttachConfiguredPorts()
@@ -116,6 +128,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
                 {
                     case MobilityToken: ReceiveMobility(now); break;
                     case TunnelToken: ReceiveTunnel(now); break;
+                    case EspToken: ReceiveEsp(now); break;
                     case WakeToken: _work.RunPending(); break;
                     default:
                         if (_ports.TryGetValue((int)r.Token, out var port)) ReceivePort(port, now);
@@ -138,6 +151,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     {
         _nextMaintenance = now + TimeSpan.FromSeconds(1);
         MaintainObservability(now);
+        _secure?.Maintain(now);
         foreach (var port in _ports.Values.ToList())
         {
             // A TAP we created cannot vanish under us (its fd keeps it; a read says EBADFD if it is deleted),
@@ -165,6 +179,8 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         foreach (var p in _ports.Values) p.Device.Dispose();
         _ports.Clear();
         _mobility.Dispose();
+        _secure?.Dispose();
+        _dp.Security.Dispose();
         _tunnelUplink.Dispose();
         _tunnel.Dispose();
         _epoll.Dispose();

@@ -3,6 +3,7 @@ using DataPlane.Host.Policy;
 using DataPlane.Linux;
 using DataPlane.Protocol;
 using DataPlane.Protocol.Heartbeat;
+using DataPlane.Protocol.Security;
 using DataPlane.Wire;
 
 namespace DataPlane.Host.Metrics;
@@ -18,6 +19,7 @@ public static class CommonSamples
     internal static readonly ControlFrameKind[] ControlFrameKinds = Enum.GetValues<ControlFrameKind>();
     internal static readonly ControlMessageKind[] ControlMessageKinds = Enum.GetValues<ControlMessageKind>();
     internal static readonly PolicyFailure[] PolicyFailures = Enum.GetValues<PolicyFailure>();
+    internal static readonly SecurityDropReason[] SecurityDropReasons = Enum.GetValues<SecurityDropReason>();
 
     public const string Rx = "rx", Tx = "tx", Uplink = "uplink", Downlink = "downlink";
 
@@ -38,6 +40,19 @@ public static class CommonSamples
         s.Add(events, c.SuperFramesSegmented, null, "gso_superframes");
         s.Add(events, c.SegmentsProduced, null, "gso_segments");
         s.Add(events, c.MobilityMessagesMalformed, null, "mobility_messages_malformed");
+    }
+
+    /// <summary>The signalling security policy: drops by reason (every reason, so alerts see zeros), messages, per-SA packets.</summary>
+    public static void Security(Snapshot s, SignallingSecurity security)
+    {
+        if (!security.Enabled) return;
+        var c = security.Counters;
+        foreach (var r in SecurityDropReasons) s.Add(Families.SecurityDrops.Name, c.Drops[r], null, LabelValues.Of(r));
+        s.Add(Families.SecurityMessages.Name, c.Protected, null, "protected");
+        s.Add(Families.SecurityMessages.Name, c.Accepted, null, "accepted");
+        foreach (var sa in security.Associations)
+            s.Add(Families.SecuritySaPackets.Name, sa.Packets, [sa.Peer.ToString(), sa.Spi.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+                sa.Direction == SaDirection.Inbound ? "in" : "out");
     }
 
     /// <summary>Non-zero drop reasons of a block, as one family with a reason label after <paramref name="labels"/>.</summary>

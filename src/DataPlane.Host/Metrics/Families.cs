@@ -162,6 +162,12 @@ public static class Families
     public static readonly FamilyInfo PolicyRadius = new("dataplane_policy_radius_total", FamilyType.Counter,
         "RADIUS exchanges: requests, retransmissions, accepts, rejects, challenges, server_timeouts, failovers, send_errors.", "event");
     public static readonly FamilyInfo PolicyReloads = new("dataplane_policy_reloads_total", FamilyType.Counter, "Policy reloads, by result: ok, failed.", "result");
+    public static readonly FamilyInfo SecurityDrops = new("dataplane_policy_security_drops_total", FamilyType.Counter,
+        "Mobility Headers refused or not sent under the signalling security policy (RFC 5213 §4, ESP), by reason: unprotected, unknown_spi, wrong_peer, replay, authentication_failed, ….", "reason");
+    public static readonly FamilyInfo SecurityMessages = new("dataplane_policy_security_messages_total", FamilyType.Counter,
+        "Mobility Headers sent in ESP (protected) and received in ESP and accepted (accepted).", "result");
+    public static readonly FamilyInfo SecuritySaPackets = new("dataplane_security_association_packets_total", FamilyType.Counter,
+        "ESP packets per security association: sent (direction out) or accepted (in).", "peer", "spi", "direction");
     public static readonly FamilyInfo RestartCounter = new("dataplane_restart_generation", FamilyType.Gauge,
         "This daemon's RFC 5847 restart counter (incremented at every start).");
     public static readonly FamilyInfo CapturesActive = new("dataplane_captures_active", FamilyType.Gauge, "Packet captures (`ctl capture`) running.");
@@ -181,7 +187,7 @@ public static class Families
     [
         HeartbeatReachable, HeartbeatRestarts, HeartbeatMessages, HeartbeatMisses, DatapathFrames, DatapathDrops, DatapathMalformed,
         DatapathControlConsumed, DatapathControlSent, DatapathEvents, SocketPackets, SocketErrors, PolicyAnswers, PolicyCache,
-        PolicyFailures, PolicyRadius, PolicyReloads, RestartCounter, CapturesActive, CaptureFrames, TunnelPackets, TunnelBytes, TunnelDrops,
+        PolicyFailures, PolicyRadius, PolicyReloads, SecurityDrops, SecurityMessages, SecuritySaPackets, RestartCounter, CapturesActive, CaptureFrames, TunnelPackets, TunnelBytes, TunnelDrops,
     ];
 
     public static IReadOnlyList<FamilyInfo> Mag { get; } =

@@ -129,6 +129,7 @@ public static class MagSnapshot
 
         CommonSamples.Heartbeat(s, c2.Heartbeat, peers);
         CommonSamples.Datapath(s, dp.Counters);
+        CommonSamples.Security(s, dp.Security);
         foreach (var (name, counters) in sockets) CommonSamples.Socket(s, name, counters);
         CommonSamples.Policy(s, policy);
         CommonSamples.Process(s, m.Options.RestartCounter, captures);
