@@ -42,9 +42,12 @@ internal static class Tshark
     }
 
     /// <summary>The given fields of every frame, keyed by frame number then field name ("" when absent).</summary>
-    public static Dictionary<int, Dictionary<string, string>> Fields(string pcap, params string[] fields)
+    public static Dictionary<int, Dictionary<string, string>> Fields(string pcap, params string[] fields) => Fields(pcap, [], fields);
+
+    /// <summary>As <see cref="Fields(string, string[])"/>, with preferences (<c>-o</c>) before the field list.</summary>
+    public static Dictionary<int, Dictionary<string, string>> Fields(string pcap, string[] options, params string[] fields)
     {
-        var args = new List<string> { "-r", pcap, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-e", "frame.number" };
+        var args = new List<string>(options) { "-r", pcap, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-e", "frame.number" };
         foreach (var f in fields) args.AddRange(["-e", f]);
         var result = new Dictionary<int, Dictionary<string, string>>();
         foreach (var line in Run([.. args]).Split('\n', StringSplitOptions.RemoveEmptyEntries))

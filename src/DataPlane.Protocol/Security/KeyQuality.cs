@@ -30,10 +30,10 @@ public static class KeyQuality
         int step = (byte)(key[1] - key[0]);
         for (int i = 2; i < key.Length && counting; i++) counting = (byte)(key[i] - key[i - 1]) == step;
         if (counting) return "is a counting sequence";
-        if (distinct * 2 < key.Length) return $"has only {distinct} distinct octets in {key.Length}";
         bool text = true;
         foreach (byte b in key) text &= b is >= 0x20 and <= 0x7e;
         if (text) return "is printable ASCII: a passphrase, not random key material";
+        if (distinct * 2 < key.Length) return $"has only {distinct} distinct octets in {key.Length}";
         return null;
     }
 }
