@@ -137,8 +137,8 @@ public sealed record SecurityConfig
                 uint outSpi = (uint)sa.OptionalInteger("outboundSpi", 0, 256, uint.MaxValue);
                 if (inSpi == 0) throw sa.Error("inboundSpi", "is required (256 or more)");
                 if (outSpi == 0) throw sa.Error("outboundSpi", "is required (256 or more)");
-                var inKey = Key(sa, "inboundKey", algorithm, keys);
-                var outKey = Key(sa, "outboundKey", algorithm, keys);
+                var inKey = Key(sa, "inboundKey", path, algorithm, keys);
+                var outKey = Key(sa, "outboundKey", path, algorithm, keys);
                 sa.Done();
                 pairs.Add(new SecurityAssociationPairOptions(name, algorithm, inSpi, inKey, outSpi, outKey));
                 a++;
@@ -153,7 +153,7 @@ public sealed record SecurityConfig
     }
 
     /// <summary>A key: hex (optionally "0x"-prefixed, ':' or ' ' separated), the algorithm's length, not weak, used once.</summary>
-    private static byte[] Key(ConfigObject sa, string name, EspAlgorithm algorithm, Dictionary<string, string> used)
+    private static byte[] Key(ConfigObject sa, string name, string path, EspAlgorithm algorithm, Dictionary<string, string> used)
     {
         var text = sa.OptionalString(name) ?? throw sa.Error(name, "is required");
         var hex = text.Trim();
@@ -175,7 +175,7 @@ public sealed record SecurityConfig
         if (KeyQuality.Weakness(key) is { } weakness) throw sa.Error(name, $"is a weak key: it {weakness}");
         var normal = Convert.ToHexString(key);
         if (used.TryGetValue(normal, out var other)) throw sa.Error(name, $"is the same key as {other}: every SA needs its own");
-        used[normal] = sa.Error(name, "").Message.TrimEnd(' ', ':');
+        used[normal] = $"{path}.{name}";
         return key;
     }
 
