@@ -30,7 +30,8 @@ public sealed partial class Testbed : IDisposable
 
     /// <param name="policy">The daemons' "policy" section (JSON) instead of the testbed's policy file, e.g. a RADIUS one.</param>
     /// <param name="tuning">The daemons' "dataplane" section (JSON, `--tuning`), e.g. <c>{"uplink":"packet"}</c>.</param>
-    public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true, string? policy = null, string? tuning = null)
+    /// <param name="keys">ESP on the Mobility Header with fresh manual keys (`up --keys ALGORITHM`), e.g. "null-hmac-sha256-128".</param>
+    public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true, string? policy = null, string? tuning = null, string? keys = null)
     {
         _output = output;
         foreach (var binary in new[] { Dataplane, Probe })
@@ -41,6 +42,7 @@ public sealed partial class Testbed : IDisposable
         if (!attach) args.Add("--no-attach");
         if (policy is not null) args.AddRange(["--policy", policy]);
         if (tuning is not null) args.AddRange(["--tuning", tuning]);
+        if (keys is not null) args.AddRange(["--keys", keys]);
         var r = Shell.Run(Script, args, TimeSpan.FromSeconds(90));
         if (r.ExitCode != 0) throw new InvalidOperationException($"testbed up failed:\n{r.Output}");
         _output.WriteLine($"testbed {Name} up");
@@ -93,6 +95,16 @@ public sealed partial class Testbed : IDisposable
         if (r.ExitCode != 0) throw new InvalidOperationException($"ctl {daemon} {string.Join(' ', args)}: exit {r.ExitCode}: {r.Output}");
         return JsonNode.Parse(r.Stdout);
     }
+
+    /// <summary>Stop a daemon (SIGTERM) and start it again with the same configuration and state files.</summary>
+    public void Restart(string role) => Check(Shell.Run(Script, ["restart", role, "--name", Name], TimeSpan.FromSeconds(60)), "restart");
+
+    /// <summary>tshark preferences that make it verify every ICV of a testbed started with keys (its esp_sa.uat).</summary>
+    public string[] TsharkEspArgs() =>
+    [
+        "-o", "esp.enable_encryption_decode:TRUE", "-o", "esp.enable_authentication_check:TRUE",
+        .. File.ReadAllLines(Path.Combine(RunDir, "esp_sa.uat")).Where(l => l.Length > 0).SelectMany(l => new[] { "-o", "uat:esp_sa:" + l }),
+    ];
 
     public void Attach(int vm) => Check(Shell.Run(Script, ["attach", $"vm{vm}", "--name", Name], TimeSpan.FromSeconds(30)), "attach");
 

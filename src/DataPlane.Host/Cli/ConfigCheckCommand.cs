@@ -41,10 +41,10 @@ public static class ConfigCheckCommand
     }
 
     private static string Describe(MagConfig c) =>
-        $"MAG {c.Protocol.ProxyCareOfAddress}, {c.Ports.Count} static ports, control {c.ControlSocket}, policy {c.Policy.Describe()}, {c.Metrics.Describe()}, {Describe(c.Logging)}";
+        $"MAG {c.Protocol.ProxyCareOfAddress}, {c.Ports.Count} static ports, control {c.ControlSocket}, policy {c.Policy.Describe()}, {c.Metrics.Describe()}, {Describe(c.Logging)}, {c.Security.Describe()}";
 
     private static string Describe(LmaConfig c) =>
-        $"LMA {c.Protocol.LocalMobilityAnchorAddress}, pool {c.Protocol.HomeNetworkPrefixPool?.ToString() ?? "none"}, {c.Protocol.AuthorizedMags.Count} MAGs, home {c.HomeInterface}, policy {c.Policy.Describe()}, {c.Metrics.Describe()}, {Describe(c.Logging)}";
+        $"LMA {c.Protocol.LocalMobilityAnchorAddress}, pool {c.Protocol.HomeNetworkPrefixPool?.ToString() ?? "none"}, {c.Protocol.AuthorizedMags.Count} MAGs, home {c.HomeInterface}, policy {c.Policy.Describe()}, {c.Metrics.Describe()}, {Describe(c.Logging)}, {c.Security.Describe()}";
 
     private static string Describe(LoggingConfig l) =>
         $"log {l.Level.ToString().ToLowerInvariant()} to {l.File ?? "standard error"}{(l.Format == LogFormat.Auto ? "" : $" ({l.Format.ToString().ToLowerInvariant()})")}";
