@@ -69,8 +69,14 @@ public sealed partial class LmaDatapath
 
     public int RouteCount => _routes.Count;
 
-    /// <summary>Per-prefix (per-VM) counters, kept after the prefix is unbound so they only grow.</summary>
+    /// <summary>
+    /// Per-prefix (per-VM) counters, kept after the prefix is unbound so they only grow while the binding may
+    /// come back; <see cref="ForgetPrefix"/> drops them once the host's retention for the binding has passed.
+    /// </summary>
     public IReadOnlyDictionary<Ipv6Prefix, CounterBlock> PrefixCounters => _prefixCounters;
+
+    /// <summary>The binding is gone for good: drop the prefix's counters. False while a route still counts into them.</summary>
+    public bool ForgetPrefix(Ipv6Prefix prefix) => !_routes.TryGetExact(prefix, out _) && _prefixCounters.Remove(prefix);
 
     public IEnumerable<LmaTunnelView> Tunnels => _tunnels.Values.Select(t => new LmaTunnelView(t.Mag, t.Up, t.Counters));
 

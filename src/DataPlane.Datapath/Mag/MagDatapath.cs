@@ -90,8 +90,24 @@ public sealed partial class MagDatapath
     /// <summary>When <see cref="Tick"/> must next be called (the machine's timers).</summary>
     public Instant? NextDeadline => _mag.NextDeadline;
 
-    /// <summary>Per-VM counters by MAC, kept across sessions and ports so they only grow (Prometheus counters).</summary>
+    /// <summary>
+    /// Per-VM counters by MAC, kept across sessions and ports so they only grow (Prometheus counters) while the VM
+    /// is here or comes back; <see cref="ForgetVm"/> drops a VM's once the host is done with them, so the table
+    /// holds the VMs present plus those gone for less than the host's retention, not every VM ever seen.
+    /// </summary>
     public IReadOnlyDictionary<MacAddress, CounterBlock> VmCounters => _vmCounters;
+
+    /// <summary>
+    /// The VM is gone for good (the host's retention passed): drop its counters. False, and nothing dropped, while
+    /// a session on some port still counts into them (the VM came back).
+    /// </summary>
+    public bool ForgetVm(MacAddress mac)
+    {
+        if (!_vmCounters.TryGetValue(mac, out var block)) return false;
+        foreach (var port in _ports)
+            if (port?.Session is { } s && ReferenceEquals(s.Vm, block)) return false;
+        return _vmCounters.Remove(mac);
+    }
 
     /// <summary>Per-tunnel counters by LMA address.</summary>
     public IReadOnlyDictionary<Ipv6Address, CounterBlock> TunnelCounters => _tunnelCounters;

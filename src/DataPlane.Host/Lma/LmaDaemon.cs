@@ -80,6 +80,11 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         var (security, secure) = SecureSignalling.Open(config.Security, address, log);
         _secure = secure;
         _dp = new LmaDatapath(machine, new LmaDatapathOptions { TunnelMtu = config.TunnelMtu }, security);
+        // A binding gone for longer than the retention: its series went, its prefixes' counters go too.
+        _bindings.Forgotten = prefixes =>
+        {
+            foreach (var prefix in prefixes) _dp.ForgetPrefix(prefix);
+        };
         _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = address });
         _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = address, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
         // The TUN's MTU is the tunnel MTU, so the kernel itself answers oversize packets from the home

@@ -75,6 +75,8 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         var (security, secure) = SecureSignalling.Open(config.Security, coa, log);
         _secure = secure;
         _dp = new MagDatapath(machine, new MagDatapathOptions { TunnelMtu = config.TunnelMtu }, security);
+        // A VM gone for longer than the retention: its series went, its counters go too (bounded state under churn).
+        _vms.Forgotten = mac => _dp.ForgetVm(mac);
         _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = coa });
         // Kept open for the daemon's lifetime: with no protocol-41 socket the kernel answers tunnelled
         // packets with Parameter Problem (docs in DataPlane.Linux).

@@ -82,8 +82,12 @@ public sealed class BindingTracker(TimeSpan retention)
                 _forget.Add(b.MobileNodeIdentifier);
             }
         }
-        foreach (var id in _forget) _bindings.Remove(id);
+        foreach (var id in _forget)
+            if (_bindings.Remove(id, out var gone)) Forgotten?.Invoke(gone.HomeNetworkPrefixes);
     }
+
+    /// <summary>Called with the prefixes of each binding forgotten after the retention (the data path then drops their counters).</summary>
+    public Action<IReadOnlyList<Ipv6Prefix>>? Forgotten { get; set; }
 
     private Binding Get(string mobileNodeIdentifier, IReadOnlyList<Ipv6Prefix> prefixes, Instant now)
     {

@@ -59,6 +59,9 @@ public sealed class VmTracker
 
     public TimeSpan Retention { get; }
 
+    /// <summary>Called for each VM forgotten after the retention (the data path then drops its counters too).</summary>
+    public Action<MacAddress>? Forgotten { get; set; }
+
     public int Count => _vms.Count;
 
     /// <summary>Observations dropped because nobody scraped for a long time (the queue is bounded).</summary>
@@ -194,6 +197,7 @@ public sealed class VmTracker
         foreach (var mac in _forget)
         {
             if (_vms.Remove(mac, out var gone) && gone.AwaitingFirstDownlink) _awaitingDownlink--;
+            Forgotten?.Invoke(mac);
         }
     }
 
