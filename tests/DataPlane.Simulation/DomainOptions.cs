@@ -50,6 +50,13 @@ public sealed record DomainOptions
     /// <summary>Per-MAG clock offsets (index → offset); missing entries are zero.</summary>
     public IReadOnlyList<TimeSpan> MagClockOffsets { get; init; } = [];
 
+    /// <summary>
+    /// Signalling in ESP with manual keys (RFC 5213 §4) on every MAG–LMA link (<see cref="PmipDomain.Security"/>):
+    /// messages are sealed by the sender's SA database and opened by the receiver's, so duplicates die in the
+    /// replay window and restarts exercise the persisted sequence state.
+    /// </summary>
+    public bool SignallingKeys { get; init; }
+
     /// <summary>MAGs (by index) left out of the LMA's authorised set.</summary>
     public IReadOnlySet<int> UnauthorizedMags { get; init; } = new HashSet<int>();
 }

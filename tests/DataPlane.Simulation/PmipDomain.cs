@@ -54,6 +54,7 @@ public sealed class PmipDomain
         if (Options.LmaProfileLookupDelay is not null) lmaPolicy = LmaProfileCache = new SimLmaProfileCache(LmaPolicy);
         Lma = new SimLma(this, Options.ConfigureLma?.Invoke(lmaOptions) ?? lmaOptions, lmaPolicy);
 
+        if (Options.SignallingKeys) Security = new SimSecurity(Sim, LmaAddress, magAddresses);
         var rtt = Options.Uplink.Delay + Options.Uplink.Jitter + Options.Downlink.Delay + Options.Downlink.Jitter;
         for (int i = 0; i < Options.MagCount; i++)
         {
@@ -62,14 +63,17 @@ public sealed class PmipDomain
             var offset = i < Options.MagClockOffsets.Count ? Options.MagClockOffsets[i] : TimeSpan.Zero;
             var mag = new SimMag(this, i, magAddresses[i], magOptions, offset);
             mag.Uplink = new SimLink(Sim, $"{mag.Name}→lma", Options.Uplink,
-                (src, msg) => Lma.Deliver(new LmaEvent.MobilityMessageReceived(src, msg)), Options.ThroughWire);
+                (src, msg) => Lma.Deliver(new LmaEvent.MobilityMessageReceived(src, msg)), Options.ThroughWire, Security);
             Lma.Downlinks[mag.Address] = new SimLink(Sim, $"lma→{mag.Name}", Options.Downlink,
-                (src, msg) => mag.Deliver(new MagEvent.MobilityMessageReceived(src, msg)), Options.ThroughWire);
+                (src, msg) => mag.Deliver(new MagEvent.MobilityMessageReceived(src, msg)), Options.ThroughWire, Security);
             _mags.Add(mag);
         }
     }
 
     public DomainOptions Options { get; }
+
+    /// <summary>With <see cref="DomainOptions.SignallingKeys"/>: every node's SA database; otherwise null.</summary>
+    public SimSecurity? Security { get; }
     public Simulation Sim { get; }
     public SimLma Lma { get; }
     public IReadOnlyList<SimMag> Mags => _mags;

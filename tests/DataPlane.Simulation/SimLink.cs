@@ -50,9 +50,18 @@ public sealed class SimLink
     private readonly Action<Ipv6Address, MobilityMessage> _receiver;
     private readonly List<LinkRule> _rules = [];
     private readonly byte[] _buffer = new byte[2048];
+    private readonly SimSecurity? _security;
 
-    public SimLink(Simulation sim, string name, LinkProfile profile, Action<Ipv6Address, MobilityMessage> receiver, bool throughWire = true)
+    /// <summary>Every ESP packet sent on this link, when not null (opt-in: for replay tests).</summary>
+    public List<(Ipv6Address Source, Ipv6Address Destination, byte[] Esp)>? EspTrace { get; set; }
+
+    /// <summary>Messages the receiver's security policy refused on arrival (replays of duplicates, forgeries).</summary>
+    public long SecurityDrops { get; private set; }
+
+    public SimLink(Simulation sim, string name, LinkProfile profile, Action<Ipv6Address, MobilityMessage> receiver, bool throughWire = true,
+        SimSecurity? security = null)
     {
+        _security = security;
         _sim = sim;
         _random = sim.NewRandomStream();
         _receiver = receiver;
@@ -86,6 +95,24 @@ public sealed class SimLink
             Counters.CountDropped(type);
             return;
         }
+        if (_security is not null)
+        {
+            // In ESP: the sender seals now; the receiver opens on arrival (a duplicate then dies in the replay window).
+            int length = message.WriteTo(_buffer, source, destination);
+            if (!_security.TrySeal(source, destination, _buffer.AsSpan(0, length), out var esp))
+            {
+                Counters.CountDropped(type);
+                return;
+            }
+            EspTrace?.Add((source, destination, esp));
+            ScheduleEspDelivery(source, destination, type, esp, extra);
+            if (verdict == LinkVerdict.Duplicate || (Profile.Duplication > 0 && _random.NextDouble() < Profile.Duplication))
+            {
+                Counters.CountDuplicated(type);
+                ScheduleEspDelivery(source, destination, type, esp, extra);
+            }
+            return;
+        }
         var received = ThroughWire ? RoundTrip(source, destination, message) : message;
         ScheduleDelivery(source, received, extra);
         if (verdict == LinkVerdict.Duplicate || (Profile.Duplication > 0 && _random.NextDouble() < Profile.Duplication))
@@ -93,6 +120,32 @@ public sealed class SimLink
             Counters.CountDuplicated(type);
             ScheduleDelivery(source, received, extra);
         }
+    }
+
+    /// <summary>Put raw ESP bytes on the link (an attacker replaying or forging), delivered after the link's delay.</summary>
+    public void InjectEsp(Ipv6Address source, Ipv6Address destination, byte[] esp) =>
+        ScheduleEspDelivery(source, destination, null, esp, TimeSpan.Zero);
+
+    private void ScheduleEspDelivery(Ipv6Address source, Ipv6Address destination, MobilityHeaderType? type, byte[] esp, TimeSpan extra)
+    {
+        var delay = Profile.Delay + extra;
+        if (Profile.Jitter > TimeSpan.Zero) delay += _random.NextTimeSpan(TimeSpan.Zero, Profile.Jitter);
+        if (Profile.Reordering > 0 && _random.NextDouble() < Profile.Reordering) delay += Profile.ReorderDelay;
+        MessagesInFlight++;
+        _sim.Schedule(delay, () =>
+        {
+            MessagesInFlight--;
+            if (_security!.TryOpen(source, destination, esp) is not { } mh)
+            {
+                SecurityDrops++;
+                return;
+            }
+            if (!MobilityHeader.TryCreate(mh, out var view, out var error) || !view.IsChecksumValid(source, destination) || !MobilityMessage.TryParse(mh, out var message, out error))
+                throw new InvalidOperationException($"{Name}: an authenticated Mobility Header did not parse: {error}");
+            if (type is { } t) Counters.CountDelivered(t);
+            Trace?.Add((_sim.Now, source, message!));
+            _receiver(source, message!);
+        });
     }
 
     private LinkVerdict? ApplyRules(MobilityMessage message, out TimeSpan extra)

@@ -69,6 +69,8 @@ public sealed class SimLma
         {
             var options = _baseOptions with { RestartCounter = _baseOptions.RestartCounter + (uint)Restarts };
             Machine = new LocalMobilityAnchor(options, Policy, _domain.Sim.NewRandomStream());
+            // Its SA database comes back from what it had persisted (sequence reservations, inbound edges).
+            _domain.Security?.Restart(Address);
             IsDown = false;
         });
     }
