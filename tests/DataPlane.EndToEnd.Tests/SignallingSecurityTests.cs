@@ -52,8 +52,8 @@ public sealed class SignallingSecurityTests(ITestOutputHelper output)
     public void Unprotected_forged_and_replayed_pbus_are_dropped_counted_and_never_move_the_binding()
     {
         using var tb = new Testbed(output, vms: 1, attach: false, keys: Keys);
-        var pcap = Path.Combine(tb.RunDir, "mag1-link.pcapng");
-        var capture = tb.Capture("lma", "-i", "eth-mag1", "-a", "duration:6", "-w", pcap);
+        var pcap = Path.Combine(tb.RunDir, "mag1-link.pcap");
+        var capture = tb.Capture("lma", "-i", "eth-mag1", "-a", "duration:6", "-F", "pcap", "-w", pcap);
         tb.Attach(1);
         tb.WaitForAddress(1, TimeSpan.FromSeconds(15));
         Assert.True(capture.WaitForExit(30_000), "tshark did not stop");

@@ -4,9 +4,12 @@
   inject_signalling.py raw PROTO DST HEX          send HEX as the payload of an IPv6 packet with next header PROTO
                                                   (135: a Mobility Header in the clear, 50: ESP) to DST
   inject_signalling.py replay PCAP SRC DST        resend, byte for byte, every ESP packet SRC sent to DST in PCAP
+                                                  (a classic pcap of Ethernet frames: tshark -F pcap)
 Prints how many packets it sent. The kernel builds the IPv6 header (source: the namespace's address towards DST).
 """
+import ipaddress
 import socket
+import struct
 import sys
 
 
@@ -19,16 +22,31 @@ def send(proto, dst, payload):
     s.close()
 
 
+def ethernet_frames(path):
+    """The frames of a classic little-endian pcap with link type Ethernet (what tshark -F pcap writes here)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    magic, = struct.unpack("<I", data[:4])
+    if magic not in (0xA1B2C3D4, 0xA1B23C4D) or struct.unpack("<I", data[20:24])[0] != 1:
+        sys.exit(f"{path}: not a little-endian Ethernet pcap")
+    at = 24
+    while at + 16 <= len(data):
+        caplen, = struct.unpack("<I", data[at + 8:at + 12])
+        yield data[at + 16:at + 16 + caplen]
+        at += 16 + caplen
+
+
 def main():
     if sys.argv[1] == "raw":
         send(int(sys.argv[2]), sys.argv[3], bytes.fromhex(sys.argv[4]))
         print(1)
     elif sys.argv[1] == "replay":
-        from scapy.all import IPv6, rdpcap  # python3-scapy, installed by scripts/install-deps
+        src, dst = ipaddress.IPv6Address(sys.argv[3]).packed, ipaddress.IPv6Address(sys.argv[4]).packed
         sent = 0
-        for p in rdpcap(sys.argv[2]):
-            if IPv6 in p and p[IPv6].nh == 50 and p[IPv6].src == sys.argv[3] and p[IPv6].dst == sys.argv[4]:
-                send(50, sys.argv[4], bytes(p[IPv6].payload))
+        for frame in ethernet_frames(sys.argv[2]):
+            ip = frame[14:]
+            if frame[12:14] == b"\x86\xdd" and len(ip) >= 40 and ip[6] == 50 and ip[8:24] == src and ip[24:40] == dst:
+                send(50, sys.argv[4], ip[40:40 + struct.unpack("!H", ip[4:6])[0]])
                 sent += 1
         print(sent)
     else:
