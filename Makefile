@@ -6,7 +6,7 @@ SLN := DataPlane.sln
 # Long test runs print progress per test so a stuck test is visible in CI logs.
 TEST_LOGGER ?= console;verbosity=normal
 
-.PHONY: help deps build test bench handover perf deb clean
+.PHONY: help deps build test bench handover perf deb clean fuzz soak
 
 help:
 	@echo "make build   - build everything ($(CONFIG))"
@@ -17,6 +17,8 @@ help:
 	@echo "make experiment - the full seed experiment, 70 migrations per RTT (EXPERIMENT_ARGS)"
 	@echo "make perf    - iperf3/ping through the kernel bridge+routing and through DataPlane, ratios (PERF_ARGS)"
 	@echo "make deb     - the Debian package artifacts/deb/dataplane_<version>_amd64.deb (version: scripts/version)"
+	@echo "make fuzz    - afl++ on every parser and data path entry point (FUZZ_SECONDS per target, FUZZ_TARGETS)"
+	@echo "make soak    - 100,000 VMs churned through the simulation and through real daemons (SOAK_VMS)"
 	@echo "make clean   - remove build output"
 
 deps:
@@ -53,6 +55,21 @@ deb: build
 
 clean:
 	rm -rf artifacts BenchmarkDotNet.Artifacts
+
+# ---- Hardening: fuzzing and the churn soak (docs/security.md) -------------------------------------------------------
+# afl++ through SharpFuzz, FUZZ_SECONDS per target (default 300); appends every target's executions to
+# fuzz/executions.csv and prints the running totals. `make test` runs a 5-second smoke per target.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?=
+fuzz: deps
+	scripts/fuzz --seconds $(FUZZ_SECONDS) $(if $(FUZZ_TARGETS),--targets "$(FUZZ_TARGETS)")
+
+# 100,000 VMs through the simulation (machines and SA state flat) and through a real MAG and LMA on the
+# namespace testbed (daemon memory flat); `make test` runs 5,000 and 1,000.
+SOAK_VMS ?= 100000
+soak: deps build
+	DATAPLANE_SOAK_VMS=$(SOAK_VMS) $(DOTNET) test tests/DataPlane.Protocol.Tests -c $(CONFIG) --no-build --nologo --logger "console;verbosity=detailed" --filter "FullyQualifiedName~Churn_soak"
+	DATAPLANE_SOAK_VMS=$(SOAK_VMS) $(DOTNET) test tests/DataPlane.EndToEnd.Tests -c $(CONFIG) --no-build --nologo --logger "console;verbosity=detailed" --filter "FullyQualifiedName~ChurnSoak"
 
 # ---- The seed's evaluation: the experiment and the demo ----------------------------------------------------------
 # `build` publishes dataplane-wan (the link emulator and bulk stream behind the testbed's --delay and --memory-mb)
