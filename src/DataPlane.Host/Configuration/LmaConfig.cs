@@ -78,6 +78,15 @@ public sealed record LmaConfig
             };
             t.Done();
         }
+        if (root.OptionalObject("limits") is { } limits)
+        {
+            o = o with
+            {
+                MaxMessagesPerMagPerSecond = (int)limits.OptionalInteger("messagesPerMagPerSecond", o.MaxMessagesPerMagPerSecond, 1, 1_000_000),
+                MaxMessageBurstPerMag = (int)limits.OptionalInteger("messageBurstPerMag", o.MaxMessageBurstPerMag, 1, 10_000_000),
+            };
+            limits.Done();
+        }
         root.Done();
         try
         {

@@ -7,6 +7,8 @@ namespace DataPlane.Protocol.Lma;
 public sealed class LmaCounters
 {
     public long PbusReceived;
+    /// <summary>Mobility Header messages over a MAG's rate limit (<see cref="LmaOptions.MaxMessagesPerMagPerSecond"/>): dropped, not answered.</summary>
+    public long MessagesRateLimited;
     /// <summary>Every PBU is answered exactly once (parked ones when they are resolved).</summary>
     public readonly LabeledCounter<BindingAckStatus> PbasSentByStatus = new();
 

@@ -52,6 +52,16 @@ public sealed record LmaOptions
     /// <summary>RFC 5847 heartbeat towards the MAGs that have tunnels.</summary>
     public HeartbeatOptions Heartbeat { get; init; } = new();
 
+    /// <summary>
+    /// Mobility Header messages accepted per second from one MAG (and, together, from all unauthorised sources);
+    /// more are dropped unanswered and counted (<see cref="LmaCounters.MessagesRateLimited"/>). The default covers a
+    /// MAG re-registering thousands of VMs after an LMA restart within seconds (its retransmissions carry the rest).
+    /// </summary>
+    public int MaxMessagesPerMagPerSecond { get; init; } = 2000;
+
+    /// <summary>Messages from one MAG accepted at once above the rate.</summary>
+    public int MaxMessageBurstPerMag { get; init; } = 4000;
+
     /// <summary>Throws <see cref="ProtocolOptionsException"/> naming the first bad setting.</summary>
     public void Validate()
     {
@@ -72,6 +82,8 @@ public sealed record LmaOptions
                 $"must be 1..{HomeNetworkPrefixPoolAllocator.MaxSlotBits} bits shorter than AssignedPrefixLength (was {pool})");
         }
         Check.Positive(ProfileLookupTimeout, p + nameof(ProfileLookupTimeout));
+        Check.AtLeast(MaxMessagesPerMagPerSecond, 1, p + nameof(MaxMessagesPerMagPerSecond));
+        Check.AtLeast(MaxMessageBurstPerMag, 1, p + nameof(MaxMessageBurstPerMag));
         Check.AtLeast(MaxBindingCacheEntries, 1, p + nameof(MaxBindingCacheEntries));
         Check.AtLeast(MaxParkedRegistrations, 0, p + nameof(MaxParkedRegistrations));
         Heartbeat.Validate(p + nameof(Heartbeat) + ".");

@@ -26,6 +26,7 @@ public sealed partial class LocalMobilityAnchor
     private readonly HeartbeatPeerTracker _heartbeat;
     private readonly List<HeartbeatSignal> _heartbeatSignals = [];
     private int _parked;
+    private readonly SignallingRateLimiter _rateLimiter;
     private int _awaitingDeletion;
 
     public LocalMobilityAnchor(LmaOptions options, ILmaPolicy policy, IRandomSource random)
@@ -36,6 +37,7 @@ public sealed partial class LocalMobilityAnchor
         if (options.HomeNetworkPrefixPool is { } pool) _pool = new HomeNetworkPrefixPoolAllocator(pool, options.AssignedPrefixLength);
         _heartbeat = new HeartbeatPeerTracker(options.Heartbeat, options.RestartCounter, random);
         Counters = new LmaCounters(_heartbeat.Counters);
+        _rateLimiter = new SignallingRateLimiter(options.MaxMessagesPerMagPerSecond, options.MaxMessageBurstPerMag);
     }
 
     public LmaOptions Options => _options;
@@ -65,6 +67,7 @@ public sealed partial class LocalMobilityAnchor
         _actions.Clear();
         switch (e)
         {
+            case LmaEvent.MobilityMessageReceived m when !_rateLimiter.TryAcquire(m.Source, IsMagAuthorized(m.Source), now): Counters.MessagesRateLimited++; break;
             case LmaEvent.MobilityMessageReceived { Message: BindingUpdate pbu } m: OnProxyBindingUpdate(m.Source, pbu, now); break;
             case LmaEvent.MobilityMessageReceived { Message: HeartbeatMessage hb } m: OnHeartbeat(m.Source, hb, now); break;
             case LmaEvent.MobilityMessageReceived: Counters.UnexpectedMessages++; break;
