@@ -31,7 +31,8 @@ public sealed partial class Testbed : IDisposable
     /// <param name="policy">The daemons' "policy" section (JSON) instead of the testbed's policy file, e.g. a RADIUS one.</param>
     /// <param name="tuning">The daemons' "dataplane" section (JSON, `--tuning`), e.g. <c>{"uplink":"packet"}</c>.</param>
     /// <param name="keys">ESP on the Mobility Header with fresh manual keys (`up --keys ALGORITHM`), e.g. "null-hmac-sha256-128".</param>
-    public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true, string? policy = null, string? tuning = null, string? keys = null)
+    /// <param name="metrics">The daemons' "metrics" section (JSON, `--metrics`), e.g. a short vmRetention.</param>
+    public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true, string? policy = null, string? tuning = null, string? keys = null, string? metrics = null)
     {
         _output = output;
         foreach (var binary in new[] { Dataplane, Probe })
@@ -43,6 +44,7 @@ public sealed partial class Testbed : IDisposable
         if (policy is not null) args.AddRange(["--policy", policy]);
         if (tuning is not null) args.AddRange(["--tuning", tuning]);
         if (keys is not null) args.AddRange(["--keys", keys]);
+        if (metrics is not null) args.AddRange(["--metrics", metrics]);
         var r = Shell.Run(Script, args, TimeSpan.FromSeconds(90));
         if (r.ExitCode != 0) throw new InvalidOperationException($"testbed up failed:\n{r.Output}");
         _output.WriteLine($"testbed {Name} up");

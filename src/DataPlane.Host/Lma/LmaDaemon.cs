@@ -462,6 +462,9 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         ["mobilitySocket"] = MagDaemon.SocketJson(_mobility.Counters),
         ["home"] = MagDaemon.SocketJson(_home.Counters),
         ["policy"] = WithSecurity(_policy.Counters.ToJson()),
+        ["process"] = ProcessStats.ToJson(),
+        ["bindingsTracked"] = _bindings.Count,
+        ["prefixCounters"] = _dp.PrefixCounters.Count,
         ["pendingProfileLookups"] = _dp.Machine.PendingProfileLookups,
     };
 

@@ -178,6 +178,9 @@ public sealed partial class MagDaemon
         ["tunnelSocket"] = SocketJson(_tunnel.Counters),
         ["mobilitySocket"] = SocketJson(_mobility.Counters),
         ["policy"] = WithSecurity(_policy.Counters.ToJson()),
+        ["process"] = ProcessStats.ToJson(),
+        ["vmsTracked"] = _vms.Count,
+        ["vmCounters"] = _dp.VmCounters.Count,
     };
 
     internal static JsonObject SocketJson(PortCounters c) => new()
