@@ -53,6 +53,13 @@ public sealed class HandoverTracker(Simulation sim)
 
     internal void Abandon(SimVm vm) => _pending.Remove(vm);
 
+    /// <summary>The VM left the harness (<see cref="PmipDomain.Forget"/>): drop what points at it.</summary>
+    internal void Forget(SimVm vm)
+    {
+        _pending.Remove(vm);
+        if (vm.Prefix is { } p && _vmByPrefix.TryGetValue(p, out var holder) && holder == vm) _vmByPrefix.Remove(p);
+    }
+
     internal void OnAttachSeen(SimVm vm, SimMag mag)
     {
         if (_pending.TryGetValue(vm, out var r) && r.To == mag && vm.Mag == mag) r.AttachSeenAt ??= sim.Now;

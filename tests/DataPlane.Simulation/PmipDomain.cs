@@ -33,6 +33,7 @@ public sealed class PmipDomain
 
     private readonly List<SimMag> _mags = [];
     private readonly List<SimVm> _vms = [];
+    private int _nextVmIndex;
 
     public PmipDomain(long seed, DomainOptions? options = null)
     {
@@ -105,7 +106,8 @@ public sealed class PmipDomain
     /// <summary>A VM authorised in the policy store (and at the LMA), not yet booted.</summary>
     public SimVm AddVm()
     {
-        int n = _vms.Count;
+        // Not _vms.Count: Forget removes VMs, and a new VM must never take a live one's MAC and MN-ID.
+        int n = _nextVmIndex++;
         var mac = MacAddress.FromUInt64(0x5254_0000_0000UL | (uint)n);
         var vm = new SimVm(n, mac, $"vm{n}@sim.dataplane.test");
         IReadOnlyList<Ipv6Prefix> prefixes = Options.Prefixes == PrefixSource.Profile ? [ProfilePrefix(n)] : [];
@@ -113,6 +115,18 @@ public sealed class PmipDomain
         if (Options.Prefixes == PrefixSource.Profile) LmaPolicy.SetProfile(vm.MobileNodeIdentifier, new LmaMobileNodeProfile(prefixes));
         _vms.Add(vm);
         return vm;
+    }
+
+    /// <summary>
+    /// Drop an off VM from the harness (its policy entry and record), so a churn soak of many VMs measures the
+    /// machines' memory rather than the harness's own per-VM bookkeeping.
+    /// </summary>
+    public void Forget(SimVm vm)
+    {
+        if (vm.State != VmState.Off) throw new InvalidOperationException($"{vm.Name} is {vm.State}");
+        Policy.Forget(vm.Mac);
+        Tracker.Forget(vm);
+        _vms.Remove(vm);
     }
 
     /// <summary>Start the VM on a MAG: hotplug online, then its boot-time RS and DAD NS.</summary>

@@ -19,6 +19,8 @@ public sealed class SimPolicyStore
 
     public void Deny(MacAddress mac) => _profiles[mac] = null;
 
+    public void Forget(MacAddress mac) => _profiles.Remove(mac);
+
     /// <summary>The profile, or null for a denied or unknown VM.</summary>
     public VmProfile? Lookup(MacAddress mac) => _profiles.GetValueOrDefault(mac);
 }
