@@ -12,6 +12,12 @@ public sealed record ControlRequest(string Command, JsonObject Args)
 {
     public const int MaxLineBytes = 64 * 1024;
 
+    /// <summary>
+    /// A key given twice is refused at parse time: System.Text.Json would otherwise accept the text and throw
+    /// ArgumentException later, on the first look-up (found by the `control` fuzzing target).
+    /// </summary>
+    internal static readonly JsonDocumentOptions ParseOptions = new() { AllowDuplicateProperties = false, MaxDepth = 32 };
+
     /// <summary>Parse one request line; null and a reason when it is not a request.</summary>
     public static ControlRequest? TryParse(string line, out string? error)
     {
@@ -19,7 +25,7 @@ public sealed record ControlRequest(string Command, JsonObject Args)
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(line);
+            node = JsonNode.Parse(line, documentOptions: ParseOptions);
         }
         catch (JsonException e)
         {
@@ -66,10 +72,22 @@ public sealed record ControlResponse(bool Ok, JsonNode? Result, string? Error)
         return o.ToJsonString();
     }
 
+    /// <summary>Parse the daemon's answer; <see cref="FormatException"/> (what `ctl` reports, exit 2) for anything that is not one.</summary>
     public static ControlResponse Parse(string line)
     {
-        var o = JsonNode.Parse(line) as JsonObject ?? throw new FormatException("the daemon's answer is not a JSON object");
-        bool ok = o["ok"]?.GetValue<bool>() ?? false;
-        return ok ? Success(o["result"]?.DeepClone()) : Failure(o["error"]?.GetValue<string>() ?? "unknown error");
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(line, documentOptions: ControlRequest.ParseOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"the daemon's answer is not JSON: {e.Message}", e);
+        }
+        if (node is not JsonObject o) throw new FormatException("the daemon's answer is not a JSON object");
+        // Field by field with TryGetValue: an answer whose "ok" is not a boolean is a bad answer, not a crash of ctl.
+        bool ok = o["ok"] is JsonValue okValue && okValue.TryGetValue(out bool b) && b;
+        string error = o["error"] is JsonValue errorValue && errorValue.TryGetValue(out string? text) ? text : "unknown error";
+        return ok ? Success(o["result"]?.DeepClone()) : Failure(error);
     }
 }
