@@ -12,11 +12,30 @@ namespace DataPlane.Host.Mag;
 public sealed partial class MagDaemon
 {
     /// <summary>Attach an interface as an access port. Returns null, or why it could not be attached.</summary>
+    /// <summary>
+    /// The next free port number, round-robin over 1..MaxPorts−1: a number is used again only after every other one
+    /// was, so a host that attaches and detaches VM ports for ever (each migration in is a port add) never runs out
+    /// — it did after 4,095 attachments, found by the churn soak — and a number is not reused while a late event for
+    /// its previous port could still be around.
+    /// </summary>
+    private PortId? NextPortId()
+    {
+        int max = _dp.Options.MaxPorts;
+        for (int tries = 1; tries < max; tries++)
+        {
+            int id = _nextPortId;
+            _nextPortId = _nextPortId + 1 >= max ? 1 : _nextPortId + 1;
+            if (!_ports.ContainsKey(id)) return new PortId(id);
+        }
+        return null;
+    }
+
     private string? AddPort(string name, MacAddress? mac, PortKind kind, PortOnlineKind online = PortOnlineKind.AwaitVm)
     {
         if (!InterfaceNames.IsValid(name)) return $"\"{name}\" is not a valid interface name";
         if (_portsByName.ContainsKey(name)) return $"port {name} is already attached";
         if (mac is { } m && (m.IsMulticast || m.IsZero)) return $"{m} is not a unicast MAC";
+        if (NextPortId() is not { } id) return $"cannot attach {name}: all {_dp.Options.MaxPorts - 1} port numbers are in use";
         IPacketPort device;
         try
         {
@@ -31,7 +50,6 @@ public sealed partial class MagDaemon
         {
             return $"cannot attach {name}: {e.Message}";
         }
-        var id = new PortId(_nextPortId++);
         var port = new OpenPort(id, name, device, kind, mac, _batchSize) { Captures = _captures.For(name) };
         _ports[id.Value] = port;
         _portsByName[name] = port;
