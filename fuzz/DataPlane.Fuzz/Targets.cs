@@ -190,7 +190,7 @@ public static class Targets
         {
             ControlResponse.Parse(line);
         }
-        catch (Exception e) when (e is FormatException or System.Text.Json.JsonException)
+        catch (FormatException)
         {
             // What `dataplane ctl` reports as "the daemon's answer is not …" (exit 2).
         }
