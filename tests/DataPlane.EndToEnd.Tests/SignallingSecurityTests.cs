@@ -21,13 +21,17 @@ public sealed class SignallingSecurityTests(ITestOutputHelper output)
     {
         using var tb = new Testbed(output, vms: 1, attach: false, keys: algorithm);
         var pcap = Path.Combine(tb.RunDir, "lma-links.pcapng");
-        var capture = tb.Capture("lma", "-i", "eth-mag1", "-i", "eth-mag2", "-a", "duration:14", "-w", pcap);
+        // Stopped once the scenario is over (docs/testing.md rule 4); -a is only a backstop.
+        var capture = tb.Capture("lma", "-i", "eth-mag1", "-i", "eth-mag2", "-a", "duration:300", "-w", pcap);
+        long heartbeats = HeartbeatsAnswered(tb);
         tb.Attach(1);
         tb.WaitForAddress(1, TimeSpan.FromSeconds(15));
         Assert.True(tb.Ping("vm1", Testbed.Client, 3));
         tb.Migrate(1, "mag2");
         Assert.True(tb.Ping("vm1", Testbed.Client, 3));
-        Assert.True(capture.WaitForExit(30_000), "tshark did not stop");
+        // At least one heartbeat exchange inside the capture, then stop it.
+        Poll(() => HeartbeatsAnswered(tb) > heartbeats, TimeSpan.FromSeconds(20), "no heartbeat was answered during the capture");
+        StopCapture(capture);
 
         var plain = Shell.Check("tshark", "-r", pcap, "-Y", "ipv6.nxt == 135", "-T", "fields", "-e", "frame.number");
         Assert.True(string.IsNullOrWhiteSpace(plain), "Mobility Headers in the clear: frames " + plain);
@@ -53,10 +57,12 @@ public sealed class SignallingSecurityTests(ITestOutputHelper output)
     {
         using var tb = new Testbed(output, vms: 1, attach: false, keys: Keys);
         var pcap = Path.Combine(tb.RunDir, "mag1-link.pcap");
-        var capture = tb.Capture("lma", "-i", "eth-mag1", "-a", "duration:6", "-F", "pcap", "-w", pcap);
+        var capture = tb.Capture("lma", "-i", "eth-mag1", "-a", "duration:300", "-F", "pcap", "-w", pcap);
         tb.Attach(1);
         tb.WaitForAddress(1, TimeSpan.FromSeconds(15));
-        Assert.True(capture.WaitForExit(30_000), "tshark did not stop");
+        // MAG1's registration is in the capture once the LMA has accepted ESP from it.
+        Poll(() => SaFrom(tb, "lma", Testbed.Mag1Address)["packets"]!.GetValue<long>() > 0, TimeSpan.FromSeconds(15), "no ESP from MAG1 reached the LMA");
+        StopCapture(capture);
         Assert.Equal(Testbed.Mag1Address, BindingMag(tb));
         long pbus = Stats(tb, "lma")["protocol"]!["pbusReceived"]!.GetValue<long>();
 
@@ -142,6 +148,15 @@ public sealed class SignallingSecurityTests(ITestOutputHelper output)
     }
 
     // ---- helpers ------------------------------------------------------------------------------------
+
+    private static long HeartbeatsAnswered(Testbed tb) => Stats(tb, "lma")["protocol"]!["heartbeat"]!["requestsAnswered"]!.GetValue<long>();
+
+    /// <summary>SIGTERM (docs/testing.md rule 5): tshark completes the file and exits.</summary>
+    private static void StopCapture(System.Diagnostics.Process capture)
+    {
+        Shell.Run("kill", ["-TERM", capture.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
+        Assert.True(capture.WaitForExit(30_000), "tshark did not stop");
+    }
 
     private static JsonNode Stats(Testbed tb, string daemon) => tb.Ctl(daemon, "stats")!;
 
