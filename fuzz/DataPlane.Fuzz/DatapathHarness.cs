@@ -77,19 +77,21 @@ public sealed class DatapathHarness
     /// <summary>The first byte picks the port and the offload metadata (none, partial checksum, TSO v6/v4); the rest is the frame.</summary>
     public void FromPort(byte[] input)
     {
-        if (input.Length < 1) return;
-        int length = input.Length - 1;
+        // Even an empty input reaches the data path: an input that runs no instrumented code at all would make
+        // afl's dry run report "no instrumentation detected" and abort.
+        byte selector = input.Length > 0 ? input[0] : (byte)0;
+        int length = Math.Max(0, input.Length - 1);
         const int headroom = 128;
-        input.AsSpan(1).CopyTo(_buffer.AsSpan(headroom));
-        var port = (input[0] & 1) == 0 ? Port : new PortId(2);
-        var offload = ((input[0] >> 1) & 3) switch
+        if (length > 0) input.AsSpan(1).CopyTo(_buffer.AsSpan(headroom));
+        var port = (selector & 1) == 0 ? Port : new PortId(2);
+        var offload = ((selector >> 1) & 3) switch
         {
             0 => OffloadInfo.None,
             1 => OffloadInfo.PartialChecksum((ushort)(14 + 40), 16),
-            2 => OffloadInfo.TcpSegmentation(GsoType.TcpV6, (ushort)(input[0] * 8 + 8), 74, 54, 16),
-            _ => OffloadInfo.TcpSegmentation(GsoType.TcpV4, (ushort)(input[0] * 8 + 8), 54, 34, 16),
+            2 => OffloadInfo.TcpSegmentation(GsoType.TcpV6, (ushort)(selector * 8 + 8), 74, 54, 16),
+            _ => OffloadInfo.TcpSegmentation(GsoType.TcpV4, (ushort)(selector * 8 + 8), 54, 34, 16),
         };
-        _now += TimeSpan.FromMilliseconds(input[0]);
+        _now += TimeSpan.FromMilliseconds(selector);
         _mag.FromPort(port, _buffer, headroom, length, offload, _now);
         Step();
     }
@@ -97,12 +99,12 @@ public sealed class DatapathHarness
     /// <summary>The first byte picks the path (MAG from the LMA, LMA from the MAG, LMA from the home network); the rest is the packet.</summary>
     public void FromTunnel(byte[] input)
     {
-        if (input.Length < 1) return;
-        int length = input.Length - 1;
+        byte selector = input.Length > 0 ? input[0] : (byte)0;
+        int length = Math.Max(0, input.Length - 1);
         const int headroom = 128;
-        input.AsSpan(1).CopyTo(_buffer.AsSpan(headroom));
+        if (length > 0) input.AsSpan(1).CopyTo(_buffer.AsSpan(headroom));
         _now += TimeSpan.FromMilliseconds(1);
-        switch (input[0] % 3)
+        switch (selector % 3)
         {
             case 0: _mag.FromTunnel(_buffer, headroom, length, Lma, Coa, _now); break;
             case 1: _lma.FromTunnel(_buffer, headroom, length, Coa, Lma, _now); break;
@@ -117,10 +119,10 @@ public sealed class DatapathHarness
     /// </summary>
     public void Signalling(byte[] input)
     {
-        if (input.Length < 2) return;
-        _now += TimeSpan.FromMilliseconds(input[1] * 40);
-        var mh = input.AsSpan(2);
-        if ((input[0] & 1) == 0) _lma.ReceiveMobilityMessage(mh, Coa, Lma, _now, verifyChecksum: false);
+        byte direction = input.Length > 0 ? input[0] : (byte)0;
+        _now += TimeSpan.FromMilliseconds((input.Length > 1 ? input[1] : 0) * 40);
+        var mh = input.AsSpan(Math.Min(2, input.Length));
+        if ((direction & 1) == 0) _lma.ReceiveMobilityMessage(mh, Coa, Lma, _now, verifyChecksum: false);
         else _mag.ReceiveMobilityMessage(mh, Lma, Coa, _now, verifyChecksum: false);
         _mag.Tick(_now);
         _lma.Tick(_now);

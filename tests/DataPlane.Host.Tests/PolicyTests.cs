@@ -69,6 +69,22 @@ public sealed class PolicyTests : IDisposable
         Assert.Empty(p.GetLmaProfile("someone@vm.test")!.HomeNetworkPrefixes); // defaults.allowed: pool
     }
 
+    /// <summary>
+    /// Issue 17: authentication is not authorisation. A VM the policy anchors at another LMA gets no profile at
+    /// this one (the machine answers 152), whoever asks for it with whatever keys.
+    /// </summary>
+    [Fact]
+    public void An_lma_has_no_profile_for_a_vm_the_policy_anchors_elsewhere()
+    {
+        var p = Parse(Policy.Replace("\"nai\": \"vm1@vm.test\",", "\"nai\": \"vm1@vm.test\", \"localMobilityAnchor\": \"2001:db8:200::1\","));
+        var here = Ipv6Address.Parse("2001:db8:100::1");
+        var there = Ipv6Address.Parse("2001:db8:200::1");
+        Assert.Null(p.GetLmaProfile("vm1@vm.test", here));
+        Assert.NotNull(p.GetLmaProfile("vm1@vm.test", there));
+        Assert.NotNull(p.GetLmaProfile("someone@vm.test", here));   // unlisted: the defaults anchor it here
+        Assert.Null(p.GetLmaProfile("someone@vm.test", there));
+    }
+
     [Theory]
     [InlineData("""{"vms":[{"mac":"52:54:00:00:00:01"},{"mac":"52:54:00:00:00:01"}]}""", "vms[1].mac: 52:54:00:00:00:01 is also vms[0]'s")]
     [InlineData("""{"vms":[{"mac":"52:54:00:00:00:01","nai":"a@b"},{"mac":"52:54:00:00:00:02","nai":"a@b"}]}""", "vms[1].nai: \"a@b\" is also vms[0]'s")]

@@ -16,11 +16,14 @@ public sealed class FilePolicyStore : IPolicyStore, ILmaPolicy
     private readonly string _path;
     private readonly ILogger _log;
     private volatile PolicySnapshot _current;
+    private readonly Ipv6Address? _anchor;
 
-    public FilePolicyStore(string path, ILogger log)
+    /// <param name="anchor">On an LMA, its own address: VMs the policy anchors at another LMA get no profile here.</param>
+    public FilePolicyStore(string path, ILogger log, Ipv6Address? anchor = null)
     {
         _path = path;
         _log = log;
+        _anchor = anchor;
         _current = PolicyFile.Load(path);
         _log.LogInformation("loaded {Path}: {Vms} VMs, defaults.allowed={Allowed}", path, _current.Vms.Count, _current.Defaults.Allowed);
     }
@@ -65,7 +68,7 @@ public sealed class FilePolicyStore : IPolicyStore, ILmaPolicy
     public LmaMobileNodeProfile? GetProfile(string mobileNodeIdentifier)
     {
         Interlocked.Increment(ref Counters.LmaProfileLookups);
-        var p = _current.GetLmaProfile(mobileNodeIdentifier);
+        var p = _current.GetLmaProfile(mobileNodeIdentifier, _anchor);
         Interlocked.Increment(ref p is null ? ref Counters.Denied : ref Counters.Allowed);
         return p;
     }

@@ -58,12 +58,21 @@ public sealed class PolicySnapshot
     /// <summary>The LMA's view (see <see cref="ILmaPolicy"/>): MAGs listed in the file, prefixes per NAI.</summary>
     public bool IsMagAuthorized(Ipv6Address mag) => _mags.Contains(mag);
 
-    public LmaMobileNodeProfile? GetLmaProfile(string nai)
+    /// <param name="anchor">The asking LMA's address: a VM the policy anchors at another LMA (its
+    /// `localMobilityAnchor`, or the defaults') gets no profile here, so a MAG — even one with valid signalling
+    /// keys — cannot register it at the wrong LMA (152, not the LMA for this mobile node).</param>
+    public LmaMobileNodeProfile? GetLmaProfile(string nai, Ipv6Address? anchor = null)
     {
         if (_byNai.TryGetValue(nai, out var vm))
-            return vm.Allowed ? (vm.HomeNetworkPrefixes.Count == 0 ? LmaMobileNodeProfile.FromPool : new LmaMobileNodeProfile(vm.HomeNetworkPrefixes)) : null;
-        return Defaults.Allowed ? LmaMobileNodeProfile.FromPool : null;
+        {
+            if (!vm.Allowed || !AnchoredAt(vm.LocalMobilityAnchor ?? Defaults.LocalMobilityAnchor, anchor)) return null;
+            return vm.HomeNetworkPrefixes.Count == 0 ? LmaMobileNodeProfile.FromPool : new LmaMobileNodeProfile(vm.HomeNetworkPrefixes);
+        }
+        return Defaults.Allowed && AnchoredAt(Defaults.LocalMobilityAnchor, anchor) ? LmaMobileNodeProfile.FromPool : null;
     }
+
+    private static bool AnchoredAt(Ipv6Address? policyAnchor, Ipv6Address? asking) =>
+        policyAnchor is not { } p || asking is not { } a || p == a;
 }
 
 /// <summary>The answer for one VM: a profile, or a reason it may not join.</summary>

@@ -12,5 +12,5 @@ public static class PolicyStores
     public static IPolicyStore Create(PolicyConfig config, Ipv6Address ownAddress, ILogger log, IReadOnlySet<Ipv6Address>? authorizedMags = null) =>
         config.Radius is { } radius
             ? new RadiusPolicyStore(radius, ownAddress, log, authorizedMags)
-            : new FilePolicyStore(config.File!, log);
+            : new FilePolicyStore(config.File!, log, ownAddress);
 }
