@@ -36,6 +36,8 @@ public struct FrameInfo
     public bool IsFragment;
     /// <summary>ICMPv6 type when <see cref="UpperLayer"/> is ICMPv6 and the header is present.</summary>
     public Icmpv6Type Icmpv6Type;
+    /// <summary>ICMP (IPv4) type when <see cref="UpperLayer"/> is ICMP and the header is present.</summary>
+    public Icmpv4Type Icmpv4Type;
     /// <summary>UDP/TCP ports when present (0 otherwise).</summary>
     public ushort SourcePort;
     public ushort DestinationPort;
@@ -48,7 +50,7 @@ public struct FrameInfo
 
 /// <summary>
 /// One pass over Ethernet → IPv6 (with its extension headers) / IPv4 / ARP → transport ports or
-/// ICMPv6 type. Every length is checked by the views it uses; a malformed frame yields
+/// ICMP/ICMPv6 type. Every length is checked by the views it uses; a malformed frame yields
 /// <see cref="FrameKind.Malformed"/> with the reason, never an exception.
 /// </summary>
 public static class FrameClassifier
@@ -111,7 +113,7 @@ public static class FrameClassifier
     }
 
     /// <summary>
-    /// Ports or ICMPv6 type; a header too short to hold them makes the frame malformed. Deliberately not
+    /// Ports or ICMP(v6) type; a header too short to hold them makes the frame malformed. Deliberately not
     /// the UDP/TCP views: in a first fragment the UDP length covers the reassembled datagram.
     /// </summary>
     private static bool ReadTransport(ReadOnlySpan<byte> upper, IpProtocol protocol, ref FrameInfo info)
@@ -135,6 +137,14 @@ public static class FrameClassifier
                     return false;
                 }
                 info.Icmpv6Type = (Icmpv6Type)upper[0];
+                return true;
+            case IpProtocol.Icmp:
+                if (upper.Length < 4)
+                {
+                    info.Error = WireError.Truncated;
+                    return false;
+                }
+                info.Icmpv4Type = (Icmpv4Type)upper[0];
                 return true;
             default:
                 return true;

@@ -22,6 +22,17 @@ public readonly record struct Ipv4Address : ISpanFormattable
     public bool IsUnspecified => Value == 0;
     public bool IsBroadcast => Value == 0xFFFF_FFFFu;
     public bool IsMulticast => (Value >> 28) == 0xE;
+    public bool IsLoopback => (Value >> 24) == 127;
+    /// <summary>0.0.0.0/8 ("this network", RFC 1122 §3.2.1.3): never a destination, only a source while configuring.</summary>
+    public bool IsThisNetwork => (Value >> 24) == 0;
+    /// <summary>240.0.0.0/4, reserved (class E), the limited broadcast address included.</summary>
+    public bool IsReserved => (Value >> 28) == 0xF;
+
+    /// <summary>
+    /// Identifies one host: not "this network", loopback, multicast or reserved/broadcast. Only such a
+    /// source may be answered with an ICMP error (RFC 1812 §4.3.2.7) or be a home address.
+    /// </summary>
+    public bool IsUnicast => !IsThisNetwork && !IsLoopback && !IsMulticast && !IsReserved;
 
     public static Ipv4Address ReadFrom(ReadOnlySpan<byte> source) => new(BinaryPrimitives.ReadUInt32BigEndian(source));
 

@@ -26,6 +26,12 @@ public abstract record MobilityMessage
     public Ipv6Address? LinkLocalAddress => Options.Find<LinkLocalAddressOption>()?.Address;
     public PmipTimestamp? Timestamp => Options.Find<TimestampOption>()?.Value;
     public uint? RestartCounter => Options.Find<RestartCounterOption>()?.Value;
+    /// <summary>RFC 5844: the first IPv4 Home Address Request (a PBU must carry at most one: §3.1.2.1, status 173).</summary>
+    public Ipv4HomeAddressRequestOption? Ipv4HomeAddressRequest => Options.Find<Ipv4HomeAddressRequestOption>();
+    public int Ipv4HomeAddressRequestCount => Options.All<Ipv4HomeAddressRequestOption>().Count();
+    public Ipv4HomeAddressReplyOption? Ipv4HomeAddressReply => Options.Find<Ipv4HomeAddressReplyOption>();
+    public Ipv4Address? Ipv4DefaultRouterAddress => Options.Find<Ipv4DefaultRouterAddressOption>()?.Address;
+    public Ipv4DhcpSupportModeOption? Ipv4DhcpSupportMode => Options.Find<Ipv4DhcpSupportModeOption>();
 
     /// <summary>
     /// Parse a Mobility Header. The checksum is not checked here (it needs the IPv6 addresses: see

@@ -76,6 +76,14 @@ public enum BindingAckStatus : byte
     MissingMobileNodeIdentifierOption = 160,
     MissingHandoffIndicatorOption = 161,
     MissingAccessTechnologyTypeOption = 162,
+    /// <summary>RFC 5844 §3.3.5: the mobile node is not authorised for IPv4 mobility service.</summary>
+    NotAuthorizedForIpv4MobilityService = 170,
+    /// <summary>RFC 5844 §3.3.5: the mobile node is not authorised for the requested IPv4 home address.</summary>
+    NotAuthorizedForIpv4HomeAddress = 171,
+    /// <summary>RFC 5844 §3.3.5: the mobile node is not authorised for IPv6 mobility service.</summary>
+    NotAuthorizedForIpv6MobilityService = 172,
+    /// <summary>RFC 5844 §3.3.5: more than one IPv4 Home Address Request option.</summary>
+    MultipleIpv4HomeAddressAssignmentNotSupported = 173,
 }
 
 /// <summary>Mobility option types (IANA "Mobility Options").</summary>
@@ -102,13 +110,13 @@ public enum MobilityOptionType : byte
     Timestamp = 27,
     /// <summary>Restart Counter (RFC 5847 §3.2); alignment 4n+2.</summary>
     RestartCounter = 28,
-    /// <summary>IPv4 Home Address Request (RFC 5844 §3.1.1); alignment 4n.</summary>
+    /// <summary>IPv4 Home Address Request (RFC 5844 §3.3.1); alignment 4n.</summary>
     Ipv4HomeAddressRequest = 36,
-    /// <summary>IPv4 Home Address Reply (RFC 5844 §3.1.2); alignment 4n.</summary>
+    /// <summary>IPv4 Home Address Reply (RFC 5844 §3.3.2); alignment 4n.</summary>
     Ipv4HomeAddressReply = 37,
-    /// <summary>IPv4 Default-Router Address (RFC 5844 §3.4); alignment 4n.</summary>
+    /// <summary>IPv4 Default-Router Address (RFC 5844 §3.3.3); alignment 4n.</summary>
     Ipv4DefaultRouterAddress = 38,
-    /// <summary>IPv4 DHCP Support Mode (RFC 5844 §3.3); alignment 4n.</summary>
+    /// <summary>IPv4 DHCP Support Mode (RFC 5844 §3.3.4); no alignment requirement.</summary>
     Ipv4DhcpSupportMode = 39,
 }
 
@@ -142,14 +150,17 @@ public enum MobileNodeIdentifierSubtype : byte
     Nai = 1,
 }
 
-/// <summary>IPv4 Home Address Reply status values (RFC 5844 §3.1.2).</summary>
+/// <summary>
+/// The Status field of the IPv4 Home Address Reply option (RFC 5844 §3.3.2): 0–127 success, 128–255
+/// failure. tshark 4.0 labels 128–132 with Access Technology Type names (129 "PPP"): its numeric field
+/// `mip6.ipv4aa.sts` is right, the labels are not.
+/// </summary>
 public enum Ipv4HomeAddressReplyStatus : byte
 {
     Success = 0,
-    Failure = 128,
-    NotAuthorized = 129,
-    Ipv4MobilityNotSupported = 130,
-    IncorrectIpv4HomeAddress = 131,
-    InvalidIpv4Address = 132,
-    DynamicIpv4HomeAddressNotAvailable = 133,
+    FailureReasonUnspecified = 128,
+    AdministrativelyProhibited = 129,
+    IncorrectIpv4HomeAddress = 130,
+    InvalidIpv4Address = 131,
+    DynamicIpv4HomeAddressAssignmentNotAvailable = 132,
 }

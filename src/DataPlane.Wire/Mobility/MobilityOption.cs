@@ -231,9 +231,18 @@ public sealed record RestartCounterOption(uint Value) : MobilityOption
     public override void WriteData(Span<byte> data) => BinaryPrimitives.WriteUInt32BigEndian(data, Value);
 }
 
-/// <summary>IPv4 Home Address Request (RFC 5844 §3.1.1): prefix-len(6 bits) reserved(10 bits) address(4); 0.0.0.0 asks the LMA to assign.</summary>
+/// <summary>
+/// IPv4 Home Address Request (RFC 5844 §3.3.1), in PBUs: prefix-len(6 bits) reserved(10 bits) address(4);
+/// 0.0.0.0 (ALL_ZERO) asks the LMA to allocate. The reserved bits are sent as zero and ignored on receipt
+/// (§3.2.3.1's "(P) flag … MUST be set to 0" refers to a field Figure 3 does not have; it lies in them).
+/// </summary>
 public sealed record Ipv4HomeAddressRequestOption(byte PrefixLength, Ipv4Address Address) : MobilityOption
 {
+    /// <summary>ALL_ZERO: "the LMA performs the address allocation".</summary>
+    public static Ipv4HomeAddressRequestOption AllZero { get; } = new(0, Ipv4Address.Any);
+
+    public bool IsAllZero => Address.IsUnspecified;
+
     public override byte RawType => (byte)MobilityOptionType.Ipv4HomeAddressRequest;
     public override int DataLength => MobilityOptionLayout.Ipv4AddressOptionDataLength;
 
@@ -245,9 +254,12 @@ public sealed record Ipv4HomeAddressRequestOption(byte PrefixLength, Ipv4Address
     }
 }
 
-/// <summary>IPv4 Home Address Reply (RFC 5844 §3.1.2): status(1) prefix-len(6 bits) reserved(2 bits) address(4).</summary>
+/// <summary>IPv4 Home Address Reply (RFC 5844 §3.3.2), in PBAs: status(1) prefix-len(6 bits) reserved(2 bits) address(4).</summary>
 public sealed record Ipv4HomeAddressReplyOption(Ipv4HomeAddressReplyStatus Status, byte PrefixLength, Ipv4Address Address) : MobilityOption
 {
+    /// <summary>Values 0 to 127 mean success (§3.3.2).</summary>
+    public bool IsSuccess => (byte)Status < 128;
+
     public override byte RawType => (byte)MobilityOptionType.Ipv4HomeAddressReply;
     public override int DataLength => MobilityOptionLayout.Ipv4AddressOptionDataLength;
 
@@ -259,7 +271,7 @@ public sealed record Ipv4HomeAddressReplyOption(Ipv4HomeAddressReplyStatus Statu
     }
 }
 
-/// <summary>IPv4 Default-Router Address (RFC 5844 §3.4): reserved(2) address(4).</summary>
+/// <summary>IPv4 Default-Router Address (RFC 5844 §3.3.3), in accepting PBAs: reserved(2) address(4).</summary>
 public sealed record Ipv4DefaultRouterAddressOption(Ipv4Address Address) : MobilityOption
 {
     public override byte RawType => (byte)MobilityOptionType.Ipv4DefaultRouterAddress;
@@ -273,7 +285,7 @@ public sealed record Ipv4DefaultRouterAddressOption(Ipv4Address Address) : Mobil
     }
 }
 
-/// <summary>IPv4 DHCP Support Mode (RFC 5844 §3.3): S flag set when the MAG acts as a DHCP server.</summary>
+/// <summary>IPv4 DHCP Support Mode (RFC 5844 §3.3.4), in PBAs: reserved(15 bits) S(1); S = 1: the MAG is the DHCP server, 0: a relay.</summary>
 public sealed record Ipv4DhcpSupportModeOption(bool ServerMode) : MobilityOption
 {
     public override byte RawType => (byte)MobilityOptionType.Ipv4DhcpSupportMode;

@@ -30,7 +30,7 @@ public static class MobilityOptionLayout
         MobilityOptionType.Ipv4HomeAddressRequest => (4, 0),
         MobilityOptionType.Ipv4HomeAddressReply => (4, 0),
         MobilityOptionType.Ipv4DefaultRouterAddress => (4, 0),
-        MobilityOptionType.Ipv4DhcpSupportMode => (4, 0),
+        // RFC 5844 §3.3.4: "The IPv4 DHCP Support Mode option has no alignment requirement."
         _ => (1, 0),
     };
 
