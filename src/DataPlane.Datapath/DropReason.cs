@@ -21,7 +21,7 @@ public enum DropReason : byte
     VlanTagged,
     /// <summary>An EtherType that is neither IPv6, IPv4, ARP nor RARP.</summary>
     UnsupportedEtherType,
-    /// <summary>IPv4 (and ARP other than announcements, and IPv4-in-IPv6): not served yet.</summary>
+    /// <summary>IPv4 from or for a VM whose session has no IPv4 home address (its profile has no IPv4, or the LMA gave none).</summary>
     Ipv4NotServed,
     /// <summary>The source address is outside the VM's home network prefixes (and not link-local).</summary>
     SpoofedSource,
@@ -57,4 +57,11 @@ public enum DropReason : byte
     UdpSegmentationUnsupported,
     /// <summary>The segment pool had no room for the super-frame's segments this batch.</summary>
     SegmentPoolExhausted,
+    /// <summary>
+    /// An ARP packet from a VM claiming an address that is not its own IPv4 home address (the default router's, another
+    /// VM's), or a sender hardware address that is not its MAC: never answered, never an announcement.
+    /// </summary>
+    ArpSpoofed,
+    /// <summary>An IPv4 broadcast (255.255.255.255 or the home subnet's directed broadcast): never forwarded to other VMs.</summary>
+    BroadcastNotForwarded,
 }

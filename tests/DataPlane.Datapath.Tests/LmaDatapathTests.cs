@@ -134,7 +134,7 @@ public class LmaDatapathTests
         Assert.Equal(DropReason.Malformed, Home(new byte[10]).Reason);
         var v4 = new byte[20];
         Ipv4Packet.WriteHeader(v4, new Ipv4Address(1, 2, 3, 4), new Ipv4Address(5, 6, 7, 8), IpProtocol.Udp, 0);
-        Assert.Equal(DropReason.Ipv4NotServed, Home(v4).Reason);
+        Assert.Equal(DropReason.NoBinding, Home(v4).Reason); // no IPv4 home address bound here
 
         var fromVm = TestFrames.Ipv6Udp(Vm, Client);
         Assert.Equal(DropReason.NotForThisLma, Tunnel(fromVm, DomainFixture.Mag1, Ipv6Address.Parse("2001:db8:ffff::9")).Reason);

@@ -143,7 +143,7 @@ public class MagForwardingTests
     }
 
     [Fact]
-    public void Ipv4_vlan_tags_and_other_ethertypes_are_not_served()
+    public void Ipv4_of_a_vm_without_ipv4_vlan_tags_and_other_ethertypes_are_not_served()
     {
         var f = new MagFixture();
         f.Establish();
@@ -152,8 +152,10 @@ public class MagForwardingTests
         UdpDatagram.WriteHeader(v4.AsSpan(20), 1000, 2000, 0);
         Assert.Equal(DropReason.Ipv4NotServed, f.FromVm(TestFrames.WithEthernet(v4, MagFixture.SharedMac, MagFixture.VmMac, EtherType.Ipv4)).Verdict.Reason);
         var arpRequest = Hex.Bytes(ScapyVectors.GratuitousArp);
-        arpRequest[^1] = 1; // target address differs from the sender's: an ordinary request
-        Assert.Equal(DropReason.Ipv4NotServed, f.FromVm(arpRequest).Verdict.Reason);
+        arpRequest[^1] = 1; // target address differs from the sender's: an ordinary request, not answered without an IPv4 address
+        Assert.Equal(VerdictKind.Consumed, f.FromVm(arpRequest).Verdict.Kind);
+        Assert.Equal(1, f.Dp.Counters.All.Control[ControlFrameKind.ArpRequestUnanswered]);
+        Assert.Empty(f.TakeControl());
         Assert.Equal(DropReason.UnsupportedEtherType,
             f.FromVm(TestFrames.WithEthernet(new byte[46], MagFixture.SharedMac, MagFixture.VmMac, (EtherType)0x88CC)).Verdict.Reason);
         var tagged = Hex.Bytes("00005e005213" + "525400123456" + "8100002a" + "86dd" + ScapyVectors.UdpFromVm[28..]);
@@ -189,9 +191,9 @@ public class MagForwardingTests
         Assert.Equal(DropReason.NoHeadroom, f.FromTunnel(Packet.Of(inner, headroom: 4)).Reason);
         var v4 = new byte[28];
         Ipv4Packet.WriteHeader(v4, new Ipv4Address(198, 51, 100, 1), new Ipv4Address(192, 0, 2, 10), IpProtocol.Udp, 8);
-        Assert.Equal(DropReason.Ipv4NotServed, f.FromTunnel(Packet.Of(v4)).Reason);
+        Assert.Equal(DropReason.NoBinding, f.FromTunnel(Packet.Of(v4)).Reason); // no VM has that IPv4 home address
         Assert.Equal(DropReason.Malformed, f.FromTunnel(Packet.Of(inner[..30])).Reason);
-        Assert.Equal(1, f.Dp.TunnelCounters[MagFixture.Lma].Drops[DropReason.Ipv4NotServed]);
+        Assert.Equal(2, f.Dp.TunnelCounters[MagFixture.Lma].Drops[DropReason.NoBinding]);
         Assert.Equal(0, f.Dp.TunnelCounters[MagFixture.Lma].InPackets);
     }
 

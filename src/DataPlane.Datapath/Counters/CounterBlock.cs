@@ -20,6 +20,18 @@ public enum ControlFrameKind : byte
     MulticastListenerDiscovery,
     GratuitousArp,
     Rarp,
+    /// <summary>ARP request for the default router's address: answered with the shared MAC.</summary>
+    ArpRequestForRouter,
+    /// <summary>ARP request for another address of the VM's IPv4 home subnet: proxy-ARP answered with the shared MAC (RFC 5844 §3.2.4).</summary>
+    ArpRequestProxied,
+    /// <summary>ARP request for an address outside the home subnet, or before the VM has one: not answered.</summary>
+    ArpRequestUnanswered,
+    /// <summary>ARP probe or announcement for the VM's own address (RFC 5227): never answered (an answer means a conflict).</summary>
+    ArpProbe,
+    /// <summary>An ARP reply from the VM (the answer to an IPv4 NUD probe).</summary>
+    ArpReply,
+    /// <summary>A DHCPv4 client message (DISCOVER, REQUEST, RELEASE, DECLINE, INFORM) handled by the MAG's DHCP server.</summary>
+    Dhcp,
 }
 
 /// <summary>
@@ -79,6 +91,14 @@ public enum ControlMessageKind : byte
     TimeExceeded,
     DestinationUnreachable,
     MobilityMessage,
+    /// <summary>ARP replies for the default router and proxy-ARP replies (RFC 5844 §3.2.4).</summary>
+    ArpReply,
+    /// <summary>Unicast ARP requests probing a VM's IPv4 home address (IPv4 NUD).</summary>
+    ArpProbe,
+    /// <summary>DHCPOFFER, DHCPACK and DHCPNAK from the MAG's DHCP server.</summary>
+    DhcpReply,
+    /// <summary>ICMP (IPv4) Time Exceeded and Fragmentation Needed.</summary>
+    Icmpv4Error,
 }
 
 /// <summary>Whole-data-path counters: every drop lands here as well as in the block of the entity it concerns.</summary>
@@ -112,4 +132,15 @@ public sealed class DatapathCounters
 
     /// <summary>Mobility Header messages from the uplink that did not parse or verify.</summary>
     public long MobilityMessagesMalformed;
+
+    /// <summary>DHCPv4 client messages received, by type, and the server's replies, by type (MAG).</summary>
+    public readonly LabeledCounter<DhcpMessageType> DhcpReceived = new();
+    public readonly LabeledCounter<DhcpMessageType> DhcpSent = new();
+    /// <summary>DHCP requests kept to be answered once the PBA brings the VM's IPv4 address (RFC 5844 §3.4.1's "delayed response").</summary>
+    public long DhcpDeferred;
+    /// <summary>DHCP requests ignored: for another server (SELECTING), a DECLINE, or superseded while deferred.</summary>
+    public long DhcpIgnored;
+
+    /// <summary>IPv4 packets over the tunnel MTU without DF, sent for the kernel to fragment the tunnel packet (RFC 2473 §7.2(b)).</summary>
+    public long Ipv4TunnelFragmentations;
 }

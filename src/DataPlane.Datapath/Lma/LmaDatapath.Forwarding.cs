@@ -37,7 +37,7 @@ public sealed partial class LmaDatapath
     private Verdict ForwardFromHome(Span<byte> buffer, int offset, int length, in OffloadInfo offload, Instant now, int superFrameSegmentLength)
     {
         var packet = buffer.Slice(offset, length);
-        if (packet.Length > 0 && packet[0] >> 4 == 4) return Drop(null, DropReason.Ipv4NotServed);
+        if (packet.Length > 0 && packet[0] >> 4 == 4) return ForwardFromHomeIpv4(buffer, offset, length, offload, now, superFrameSegmentLength);
         if (!Ipv6Packet.TryCreate(packet, out var ip, out var error)) return Drop(null, DropReason.Malformed, error);
         var source = ip.Source;
         var destination = ip.Destination;
@@ -83,7 +83,6 @@ public sealed partial class LmaDatapath
         if (!TcpSegmenter.TryParse(packet, 0, out var superFrame, out var error))
             return Drop(null, error == WireError.Unsupported ? DropReason.OffloadInvalid : DropReason.Malformed, error);
         if (superFrame.IsIpv6 != (offload.Segmentation == GsoType.TcpV6) || offload.GsoSize == 0) return Drop(null, DropReason.OffloadInvalid);
-        if (!superFrame.IsIpv6) return Drop(null, DropReason.Ipv4NotServed);
         int gsoSize = offload.GsoSize;
         if (superFrame.PayloadLength <= gsoSize)
         {
@@ -93,18 +92,31 @@ public sealed partial class LmaDatapath
         }
         var verdict = ForwardFromHome(buffer, offset, length, OffloadInfo.None, now, superFrame.FullSegmentPacketLength(gsoSize));
         if (verdict.Kind != VerdictKind.ToTunnel) return verdict;
-        Ipv6Packet.TryCreate(packet, out var ip, out _); // parsed by TryParse above
-        _routes.TryLookup(ip.Destination, out var route);  // found by ForwardFromHome
+        // Found by ForwardFromHome: the prefix's (IPv6) or the home address's (IPv4) counters and tunnel.
+        CounterBlock vm;
+        LmaTunnel tunnel;
+        if (superFrame.IsIpv6)
+        {
+            Ipv6Packet.TryCreate(packet, out var ip, out _); // parsed by TryParse above
+            _routes.TryLookup(ip.Destination, out var route);
+            (vm, tunnel) = (route!.PrefixCounters, route.Tunnel);
+        }
+        else
+        {
+            Ipv4Packet.TryCreate(packet, out var ip4, out _);
+            var route4 = _ipv4Routes[ip4.Destination.Value];
+            (vm, tunnel) = (route4.Counters, route4.Tunnel);
+        }
         int count = superFrame.SegmentCount(gsoSize);
-        if (superFrame.SegmentLength(gsoSize, 0) > Segments.MaxSegmentLength) return Drop(route!.PrefixCounters, DropReason.OffloadInvalid);
-        if (!Segments.TryReserve(count, out int first)) return Drop(route!.PrefixCounters, DropReason.SegmentPoolExhausted);
+        if (superFrame.SegmentLength(gsoSize, 0) > Segments.MaxSegmentLength) return Drop(vm, DropReason.OffloadInvalid);
+        if (!Segments.TryReserve(count, out int first)) return Drop(vm, DropReason.SegmentPoolExhausted);
         int headroom = Segments.Headroom;
         for (int i = 0; i < count; i++)
         {
             int segmentLength = TcpSegmenter.WriteSegment(packet, superFrame, gsoSize, i, count, Segments.Slot(first + i)[headroom..]);
             Segments.SetVerdict(first + i, Verdict.ToTunnel(verdict.TunnelDestination, headroom, segmentLength));
-            route!.PrefixCounters.CountOut(segmentLength);
-            route.Tunnel.Counters.CountOut(segmentLength);
+            vm.CountOut(segmentLength);
+            tunnel.Counters.CountOut(segmentLength);
         }
         Counters.SuperFramesSegmented++;
         Counters.SegmentsProduced += count;
@@ -124,7 +136,7 @@ public sealed partial class LmaDatapath
         if (outerDestination != _address) return Drop(tunnel?.Counters, DropReason.NotForThisLma);
         if (tunnel is not { Up: true }) return Drop(tunnel?.Counters, DropReason.TunnelSourceMismatch);
         var packet = buffer.Slice(offset, length);
-        if (packet.Length > 0 && packet[0] >> 4 == 4) return Drop(tunnel.Counters, DropReason.Ipv4NotServed);
+        if (packet.Length > 0 && packet[0] >> 4 == 4) return FromTunnelIpv4(offset, packet, tunnel);
         if (!Ipv6Packet.TryCreate(packet, out var ip, out var error)) return Drop(tunnel.Counters, DropReason.Malformed, error);
         if (!_routes.TryLookup(ip.Source, out var route) || route.Tunnel != tunnel) return Drop(tunnel.Counters, DropReason.TunnelSourceMismatch);
         var destination = ip.Destination;

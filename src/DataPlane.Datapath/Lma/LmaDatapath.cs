@@ -44,6 +44,7 @@ public sealed partial class LmaDatapath
         _options.Validate();
         _address = machine.Options.LocalMobilityAnchorAddress;
         _errorSource = _options.IcmpErrorSource ?? _address;
+        _ipv4ErrorSource = _options.Ipv4IcmpErrorSource ?? machine.Options.Ipv4HomeNetwork?.DefaultRouter;
         ControlOutput = new ControlOutput(_options.ControlOutputCapacity);
         Segments = new SegmentPool(_options.SegmentPoolCapacity, (_options.SegmentHeadroom + _options.TunnelMtu + 63) & ~63, _options.SegmentHeadroom);
     }
@@ -171,6 +172,13 @@ public sealed partial class LmaDatapath
                 break;
             case LmaAction.RouteRemove remove:
                 _routes.Remove(remove.Prefix);
+                break;
+            case LmaAction.Ipv4RouteAdd add4:
+                // RFC 5844 §3.1.2.2: the IPv4 host route; replaces any (the handover moving it).
+                _ipv4Routes[add4.HomeAddress.Value] = new LmaIpv4Route(add4.HomeAddress, Tunnel(add4.Mag), Ipv4Block(add4.HomeAddress));
+                break;
+            case LmaAction.Ipv4RouteRemove remove4:
+                _ipv4Routes.Remove(remove4.HomeAddress.Value);
                 break;
             default:
                 Counters.ActionsForHost++;

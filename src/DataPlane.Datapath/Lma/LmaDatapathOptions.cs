@@ -11,6 +11,12 @@ public sealed record LmaDatapathOptions
     /// <summary>Source of the ICMPv6 errors sent towards the home network. Null: the LMA's address.</summary>
     public Ipv6Address? IcmpErrorSource { get; init; }
 
+    /// <summary>
+    /// Source of the ICMP (IPv4) errors sent towards the home network (Time Exceeded, Fragmentation Needed, Host
+    /// Unreachable). Null: the IPv4 home network's default router address; with neither, none are sent.
+    /// </summary>
+    public Wire.Ipv4Address? Ipv4IcmpErrorSource { get; init; }
+
     /// <summary>ICMPv6 errors sent towards the home network in total (RFC 4443 §2.4(f)).</summary>
     public RateLimit IcmpErrorRate { get; init; } = RateLimit.PerSecond(100, burst: 20);
 
@@ -34,6 +40,8 @@ public sealed record LmaDatapathOptions
             $"must be within 1280..65535 (was {TunnelMtu})");
         MagDatapathOptions.Require(IcmpErrorSource is null || (IcmpErrorSource.Value.IsUnicast && !IcmpErrorSource.Value.IsLinkLocal),
             p + nameof(IcmpErrorSource), "must be a global unicast address");
+        MagDatapathOptions.Require(Ipv4IcmpErrorSource is null || Ipv4IcmpErrorSource.Value.IsUnicast, p + nameof(Ipv4IcmpErrorSource),
+            "must be a unicast IPv4 address");
         MagDatapathOptions.Require(IcmpErrorRate.IsValid, p + nameof(IcmpErrorRate), "needs a positive interval and a burst of at least 1");
         MagDatapathOptions.Require(ControlOutputCapacity > 0, p + nameof(ControlOutputCapacity), "must be positive");
         MagDatapathOptions.Require(SegmentPoolCapacity > 0, p + nameof(SegmentPoolCapacity), "must be positive");

@@ -24,6 +24,21 @@ internal sealed class LmaRoute(Ipv6Prefix prefix, LmaTunnel tunnel, CounterBlock
     public CounterBlock PrefixCounters { get; } = prefixCounters;
 }
 
+/// <summary>A bound IPv4 home address (RFC 5844's host route): the MAG serving it now and the VM's IPv4 counters.</summary>
+internal sealed class LmaIpv4Route(Ipv4Address homeAddress, LmaTunnel tunnel, CounterBlock counters)
+{
+    public Ipv4Address HomeAddress { get; } = homeAddress;
+
+    public LmaTunnel Tunnel { get; } = tunnel;
+
+    public Ipv6Address Mag => Tunnel.Mag;
+
+    public CounterBlock Counters { get; } = counters;
+}
+
+/// <summary>A read-only snapshot of one IPv4 host route.</summary>
+public readonly record struct LmaIpv4RouteView(Ipv4Address HomeAddress, Ipv6Address Mag, CounterBlock Counters);
+
 /// <summary>A read-only snapshot of one tunnel.</summary>
 public readonly record struct LmaTunnelView(Ipv6Address Mag, bool Up, CounterBlock Counters);
 

@@ -41,6 +41,12 @@ internal sealed class AccessPort
     /// </summary>
     public bool AwaitingMigratedVm;
 
+    /// <summary>
+    /// The VM's latest DHCP request that could not be answered yet (no IPv4 address until the PBA comes): answered
+    /// as soon as one is installed (RFC 5844 §3.4.1's "delayed response"), NAKed when none can be had.
+    /// </summary>
+    public DhcpRepr? PendingDhcp;
+
     // Mutable structs held in fields, updated in place.
     public RateLimiter ControlLimiter;
     public RateLimiter ErrorLimiter;
@@ -60,6 +66,7 @@ internal sealed class AccessPort
     public void ForgetLearnedMac()
     {
         AwaitingMigratedVm = false;
+        PendingDhcp = null;
         if (ConfiguredMac is not null) return;
         VmMac = default;
         HasVmMac = false;
@@ -79,8 +86,8 @@ public enum PortOnlineKind : byte
 }
 
 /// <summary>What <see cref="MagAction.InstallSession"/> installed for a port: where the VM's traffic goes and what it may send from.</summary>
-internal sealed class InstalledSession(MacAddress mac, Ipv6Prefix[] prefixes, Ipv6Address localMobilityAnchor, Ipv4Address? ipv4HomeAddress,
-    CounterBlock vm, CounterBlock tunnel)
+internal sealed class InstalledSession(MacAddress mac, Ipv6Prefix[] prefixes, Ipv6Address localMobilityAnchor, Ipv4Assignment? ipv4,
+    CounterBlock vm, CounterBlock vm4, CounterBlock tunnel)
 {
     public MacAddress Mac { get; } = mac;
 
@@ -88,10 +95,17 @@ internal sealed class InstalledSession(MacAddress mac, Ipv6Prefix[] prefixes, Ip
 
     public Ipv6Address LocalMobilityAnchor { get; } = localMobilityAnchor;
 
-    /// <summary>Kept for the DHCPv4 service to come; IPv4 is not forwarded yet.</summary>
-    public Ipv4Address? Ipv4HomeAddress { get; } = ipv4HomeAddress;
+    /// <summary>The VM's IPv4 home address, subnet and default router (RFC 5844), or null: no IPv4 for this VM.</summary>
+    public Ipv4Assignment? Ipv4 { get; } = ipv4;
 
+    /// <summary>The home address as a plain value for the per-packet source check (0 when none: never a valid source).</summary>
+    public uint Ipv4HomeAddressValue { get; } = ipv4?.HomeAddress.Value ?? 0;
+
+    /// <summary>All the VM's packets (both families).</summary>
     public CounterBlock Vm { get; } = vm;
+
+    /// <summary>The VM's IPv4 packets alone (RFC 5844's per-VM view).</summary>
+    public CounterBlock Vm4 { get; } = vm4;
 
     public CounterBlock Tunnel { get; } = tunnel;
 
@@ -119,4 +133,5 @@ public readonly record struct MagPortView(
     bool MacConfigured,
     IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes,
     Ipv6Address? LocalMobilityAnchor,
-    CounterBlock Counters);
+    CounterBlock Counters,
+    Ipv4Assignment? Ipv4 = null);

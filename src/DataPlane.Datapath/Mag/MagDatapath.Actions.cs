@@ -25,6 +25,9 @@ public sealed partial class MagDatapath
             case MagAction.SendNeighborSolicitation ns:
                 WriteNeighborSolicitation(ns);
                 break;
+            case MagAction.SendArpProbe probe:
+                WriteArpProbe(probe);
+                break;
             case MagAction.InstallSession install:
                 Install(install);
                 break;
@@ -40,6 +43,16 @@ public sealed partial class MagDatapath
             case MagAction.SendMobilityMessage send:
                 _signalling.Write(ControlOutput, Counters, send.Source, send.Destination, send.Message, _now);
                 break;
+            // The session will get no IPv4 address now: a DHCP request waiting for one is answered with a NAK.
+            // Both are the host's too (logs, metrics), so they are also queued for it.
+            case MagAction.Ipv4Unavailable unavailable:
+                AnswerPendingDhcp(unavailable.Port);
+                Counters.ActionsForHost++;
+                return false;
+            case MagAction.SessionFailed failed:
+                AnswerPendingDhcp(failed.Port);
+                Counters.ActionsForHost++;
+                return false;
             default:
                 Counters.ActionsForHost++;
                 return false;
@@ -56,18 +69,26 @@ public sealed partial class MagDatapath
             return;
         }
         Uninstall(port); // the LMA may have changed the prefixes: the new set replaces the old
-        var session = new InstalledSession(install.Mac, [.. install.HomeNetworkPrefixes], install.LocalMobilityAnchor, install.Ipv4HomeAddress,
-            VmBlock(install.Mac), TunnelBlock(install.LocalMobilityAnchor));
+        var session = new InstalledSession(install.Mac, [.. install.HomeNetworkPrefixes], install.LocalMobilityAnchor, install.Ipv4,
+            VmBlock(install.Mac), Vm4Block(install.Mac), TunnelBlock(install.LocalMobilityAnchor));
         port.Session = session;
         if (!port.HasVmMac) port.LearnMac(install.Mac);
         // The newest installation owns a prefix (a VM that came back on a new port supersedes its stale one).
         foreach (var prefix in session.HomeNetworkPrefixes) _prefixes.Set(prefix, port);
+        if (session.Ipv4 is { } v4)
+        {
+            _ipv4HomeAddresses[v4.HomeAddress.Value] = port;
+            // The DHCP request that was waiting for this address is answered now (§3.4.1's delayed response).
+            AnswerPendingDhcp(port.Id);
+        }
     }
 
     private void Uninstall(AccessPort port)
     {
         if (port.Session is not { } session) return;
         foreach (var prefix in session.HomeNetworkPrefixes) _prefixes.Remove(prefix, onlyIf: port);
+        if (session.Ipv4 is { } v4 && _ipv4HomeAddresses.TryGetValue(v4.HomeAddress.Value, out var owner) && owner == port)
+            _ipv4HomeAddresses.Remove(v4.HomeAddress.Value);
         port.Session = null;
         // If the VM is still there (its binding was lost, not the VM), its next frame starts a new session at once.
         port.NextActivityReport = default;

@@ -51,7 +51,7 @@ public sealed partial class MagDatapath
         return info.Kind switch
         {
             FrameKind.Ipv6 => FromVmIpv6(port, buffer, offset, in info, now, superFrameSegmentLength),
-            FrameKind.Ipv4 => FromVmIpv4(port, in info, now),
+            FrameKind.Ipv4 => FromVmIpv4(port, buffer, offset, in info, now, superFrameSegmentLength),
             FrameKind.Arp => FromVmArp(port, frame, in info, now),
             FrameKind.Rarp => FromVmAnnouncement(port, ControlFrameKind.Rarp, AttachTrigger.Rarp, now),
             _ => ActivityThenDrop(port, DropReason.UnsupportedEtherType, now),
@@ -140,20 +140,6 @@ public sealed partial class MagDatapath
         return Verdict.ToTunnel(session.LocalMobilityAnchor, packetOffset, info.NetworkLength);
     }
 
-    private Verdict FromVmIpv4(AccessPort port, in FrameInfo info, Instant now) =>
-        ActivityThenDrop(port, info.UpperLayer == IpProtocol.Udp && info.SourcePort == WellKnownPorts.Dhcpv4Server
-            ? DropReason.DhcpServerGuard
-            : DropReason.Ipv4NotServed, now);
-
-    private Verdict FromVmArp(AccessPort port, Span<byte> frame, in FrameInfo info, Instant now)
-    {
-        ArpPacket.TryCreate(frame[info.NetworkOffset..], out var arp, out _); // classified above: cannot fail
-        // A gratuitous ARP announces the guest (after boot or migration); other ARP is IPv4, not served yet.
-        return arp.IsGratuitous
-            ? FromVmAnnouncement(port, ControlFrameKind.GratuitousArp, AttachTrigger.GratuitousArp, now)
-            : ActivityThenDrop(port, DropReason.Ipv4NotServed, now);
-    }
-
     /// <summary>Gratuitous ARP and RARP (QEMU's self-announce): attachment triggers, rate-limited.</summary>
     private Verdict FromVmAnnouncement(AccessPort port, ControlFrameKind kind, AttachTrigger trigger, Instant now)
     {
@@ -193,7 +179,6 @@ public sealed partial class MagDatapath
             return DropFromVm(port, error == WireError.Unsupported ? DropReason.OffloadInvalid : DropReason.Malformed, error);
         if (superFrame.IsIpv6 != (offload.Segmentation == GsoType.TcpV6) || offload.GsoSize == 0)
             return DropFromVm(port, DropReason.OffloadInvalid);
-        if (!superFrame.IsIpv6) return ActivityThenDrop(port, DropReason.Ipv4NotServed, now); // not worth cutting what we would drop
 
         int gsoSize = offload.GsoSize;
         if (superFrame.PayloadLength <= gsoSize)
@@ -220,6 +205,7 @@ public sealed partial class MagDatapath
             int packetLength = segmentLength - superFrame.NetworkOffset;
             Segments.SetVerdict(first + i, Verdict.ToTunnel(verdict.TunnelDestination, headroom + superFrame.NetworkOffset, packetLength));
             session.Vm.CountIn(packetLength);
+            if (!superFrame.IsIpv6) session.Vm4.CountIn(packetLength);
             session.Tunnel.CountOut(packetLength);
         }
         Counters.SuperFramesSegmented++;

@@ -20,7 +20,7 @@ public sealed partial class MagDatapath
         if (outerDestination != _proxyCareOfAddress) return DropFromTunnel(tunnel, DropReason.NotForThisMag);
         if (offset < EthernetFrame.HeaderLength) return DropFromTunnel(tunnel, DropReason.NoHeadroom);
         var packet = buffer.Slice(offset, length);
-        if (packet.Length > 0 && packet[0] >> 4 == 4) return DropFromTunnel(tunnel, DropReason.Ipv4NotServed); // IPv4-in-IPv6
+        if (packet.Length > 0 && packet[0] >> 4 == 4) return FromTunnelIpv4(buffer, offset, packet, tunnel, outerSource, now); // IPv4-in-IPv6 (RFC 5844)
         if (!Ipv6Packet.TryCreate(packet, out var ip, out var error)) return DropFromTunnel(tunnel, DropReason.Malformed, error);
         var destination = ip.Destination;
         if (destination.IsMulticast) return DropFromTunnel(tunnel, DropReason.MulticastNotForwarded);

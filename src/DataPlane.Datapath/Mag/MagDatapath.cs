@@ -38,12 +38,16 @@ public sealed partial class MagDatapath
     private AccessPort?[] _ports = new AccessPort?[16];
     private readonly PrefixTable<AccessPort> _prefixes = new();
     private readonly Dictionary<MacAddress, CounterBlock> _vmCounters = [];
+    private readonly Dictionary<MacAddress, CounterBlock> _vm4Counters = [];
+    // IPv4 home address → port, for packets from the tunnel (one address per VM: a dictionary, no prefix match).
+    private readonly Dictionary<uint, AccessPort> _ipv4HomeAddresses = [];
     private readonly Dictionary<Ipv6Address, CounterBlock> _tunnelCounters = [];
     private readonly List<MagAction> _hostActions = [];
     private PrefixInformation[] _prefixScratch = new PrefixInformation[4];
     private readonly SignallingGate _signalling;
     /// <summary>The time of the event being handled, for the actions it produces.</summary>
     private Instant _now;
+    private readonly DhcpServerSettings _dhcpSettings;
 
     /// <param name="machine">The MAG machine this data path drives; its options give the shared MAC and link-local address and the Proxy-CoA.</param>
     /// <param name="options">Validated here; throws <see cref="ProtocolOptionsException"/> naming a bad setting.</param>
@@ -60,6 +64,9 @@ public sealed partial class MagDatapath
         _errorSource = _options.IcmpErrorSource ?? _proxyCareOfAddress;
         _routerAddresses = [_sharedLinkLocal, .. _options.RouterAddresses];
         _dnsServers = [.. _options.DnsServers];
+        // RFC 5844 §3.4.3: the Interface MTU option carries the tunnel MTU.
+        _dhcpSettings = new DhcpServerSettings(_options.DhcpLeaseTime, [.. _options.DhcpDnsServers],
+            _options.DhcpDomainName is { } domain ? OctetString.FromUtf8(domain) : null, (ushort)_options.TunnelMtu);
         ControlOutput = new ControlOutput(_options.ControlOutputCapacity);
         // A segment is at most an untagged Ethernet header plus a tunnel-MTU packet (bigger ones are
         // answered with Packet Too Big before segmenting); rounded up to a cache line.
@@ -106,7 +113,22 @@ public sealed partial class MagDatapath
         if (!_vmCounters.TryGetValue(mac, out var block)) return false;
         foreach (var port in _ports)
             if (port?.Session is { } s && ReferenceEquals(s.Vm, block)) return false;
+        _vm4Counters.Remove(mac);
         return _vmCounters.Remove(mac);
+    }
+
+    /// <summary>Per-VM IPv4 counters by MAC (a subset of <see cref="VmCounters"/>), kept across sessions.</summary>
+    public IReadOnlyDictionary<MacAddress, CounterBlock> VmIpv4Counters => _vm4Counters;
+
+    /// <summary>Installed IPv4 home addresses.</summary>
+    public int Ipv4HomeAddressCount => _ipv4HomeAddresses.Count;
+
+    /// <summary>Which port serves this IPv4 home address?</summary>
+    public bool TryLookupIpv4HomeAddress(Ipv4Address address, out PortId port)
+    {
+        bool found = _ipv4HomeAddresses.TryGetValue(address.Value, out var p);
+        port = found ? p!.Id : default;
+        return found;
     }
 
     /// <summary>Per-tunnel counters by LMA address.</summary>
@@ -257,7 +279,7 @@ public sealed partial class MagDatapath
     }
 
     private static MagPortView ToView(AccessPort p) => new(p.Id, p.Name, p.HasVmMac ? p.VmMac : null, p.ConfiguredMac is not null,
-        p.Session?.HomeNetworkPrefixes ?? [], p.Session?.LocalMobilityAnchor, p.Counters);
+        p.Session?.HomeNetworkPrefixes ?? [], p.Session?.LocalMobilityAnchor, p.Counters, p.Session?.Ipv4);
 
     private AccessPort? FindPort(PortId id) => (uint)id.Value < (uint)_ports.Length ? _ports[id.Value] : null;
 
@@ -289,6 +311,12 @@ public sealed partial class MagDatapath
     private CounterBlock VmBlock(MacAddress mac)
     {
         if (!_vmCounters.TryGetValue(mac, out var block)) _vmCounters.Add(mac, block = new CounterBlock());
+        return block;
+    }
+
+    private CounterBlock Vm4Block(MacAddress mac)
+    {
+        if (!_vm4Counters.TryGetValue(mac, out var block)) _vm4Counters.Add(mac, block = new CounterBlock());
         return block;
     }
 

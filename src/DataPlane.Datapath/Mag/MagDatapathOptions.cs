@@ -46,6 +46,23 @@ public sealed record MagDatapathOptions
     /// <summary>Recursive DNS servers advertised in RAs (RFC 8106); empty sends no RDNSS option.</summary>
     public IReadOnlyList<Ipv6Address> DnsServers { get; init; } = [];
 
+    /// <summary>
+    /// The DHCP Server Identifier every MAG of the domain uses (RFC 5844 §3.4: "a fixed IPv4 address common in
+    /// that Proxy Mobile IPv6 domain"), so a unicast RENEW after a migration reaches whichever MAG serves the VM
+    /// now. Null (default): the VM's default router address from the PBA, which is just as stable (the same on
+    /// every MAG). Set it the same on every MAG.
+    /// </summary>
+    public Ipv4Address? DhcpServerIdentifier { get; init; }
+
+    /// <summary>The DHCP lease time (RFC 5844 §3.4.3: it need not match the binding lifetime); T1 = ½, T2 = ⅞ of it.</summary>
+    public TimeSpan DhcpLeaseTime { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>DNS servers in DHCP's option 6 (the same on every MAG, §3.4); empty sends none.</summary>
+    public IReadOnlyList<Ipv4Address> DhcpDnsServers { get; init; } = [];
+
+    /// <summary>DHCP's option 15 (domain name); null sends none.</summary>
+    public string? DhcpDomainName { get; init; }
+
     /// <summary>Port numbers are indexes into a table of this size.</summary>
     public int MaxPorts { get; init; } = 4096;
 
@@ -74,6 +91,12 @@ public sealed record MagDatapathOptions
         Require(RouterAdvertisementCurHopLimit > 0, p + nameof(RouterAdvertisementCurHopLimit), "must be 1..255");
         Require(DnsServers.Count <= NdOption.MaxRecursiveDnsServers && DnsServers.All(a => a.IsUnicast), p + nameof(DnsServers),
             $"must be at most {NdOption.MaxRecursiveDnsServers} unicast addresses");
+        Require(DhcpServerIdentifier is null || DhcpServerIdentifier.Value.IsUnicast, p + nameof(DhcpServerIdentifier), "must be a unicast IPv4 address");
+        Require(DhcpLeaseTime >= TimeSpan.FromSeconds(60) && DhcpLeaseTime.TotalSeconds < uint.MaxValue, p + nameof(DhcpLeaseTime),
+            $"must be at least 60 s (was {DhcpLeaseTime})");
+        Require(DhcpDnsServers.Count <= 63 && DhcpDnsServers.All(a => a.IsUnicast), p + nameof(DhcpDnsServers), "must be at most 63 unicast IPv4 addresses");
+        Require(DhcpDomainName is null || (DhcpDomainName.Length is > 0 and <= 255 && DhcpDomainName.All(c => c is > ' ' and < (char)127)),
+            p + nameof(DhcpDomainName), "must be 1 to 255 printable ASCII characters");
         Require(MaxPorts is > 0 and <= 1 << 20, p + nameof(MaxPorts), "must be within 1..1048576");
         Require(ControlOutputCapacity > 0, p + nameof(ControlOutputCapacity), "must be positive");
         Require(SegmentPoolCapacity > 0, p + nameof(SegmentPoolCapacity), "must be positive");

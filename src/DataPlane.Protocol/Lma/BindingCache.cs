@@ -3,12 +3,13 @@ using DataPlane.Wire;
 namespace DataPlane.Protocol.Lma;
 
 /// <summary>
-/// The binding cache with the two look-ups of RFC 5213 §5.4.1: by home network prefix, and by
-/// MN-ID + access technology type + MN link-layer identifier.
+/// The binding cache with the look-ups of RFC 5213 §5.4.1 — by home network prefix, and by MN-ID + access
+/// technology type + MN link-layer identifier — and RFC 5844 §3.1.2.7's by IPv4 home address.
 /// </summary>
 internal sealed class BindingCache
 {
     private readonly Dictionary<Ipv6Prefix, BindingCacheEntry> _byPrefix = [];
+    private readonly Dictionary<Ipv4Address, BindingCacheEntry> _byIpv4 = [];
     private readonly Dictionary<string, List<BindingCacheEntry>> _byMobileNode = new(StringComparer.Ordinal);
 
     public int Count { get; private set; }
@@ -31,9 +32,32 @@ internal sealed class BindingCache
 
     public bool IsPrefixInUse(Ipv6Prefix prefix) => _byPrefix.ContainsKey(prefix);
 
+    /// <summary>§3.1.2.7: the entry holding this IPv4 home address.</summary>
+    public BindingCacheEntry? FindByIpv4HomeAddress(Ipv4Address address) => _byIpv4.GetValueOrDefault(address);
+
+    /// <summary>Replace the entry's prefixes (an extension, a selective de-registration, a release after handoff).</summary>
+    public void SetPrefixes(BindingCacheEntry entry, Ipv6Prefix[] prefixes, bool fromPool)
+    {
+        foreach (var p in entry.HomeNetworkPrefixes) _byPrefix.Remove(p);
+        entry.HomeNetworkPrefixes = prefixes;
+        entry.PrefixesFromPool = fromPool;
+        foreach (var p in prefixes) _byPrefix.Add(p, entry);
+    }
+
+    /// <summary>Set or clear (null) the entry's IPv4 home address.</summary>
+    public void SetIpv4HomeAddress(BindingCacheEntry entry, Ipv4Address? address, byte prefixLength, Ipv4Address defaultRouter)
+    {
+        if (entry.Ipv4HomeAddress is { } old) _byIpv4.Remove(old);
+        entry.Ipv4HomeAddress = address;
+        entry.Ipv4PrefixLength = address is null ? (byte)0 : prefixLength;
+        entry.Ipv4DefaultRouter = address is null ? default : defaultRouter;
+        if (address is { } a) _byIpv4.Add(a, entry);
+    }
+
     public void Add(BindingCacheEntry entry)
     {
         foreach (var p in entry.HomeNetworkPrefixes) _byPrefix.Add(p, entry);
+        if (entry.Ipv4HomeAddress is { } v4) _byIpv4.Add(v4, entry);
         if (!_byMobileNode.TryGetValue(entry.MobileNodeIdentifier, out var list))
             _byMobileNode.Add(entry.MobileNodeIdentifier, list = new List<BindingCacheEntry>(1));
         list.Add(entry);
@@ -43,6 +67,7 @@ internal sealed class BindingCache
     public void Remove(BindingCacheEntry entry)
     {
         foreach (var p in entry.HomeNetworkPrefixes) _byPrefix.Remove(p);
+        if (entry.Ipv4HomeAddress is { } v4) _byIpv4.Remove(v4);
         if (_byMobileNode.TryGetValue(entry.MobileNodeIdentifier, out var list))
         {
             list.Remove(entry);

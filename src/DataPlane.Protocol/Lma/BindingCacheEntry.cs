@@ -10,15 +10,28 @@ public enum BindingCacheState : byte
     AwaitingDeletion,
 }
 
-/// <summary>The LMA's Binding Cache entry for one mobile node interface (RFC 5213 §5.1).</summary>
+/// <summary>
+/// The LMA's Binding Cache entry for one mobile node interface (RFC 5213 §5.1), with RFC 5844 §3.1.1's
+/// extensions: the IPv4 home address with its subnet mask, and the IPv4 default router address. One entry holds
+/// the session's IPv6 prefixes and its IPv4 home address (§3.1.2.2); either set may be empty (an IPv4-only or
+/// IPv6-only node, or after a selective de-registration), never both while the entry is active. The address
+/// sets change only through <see cref="BindingCache"/>, which indexes them.
+/// </summary>
 internal sealed class BindingCacheEntry(string mobileNodeIdentifier, OctetString? linkLayerIdentifier,
     AccessTechnologyType accessTechnologyType, Ipv6Prefix[] prefixes, bool prefixesFromPool)
 {
     public string MobileNodeIdentifier { get; } = mobileNodeIdentifier;
     public OctetString? LinkLayerIdentifier { get; } = linkLayerIdentifier;
     public AccessTechnologyType AccessTechnologyType { get; } = accessTechnologyType;
-    public Ipv6Prefix[] HomeNetworkPrefixes { get; } = prefixes;
-    public bool PrefixesFromPool { get; } = prefixesFromPool;
+    public Ipv6Prefix[] HomeNetworkPrefixes { get; internal set; } = prefixes;
+    public bool PrefixesFromPool { get; internal set; } = prefixesFromPool;
+
+    /// <summary>RFC 5844 §3.1.1: the IPv4 home address registered for the interface; null when none.</summary>
+    public Ipv4Address? Ipv4HomeAddress { get; internal set; }
+    /// <summary>The home address's subnet-mask length (the IPv4 home network's).</summary>
+    public byte Ipv4PrefixLength { get; internal set; }
+    /// <summary>RFC 5844 §3.1.1: the IPv4 default router address assigned to the mobile node.</summary>
+    public Ipv4Address Ipv4DefaultRouter { get; internal set; }
 
     public BindingCacheState State = BindingCacheState.AwaitingDeletion;
     /// <summary>The serving MAG; null while awaiting deletion.</summary>

@@ -16,6 +16,11 @@ public enum BindingChange : byte
     Deleted,
     /// <summary>Deleted because its lifetime ran out.</summary>
     Expired,
+    /// <summary>
+    /// Still active, but its set of addresses changed (RFC 5844): IPv4 added to an IPv6 session or the other
+    /// way round, a selective de-registration, or one family released after a handoff whose PBU did not ask for it.
+    /// </summary>
+    AddressesChanged,
 }
 
 /// <summary>What the LMA asks its host to do, or tells it, as a closed hierarchy; performed in list order.</summary>
@@ -39,6 +44,15 @@ public abstract record LmaAction
     public sealed record RouteRemove(Ipv6Prefix Prefix) : LmaAction;
 
     /// <summary>
+    /// RFC 5844 §3.1.2.2: the IPv4 host route — forward this home address into the tunnel to <paramref name="Mag"/>
+    /// (IPv4-over-IPv6, outer next header 4), replacing any route it had.
+    /// </summary>
+    public sealed record Ipv4RouteAdd(Ipv4Address HomeAddress, Ipv6Address Mag) : LmaAction;
+
+    /// <summary>Stop forwarding this IPv4 home address.</summary>
+    public sealed record Ipv4RouteRemove(Ipv4Address HomeAddress) : LmaAction;
+
+    /// <summary>
     /// Look up this mobile node's profile (the policy could not answer from memory) and answer with
     /// <see cref="LmaEvent.ProfileDecided"/> carrying the same id. One request per mobile node at a time:
     /// PBUs arriving meanwhile wait behind it, for at most <see cref="LmaOptions.ProfileLookupTimeout"/>.
@@ -47,7 +61,7 @@ public abstract record LmaAction
 
     /// <summary>Notification for logs and metrics.</summary>
     public sealed record BindingChanged(string MobileNodeIdentifier, BindingChange Change, Ipv6Address? ProxyCareOfAddress,
-        IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes) : LmaAction;
+        IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes, Ipv4Address? Ipv4HomeAddress = null) : LmaAction;
 
     /// <summary>Heartbeat: a MAG stopped answering (notification; its bindings stay until they expire).</summary>
     public sealed record PeerUnreachable(Ipv6Address Peer) : LmaAction;

@@ -41,6 +41,19 @@ public sealed class LmaCounters
     public long ParkedResolvedByDeregistration;
     public long ParkedTimedOut;
 
+    /// <summary>RFC 5844: IPv4 home addresses given to entries (new sessions and extensions).</summary>
+    public long Ipv4HomeAddressesAssigned;
+    /// <summary>PBUs refused for an IPv4 reason (170, 171, 173, or 130 with no address to give).</summary>
+    public long Ipv4Refusals;
+    /// <summary>IPv4 added to an IPv6-only session, and the other way round (RFC 5844 §3.1.2.1's last bullet).</summary>
+    public long Ipv4Extensions;
+    public long Ipv6Extensions;
+    /// <summary>Selective de-registrations (RFC 5844 §3.1.2.5): the IPv4 address, or all the prefixes, of a session that keeps the other.</summary>
+    public long Ipv4SelectiveDeregistrations;
+    public long Ipv6SelectiveDeregistrations;
+    /// <summary>A family released because a re-registration did not ask for it (RFC 5844 §3.1.2.4).</summary>
+    public long FamiliesReleasedByOmission;
+
     public long BindingsCreated;
     public long BindingsExpired;
     public long BindingsDeletedAfterHoldDown;

@@ -27,6 +27,12 @@ public sealed record LmaOptions
     /// <summary>Where HNPs come from when the profile names none and the PBU asks for ::/0; null: profiles only.</summary>
     public Ipv6Prefix? HomeNetworkPrefixPool { get; init; }
 
+    /// <summary>
+    /// The IPv4 home network (RFC 5844): the subnet IPv4 home addresses are allocated from and anchored in,
+    /// and its default router. Null: no IPv4 service (PBUs with an IPv4 Home Address Request get 170).
+    /// </summary>
+    public Ipv4HomeNetwork? Ipv4HomeNetwork { get; init; }
+
     /// <summary>Length of each assigned HNP (64 for SLAAC).</summary>
     public int AssignedPrefixLength { get; init; } = 64;
 
@@ -81,6 +87,7 @@ public sealed record LmaOptions
                 p + nameof(HomeNetworkPrefixPool),
                 $"must be 1..{HomeNetworkPrefixPoolAllocator.MaxSlotBits} bits shorter than AssignedPrefixLength (was {pool})");
         }
+        Ipv4HomeNetwork?.Validate(p + nameof(Ipv4HomeNetwork));
         Check.Positive(ProfileLookupTimeout, p + nameof(ProfileLookupTimeout));
         Check.AtLeast(MaxMessagesPerMagPerSecond, 1, p + nameof(MaxMessagesPerMagPerSecond));
         Check.AtLeast(MaxMessageBurstPerMag, 1, p + nameof(MaxMessageBurstPerMag));

@@ -9,4 +9,7 @@ public readonly record struct BindingCacheView(
     BindingCacheState State,
     Ipv6Address? ProxyCareOfAddress,
     Instant ExpiresAt,
-    Instant? DeleteAt);
+    Instant? DeleteAt,
+    Ipv4Address? Ipv4HomeAddress = null,
+    byte Ipv4PrefixLength = 0,
+    Ipv4Address? Ipv4DefaultRouter = null);

@@ -27,6 +27,7 @@ public sealed partial class LocalMobilityAnchor
             return;
         }
         if (!CheckOrdering(source, pbu, entry, now)) return;
+        if (TrySelectiveDeregistration(source, pbu, entry, now)) return;
         Deactivate(entry);
         entry.DeregisteredBy = source;
         entry.DeleteAt = now + _options.MinDelayBeforeBceDelete;
@@ -34,7 +35,7 @@ public sealed partial class LocalMobilityAnchor
         _timers.Set(entry, entry.NextDue);
         Counters.Deregistrations++;
         Reply(source, pbu, BindingAckStatus.Accepted, now);
-        _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, BindingChange.Deregistered, null, entry.HomeNetworkPrefixes));
+        _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, BindingChange.Deregistered, null, entry.HomeNetworkPrefixes, entry.Ipv4HomeAddress));
         ResolveParked(entry, now);
     }
 
@@ -62,16 +63,18 @@ public sealed partial class LocalMobilityAnchor
             _timers.Cancel(p);
             _parked--;
             Counters.ParkedResolvedByDeregistration++;
+            BindingChange? change;
             if (entry.State == BindingCacheState.AwaitingDeletion)
             {
                 Counters.Resumptions++;
-                Accept(p.Source, p.Pbu, entry, BindingChange.Resumed, now);
+                change = BindingChange.Resumed;
             }
             else
             {
                 Counters.Handoffs++;
-                Accept(p.Source, p.Pbu, entry, BindingChange.HandedOff, now);
+                change = BindingChange.HandedOff;
             }
+            if (AlignAddressFamilies(p.Source, p.Pbu, entry, p.Profile, ref change, now)) Accept(p.Source, p.Pbu, entry, change, now);
         }
     }
 
@@ -101,7 +104,8 @@ public sealed partial class LocalMobilityAnchor
         _awaitingDeletion--;
         _cache.Remove(entry);
         if (entry.PrefixesFromPool) foreach (var p in entry.HomeNetworkPrefixes) _pool!.Release(p);
-        _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, change, null, entry.HomeNetworkPrefixes));
+        if (entry.Ipv4HomeAddress is { } v4) _ipv4Pool?.Release(v4);
+        _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, change, null, entry.HomeNetworkPrefixes, entry.Ipv4HomeAddress));
         // Registrations waiting on a vanished entry are decided now: new sessions.
         if (entry.Parked is { Count: > 0 } waiting)
         {

@@ -12,7 +12,8 @@ public sealed partial class LocalMobilityAnchor
         if (!pbu.IsProxy) { Reply(source, pbu, BindingAckStatus.HomeRegistrationNotSupported, now); return; }
         if (!IsMagAuthorized(source)) { Reply(source, pbu, BindingAckStatus.MagNotAuthorizedForProxyRegistration, now); return; }
         if (pbu.MobileNodeIdentifier?.Nai is not { Length: > 0 } mnId) { Reply(source, pbu, BindingAckStatus.MissingMobileNodeIdentifierOption, now); return; }
-        if (!pbu.HomeNetworkPrefixes.Any()) { Reply(source, pbu, BindingAckStatus.MissingHomeNetworkPrefixOption, now); return; }
+        // RFC 5844 §3.1.2.1: an IPv4 Home Address Request stands in for the HNP option; at least one of them.
+        if (!pbu.HomeNetworkPrefixes.Any() && pbu.Ipv4HomeAddressRequest is null) { Reply(source, pbu, BindingAckStatus.MissingHomeNetworkPrefixOption, now); return; }
         if (pbu.HandoffIndicator is null) { Reply(source, pbu, BindingAckStatus.MissingHandoffIndicatorOption, now); return; }
         if (pbu.AccessTechnologyType is null) { Reply(source, pbu, BindingAckStatus.MissingAccessTechnologyTypeOption, now); return; }
 
@@ -49,14 +50,26 @@ public sealed partial class LocalMobilityAnchor
         return true;
     }
 
-    /// <summary>§5.4.1 look-up and the registration or de-registration, for a validated PBU whose profile is known.</summary>
+    /// <summary>
+    /// §5.4.1 look-up (RFC 5844 §3.1.2.1: by prefix, by IPv4 home address, or by MN-ID + ATT + MN-LL-ID) and the
+    /// registration or de-registration, for a validated PBU whose profile is known.
+    /// </summary>
     private void Register(Ipv6Address source, BindingUpdate pbu, string mnId, LmaMobileNodeProfile profile, Instant now)
     {
+        if (!CheckAddressFamilies(source, pbu, profile, now)) return;
         var requested = pbu.HomeNetworkPrefixes.ToArray();
         var hi = pbu.HandoffIndicator!.Value;
         var att = pbu.AccessTechnologyType!.Value;
         var nonZero = requested.Where(p => !p.IsUnspecified).ToArray();
         var linkLayerId = pbu.MobileNodeLinkLayerIdentifier?.Identifier;
+        var ipv4Request = pbu.Ipv4HomeAddressRequest;
+        if (ipv4Request is { IsAllZero: false } specific && !IsAuthorizedIpv4(mnId, profile, specific.Address, out var why))
+        {
+            // §3.1.2.2: not anchored here, or not this node's.
+            Counters.Ipv4Refusals++;
+            Reply(source, pbu, BindingAckStatus.NotAuthorizedForIpv4HomeAddress, now, ipv4ReplyStatus: why);
+            return;
+        }
         BindingCacheEntry? entry;
         if (nonZero.Length > 0)
         {
@@ -71,18 +84,46 @@ public sealed partial class LocalMobilityAnchor
                 Reply(source, pbu, BindingAckStatus.BcePbuPrefixSetDoNotMatch, now);
                 return;
             }
-            if (entry is null && _cache.FindByMobileNode(mnId, att, linkLayerId) is { } other
-                && !pbu.IsDeregistration && other.HomeNetworkPrefixes.Length > 0)
+            if (entry is null && _cache.FindByMobileNode(mnId, att, linkLayerId) is { } other && !pbu.IsDeregistration)
             {
-                // The same interface already holds other prefixes.
-                Reply(source, pbu, BindingAckStatus.BcePbuPrefixSetDoNotMatch, now);
-                return;
+                // The same interface already holds other prefixes; or it holds none (an IPv4-only session), and
+                // these extend it to IPv6.
+                if (other.HomeNetworkPrefixes.Length > 0)
+                {
+                    Reply(source, pbu, BindingAckStatus.BcePbuPrefixSetDoNotMatch, now);
+                    return;
+                }
+                entry = other;
+            }
+        }
+        else if (ipv4Request is { IsAllZero: false } v4)
+        {
+            // RFC 5844 §3.1.2.7: no NON_ZERO prefix but a NON_ZERO IPv4 address: it is the key.
+            entry = _cache.FindByIpv4HomeAddress(v4.Address);
+            if (entry is null && _cache.FindByMobileNode(mnId, att, linkLayerId) is { } other && !pbu.IsDeregistration)
+            {
+                // The interface holds another IPv4 address (one per session, §3.1.2.7); or none (an IPv6-only
+                // session), and this extends it to IPv4.
+                if (other.Ipv4HomeAddress is not null)
+                {
+                    Counters.Ipv4Refusals++;
+                    Reply(source, pbu, BindingAckStatus.NotAuthorizedForIpv4HomeAddress, now);
+                    return;
+                }
+                entry = other;
             }
         }
         else
         {
-            // §5.4.1.2: ::/0 asks us to find (or assign) by MN-ID + ATT + MN-LL-ID.
+            // §5.4.1.2 (and RFC 5844 §3.1.2.1 for an ALL_ZERO Request): find (or assign) by MN-ID + ATT + MN-LL-ID.
             entry = _cache.FindByMobileNode(mnId, att, linkLayerId);
+        }
+        if (entry is { Ipv4HomeAddress: { } held } && ipv4Request is { IsAllZero: false } asked && asked.Address != held)
+        {
+            // One IPv4 home address per session: found by prefix, the entry holds another one.
+            Counters.Ipv4Refusals++;
+            Reply(source, pbu, BindingAckStatus.NotAuthorizedForIpv4HomeAddress, now);
+            return;
         }
 
         if (pbu.IsDeregistration) OnDeregistration(source, pbu, entry, now);
@@ -106,13 +147,27 @@ public sealed partial class LocalMobilityAnchor
     private void CreateEntry(Ipv6Address source, BindingUpdate pbu, string mnId, AccessTechnologyType att, OctetString? linkLayerId,
         LmaMobileNodeProfile profile, Ipv6Prefix[] requested, Instant now)
     {
-        if (_cache.Count >= _options.MaxBindingCacheEntries || !TryAssignPrefixes(mnId, profile, requested, out var prefixes, out bool fromPool))
+        // RFC 5844 §3.1.2.2: one entry for the session's IPv4 and IPv6 addresses; prefixes only if the PBU asked
+        // for IPv6 (an IPv4-only node's PBU carries no HNP option), an IPv4 address only if it asked for one.
+        Ipv6Prefix[] prefixes = [];
+        bool fromPool = false;
+        if (_cache.Count >= _options.MaxBindingCacheEntries
+            || (pbu.HomeNetworkPrefixes.Any() && !TryAssignPrefixes(mnId, profile, requested, out prefixes, out fromPool)))
         {
             Reply(source, pbu, BindingAckStatus.InsufficientResources, now);
             return;
         }
+        Ipv4Address ipv4 = default;
+        if (pbu.Ipv4HomeAddressRequest is { } request && !TryAllocateIpv4(mnId, profile, request, out ipv4, out var refusal))
+        {
+            if (fromPool) foreach (var p in prefixes) _pool!.Release(p);
+            Counters.Ipv4Refusals++;
+            Reply(source, pbu, refusal, now);
+            return;
+        }
         var entry = new BindingCacheEntry(mnId, linkLayerId, att, prefixes, fromPool);
         _cache.Add(entry);
+        if (pbu.Ipv4HomeAddressRequest is not null) SetIpv4(entry, ipv4);
         _awaitingDeletion++; // a new entry starts inactive; Activate moves it
         Counters.BindingsCreated++;
         Counters.InitialRegistrations++;
@@ -189,6 +244,7 @@ public sealed partial class LocalMobilityAnchor
             Counters.Handoffs++;
             change = BindingChange.HandedOff;
         }
+        if (!AlignAddressFamilies(source, pbu, entry, profile, ref change, now)) return;
         Accept(source, pbu, entry, change, now);
     }
 
@@ -242,7 +298,7 @@ public sealed partial class LocalMobilityAnchor
         }
         var remaining = entry.ExpiresAt - now;
         Send(source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, entry.HomeNetworkPrefixes,
-            remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, null));
+            remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, null, ipv4: Ipv4Binding.Of(entry), dhcpServerMode: DhcpServerMode));
         Counters.PbasSentByStatus.Increment(BindingAckStatus.Accepted);
     }
 
@@ -257,9 +313,10 @@ public sealed partial class LocalMobilityAnchor
         entry.MagLinkLocalAddress = pbu.LinkLocalAddress;
         RecordAccepted(source, pbu, entry);
         _timers.Set(entry, entry.NextDue);
-        Send(source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, entry.HomeNetworkPrefixes, grantedOnWire, null));
+        Send(source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, entry.HomeNetworkPrefixes, grantedOnWire, null,
+            ipv4: Ipv4Binding.Of(entry), dhcpServerMode: DhcpServerMode));
         Counters.PbasSentByStatus.Increment(BindingAckStatus.Accepted);
-        if (change is { } c) _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, c, source, entry.HomeNetworkPrefixes));
+        if (change is { } c) _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, c, source, entry.HomeNetworkPrefixes, entry.Ipv4HomeAddress));
     }
 
     private static void RecordAccepted(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry entry)
@@ -288,6 +345,8 @@ public sealed partial class LocalMobilityAnchor
             _heartbeat.AddPeer(mag, now);
         }
         foreach (var p in entry.HomeNetworkPrefixes) _actions.Add(new LmaAction.RouteAdd(p, mag));
+        // RFC 5844 §3.1.2.2/§3.1.2.4: the IPv4 host route moves with the prefixes.
+        if (entry.Ipv4HomeAddress is { } v4) _actions.Add(new LmaAction.Ipv4RouteAdd(v4, mag));
         entry.ProxyCareOfAddress = mag;
         if (previous is { } old) ReleaseTunnel(old);
     }
@@ -297,6 +356,7 @@ public sealed partial class LocalMobilityAnchor
     {
         if (entry.State != BindingCacheState.Active) return;
         foreach (var p in entry.HomeNetworkPrefixes) _actions.Add(new LmaAction.RouteRemove(p));
+        if (entry.Ipv4HomeAddress is { } v4) _actions.Add(new LmaAction.Ipv4RouteRemove(v4));
         if (entry.ProxyCareOfAddress is { } mag) ReleaseTunnel(mag);
         entry.ProxyCareOfAddress = null;
         entry.State = BindingCacheState.AwaitingDeletion;
@@ -311,10 +371,12 @@ public sealed partial class LocalMobilityAnchor
         _heartbeat.RemovePeer(mag);
     }
 
-    private void Reply(Ipv6Address source, BindingUpdate pbu, BindingAckStatus status, Instant now, ushort? sequence = null)
+    private void Reply(Ipv6Address source, BindingUpdate pbu, BindingAckStatus status, Instant now, ushort? sequence = null,
+        Ipv4HomeAddressReplyStatus? ipv4ReplyStatus = null)
     {
         Counters.PbasSentByStatus.Increment(status);
-        Send(source, ProxyBindingAcknowledgementFactory.Create(pbu, status, null, TimeSpan.Zero, now.ToPmipTimestamp(), sequence));
+        Send(source, ProxyBindingAcknowledgementFactory.Create(pbu, status, null, TimeSpan.Zero, now.ToPmipTimestamp(), sequence,
+            ipv4ReplyStatus: ipv4ReplyStatus, dhcpServerMode: DhcpServerMode));
     }
 
     private void Send(Ipv6Address destination, BindingAcknowledgement pba) =>

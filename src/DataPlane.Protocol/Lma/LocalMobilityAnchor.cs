@@ -21,6 +21,8 @@ public sealed partial class LocalMobilityAnchor
     private readonly BindingCache _cache = new();
     private readonly TunnelTable _tunnels = new();
     private readonly HomeNetworkPrefixPoolAllocator? _pool;
+    private readonly Ipv4HomeAddressPool? _ipv4Pool;
+    private readonly Func<Ipv4Address, bool> _isReservedIpv4;
     // Targets are BindingCacheEntry (lifetime or hold-down), ParkedRegistration or ProfileLookup.
     private readonly TimerQueue<object> _timers = new();
     private readonly HeartbeatPeerTracker _heartbeat;
@@ -35,6 +37,8 @@ public sealed partial class LocalMobilityAnchor
         _options = options;
         _policy = policy;
         if (options.HomeNetworkPrefixPool is { } pool) _pool = new HomeNetworkPrefixPoolAllocator(pool, options.AssignedPrefixLength);
+        if (options.Ipv4HomeNetwork is { } network) _ipv4Pool = new Ipv4HomeAddressPool(network);
+        _isReservedIpv4 = policy.IsReservedIpv4HomeAddress;
         _heartbeat = new HeartbeatPeerTracker(options.Heartbeat, options.RestartCounter, random);
         Counters = new LmaCounters(_heartbeat.Counters);
         _rateLimiter = new SignallingRateLimiter(options.MaxMessagesPerMagPerSecond, options.MaxMessageBurstPerMag);
@@ -112,7 +116,8 @@ public sealed partial class LocalMobilityAnchor
     }
 
     private static BindingCacheView ToView(BindingCacheEntry e) => new(e.MobileNodeIdentifier, e.HomeNetworkPrefixes, e.State,
-        e.ProxyCareOfAddress, e.ExpiresAt, e.State == BindingCacheState.AwaitingDeletion ? e.DeleteAt : null);
+        e.ProxyCareOfAddress, e.ExpiresAt, e.State == BindingCacheState.AwaitingDeletion ? e.DeleteAt : null,
+        e.Ipv4HomeAddress, e.Ipv4PrefixLength, e.Ipv4HomeAddress is null ? null : e.Ipv4DefaultRouter);
 
     private bool IsMagAuthorized(Ipv6Address mag) => _options.AuthorizedMags.Contains(mag) || _policy.IsMagAuthorized(mag);
 

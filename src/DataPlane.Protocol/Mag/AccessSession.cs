@@ -23,6 +23,18 @@ internal sealed class AccessSession(PortId port, MacAddress mac, AttachTrigger t
     public bool Installed;
     public HandoffIndicator HandoffIndicator;
 
+    // Which IP versions this session registers (RFC 5844 §3.2.3.1–3.2.3.3). From the profile, narrowed by the
+    // LMA's answers: 172 stops the HNP options, 170 (or no usable Reply) the IPv4 Request, until a new session.
+    public bool Ipv6Wanted;
+    public bool Ipv4Wanted;
+    /// <summary>171 for the profile's address: ask ALL_ZERO instead (§3.2.3.2 "SHOULD NOT request the same IPv4 address again").</summary>
+    public bool Ipv4AskAllZero;
+    /// <summary>The VM released its address (DHCPRELEASE): no Request until it asks DHCP again.</summary>
+    public bool Ipv4Released;
+    /// <summary>The LMA refused a family for this VM (172 for IPv6; 170, or no usable Reply, for IPv4): kept across retries of this session.</summary>
+    public bool Ipv6Refused;
+    public bool Ipv4Refused;
+
     // Timings of the current attempt (reset when a failed session starts over).
     public Instant AttachSeenAt = now;
     public Instant PolicyAnsweredAt;
@@ -51,7 +63,7 @@ internal sealed class AccessSession(PortId port, MacAddress mac, AttachTrigger t
     public Instant? NextDue(MagOptions o) => Instant.Earliest(NudDeadline(o), State switch
     {
         SessionState.AwaitingPolicy => PolicyDeadline,
-        SessionState.Established => NextRouterAdvertisementAt,
+        SessionState.Established => Binding is { HomeNetworkPrefixes.Length: > 0 } ? NextRouterAdvertisementAt : null,
         SessionState.Failed => RetryAt,
         _ => null,
     });

@@ -18,6 +18,11 @@ internal sealed class BindingUpdateListEntry(string mobileNodeIdentifier, Ipv6Ad
     /// <summary>Prefixes the last registration asked for (used by a de-registration when none were granted).</summary>
     public Ipv6Prefix[] RequestedPrefixes = [];
 
+    /// <summary>RFC 5844 §3.2.1: the IPv4 home address, its subnet-mask length and the default router, from the last accepting PBA.</summary>
+    public Ipv4Assignment? Ipv4;
+    /// <summary>The IPv4 Request the last registration carried (used by a de-registration when no address was granted).</summary>
+    public Ipv4HomeAddressRequestOption? RequestedIpv4;
+
     public ushort NextSequence = initialSequence;
     private PmipTimestamp _lastTimestamp;
 

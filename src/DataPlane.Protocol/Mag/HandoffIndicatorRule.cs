@@ -16,9 +16,10 @@ public static class HandoffIndicatorRule
 
     /// <summary>
     /// <list type="bullet">
-    /// <item>This MAG already holds the VM's HNPs from an earlier PBA (the VM is coming back, or re-plugged):
-    ///   HI 3 with those prefixes, whatever the trigger.</item>
-    /// <item>Migration-announce trigger and the profile names HNPs: HI 3 with the profile's prefixes.</item>
+    /// <item>This MAG already holds the VM's HNPs (or its IPv4 home address) from an earlier PBA (the VM is coming
+    ///   back, or re-plugged): HI 3 with those prefixes, whatever the trigger.</item>
+    /// <item>Migration-announce trigger and the profile names HNPs (or a static IPv4 home address): HI 3 with the
+    ///   profile's prefixes.</item>
     /// <item>Migration-announce trigger, no prefix known: HI 4 with ::/0; the LMA resolves the VM by
     ///   MN-ID + MN-LL-ID (its MAC).</item>
     /// <item>Boot-like trigger (RS, DAD NS, first frame, hotplug online) and no record here: HI 1 with
@@ -26,17 +27,22 @@ public static class HandoffIndicatorRule
     /// </list>
     /// Refreshes and restart recovery use HI 5, re-announcements HI 3; those are chosen by the caller.
     /// </summary>
+    /// <param name="recordedIpv4">This MAG holds the VM's IPv4 home address from an earlier PBA.</param>
+    /// <param name="profileIpv4">The profile names a static IPv4 home address.</param>
     public static (HandoffIndicator Indicator, Ipv6Prefix[] Prefixes) ForNewSession(
-        AttachTrigger trigger, IReadOnlyList<Ipv6Prefix> recordedPrefixes, IReadOnlyList<Ipv6Prefix> profilePrefixes)
+        AttachTrigger trigger, IReadOnlyList<Ipv6Prefix> recordedPrefixes, IReadOnlyList<Ipv6Prefix> profilePrefixes,
+        bool recordedIpv4 = false, bool profileIpv4 = false)
     {
-        if (recordedPrefixes.Count > 0) return (HandoffIndicator.HandoffBetweenMagsForSameInterface, [.. recordedPrefixes]);
+        Ipv6Prefix[] prefixes = recordedPrefixes.Count > 0 ? [.. recordedPrefixes]
+            : profilePrefixes.Count > 0 ? [.. profilePrefixes]
+            : [Ipv6Prefix.Unspecified];
+        if (recordedPrefixes.Count > 0 || recordedIpv4) return (HandoffIndicator.HandoffBetweenMagsForSameInterface, prefixes);
         if (IsMigrationAnnounce(trigger))
         {
-            return profilePrefixes.Count > 0
-                ? (HandoffIndicator.HandoffBetweenMagsForSameInterface, [.. profilePrefixes])
-                : (HandoffIndicator.HandoffStateUnknown, [Ipv6Prefix.Unspecified]);
+            return profilePrefixes.Count > 0 || profileIpv4
+                ? (HandoffIndicator.HandoffBetweenMagsForSameInterface, prefixes)
+                : (HandoffIndicator.HandoffStateUnknown, prefixes);
         }
-        return (HandoffIndicator.AttachmentOverNewInterface,
-            profilePrefixes.Count > 0 ? [.. profilePrefixes] : [Ipv6Prefix.Unspecified]);
+        return (HandoffIndicator.AttachmentOverNewInterface, prefixes);
     }
 }

@@ -17,11 +17,12 @@ public abstract record MagAction
     public sealed record SendMobilityMessage(Ipv6Address Source, Ipv6Address Destination, MobilityMessage Message) : MagAction;
 
     /// <summary>
-    /// Forward for this VM: its HNPs are reachable on the port, traffic from them goes up the tunnel to
-    /// the LMA. Sent when a registration is accepted, and again if the LMA changed the prefixes.
+    /// Forward for this VM: its HNPs (and its IPv4 home address, when it has one) are reachable on the port,
+    /// traffic from them goes up the tunnel to the LMA. Sent when a registration is accepted, and again
+    /// whenever the LMA changed the prefixes or the IPv4 address (granted, released).
     /// </summary>
     public sealed record InstallSession(PortId Port, MacAddress Mac, IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes,
-        Ipv6Address LocalMobilityAnchor, Ipv4Address? Ipv4HomeAddress) : MagAction;
+        Ipv6Address LocalMobilityAnchor, Ipv4Assignment? Ipv4 = null) : MagAction;
 
     /// <summary>Stop forwarding for the VM on this port (it left, or its binding was lost).</summary>
     public sealed record RemoveSession(PortId Port, MacAddress Mac, DetachReason Reason) : MagAction;
@@ -41,13 +42,24 @@ public abstract record MagAction
     public sealed record SendNeighborSolicitation(PortId Port, MacAddress VmMac, Ipv6Address Target,
         MacAddress SourceMac, Ipv6Address SourceLinkLocal) : MagAction;
 
+    /// <summary>
+    /// NUD's IPv4 counterpart: a unicast ARP request to the VM's MAC for its home address <paramref name="Target"/>,
+    /// from the default router's address and the shared MAC; the VM's reply (any frame) confirms it is there.
+    /// </summary>
+    public sealed record SendArpProbe(PortId Port, MacAddress VmMac, Ipv4Address Target, MacAddress SourceMac, Ipv4Address SourceAddress) : MagAction;
+
     /// <summary>A registration attempt failed. <paramref name="StatusName"/> is set for LMA rejections.</summary>
     public sealed record SessionFailed(PortId Port, MacAddress Mac, string? MobileNodeIdentifier, SessionFailureReason Reason,
         BindingAckStatus? Status, string? StatusName, bool WillRetry) : MagAction;
 
     /// <summary>A session's first RA went out: the VM is served here. Carries the timings for metrics.</summary>
     public sealed record HandoverCompleted(PortId Port, MacAddress Mac, string MobileNodeIdentifier, AttachTrigger Trigger,
-        HandoffIndicator HandoffIndicator, IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes, HandoverTimings Timings) : MagAction;
+        HandoffIndicator HandoffIndicator, IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes, HandoverTimings Timings,
+        Ipv4Assignment? Ipv4 = null) : MagAction;
+
+    /// <summary>The VM's profile asks for IPv4 but the session has none (RFC 5844 §3.2.3.2); notification for logs and metrics.</summary>
+    public sealed record Ipv4Unavailable(PortId Port, MacAddress Mac, string MobileNodeIdentifier, Ipv4UnavailableReason Reason,
+        Ipv4HomeAddressReplyStatus? ReplyStatus) : MagAction;
 
     /// <summary>Heartbeat: the LMA stopped answering (notification).</summary>
     public sealed record PeerUnreachable(Ipv6Address Peer) : MagAction;

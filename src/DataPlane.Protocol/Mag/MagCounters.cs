@@ -39,6 +39,20 @@ public sealed class MagCounters
     /// <summary>Status 135: the MAG jumped its sequence to the LMA's and retried.</summary>
     public long SequenceResynchronisations;
 
+    /// <summary>RFC 5844: PBUs (first transmissions) carrying an IPv4 Home Address Request.</summary>
+    public long PbusWithIpv4Request;
+    /// <summary>Sessions given an IPv4 home address (initial registrations and later extensions).</summary>
+    public long Ipv4HomeAddressesAssigned;
+    public long Ipv4Extensions;
+    public readonly LabeledCounter<Ipv4UnavailableReason> Ipv4Unavailable = new();
+    /// <summary>Initial registrations sent again narrowed after 170, 171 or 172 (RFC 5844 §3.2.3.2).</summary>
+    public long RegistrationsNarrowed;
+    /// <summary>DHCPRELEASE: selective IPv4 de-registrations sent, and acknowledged.</summary>
+    public long Ipv4Releases;
+    public long Ipv4ReleasesAcknowledged;
+    /// <summary>DHCP asking for an address that cannot be requested now (no session, no IPv4 service, refused, a PBU in flight).</summary>
+    public long Ipv4RequestsIgnored;
+
     public long SessionsEstablished;
     public long RefreshesAccepted;
     public long Reannouncements;

@@ -22,6 +22,13 @@ public enum AttachTrigger : byte
     /// qemu-ifup with DATAPLANE_INCOMING=1): the VM is arriving from another MAG, as a RARP would say.
     /// </summary>
     HotplugIncomingMigration,
+    /// <summary>
+    /// A DHCPDISCOVER or DHCPREQUEST: an IPv4 guest configuring (or, INIT-REBOOT, re-confirming) its address
+    /// (RFC 5844 §3.4.3: "DHCPDISCOVER … will trigger the mobile access gateway to complete the signaling").
+    /// </summary>
+    Dhcp,
+    /// <summary>An ARP request from the VM (an IPv4 guest resolving its router or a neighbour): boot-like.</summary>
+    ArpRequest,
 }
 
 /// <summary>Why a session ended.</summary>
@@ -37,6 +44,8 @@ public enum DetachReason : byte
     BindingLost,
     /// <summary>The same mobile node attached on another port of this MAG (it came back on a new vif): the newest attachment wins.</summary>
     Superseded,
+    /// <summary>An IPv4-only VM released its only address (DHCPRELEASE): nothing is left to serve until it asks again.</summary>
+    AddressReleased,
 }
 
 /// <summary>Where a session stands.</summary>
@@ -69,6 +78,8 @@ public enum SessionFailureReason : byte
     MalformedAcknowledgement,
     /// <summary>The binding expired because no refresh was accepted in time.</summary>
     BindingExpired,
+    /// <summary>An IPv4-only VM got no usable IPv4 home address (no Reply, a refused one, relay mode asked).</summary>
+    Ipv4Unavailable,
 }
 
 /// <summary>Why a PBU was sent; decides the Handoff Indicator and what the PBA completes.</summary>
@@ -84,6 +95,25 @@ public enum RegistrationKind : byte
     RestartRecovery,
     /// <summary>Lifetime 0 after detach.</summary>
     Deregistration,
+    /// <summary>RFC 5844 §3.2.3.3: a re-registration that asks for an IPv4 home address for an established session (HI 5).</summary>
+    Ipv4Request,
+    /// <summary>RFC 5844 §3.2.3.3/§3.4.3: selective de-registration of the IPv4 home address only (DHCPRELEASE), lifetime 0.</summary>
+    Ipv4Release,
+}
+
+/// <summary>Why a session got no IPv4 home address although its profile asked for IPv4 (RFC 5844 §3.2.3.2).</summary>
+public enum Ipv4UnavailableReason : byte
+{
+    /// <summary>The PBA carried no IPv4 Home Address Reply: "MUST NOT enable IPv4 support".</summary>
+    NoReply,
+    /// <summary>The Reply's status was a rejection (128 or above).</summary>
+    Refused,
+    /// <summary>An accepting Reply without the IPv4 Default-Router Address option (§3.1.2.6 makes it mandatory).</summary>
+    NoDefaultRouter,
+    /// <summary>The LMA asked for DHCP relay mode (S = 0 or no DHCP Support Mode option): this MAG is only a DHCP server.</summary>
+    RelayModeNotSupported,
+    /// <summary>170: not authorised for IPv4 mobility service; not asked again in this session (§3.2.3.2).</summary>
+    NotAuthorized,
 }
 
 /// <summary>Why an RA was sent.</summary>

@@ -35,4 +35,14 @@ public abstract record MagEvent
 
     /// <summary>A Mobility Header message (PBA, heartbeat) arrived from <paramref name="Source"/>.</summary>
     public sealed record MobilityMessageReceived(Ipv6Address Source, MobilityMessage Message) : MagEvent;
+
+    /// <summary>
+    /// The VM asked DHCP for an address on a port whose session has no IPv4 home address (RFC 5844 §3.4.1: the
+    /// MAG "may later request IPv4 home address assignment after detecting the DHCP triggers"). Ignored when
+    /// the profile has no IPv4 service, the LMA refused it in this session, or a request is under way.
+    /// </summary>
+    public sealed record Ipv4AddressRequested(PortId Port) : MagEvent;
+
+    /// <summary>The VM released its IPv4 address (DHCPRELEASE): de-register the IPv4 home address only (RFC 5844 §3.4.3).</summary>
+    public sealed record Ipv4AddressReleased(PortId Port) : MagEvent;
 }

@@ -13,7 +13,8 @@ public readonly record struct MagSessionView(
     Ipv6Address? LocalMobilityAnchor,
     Instant? BindingExpiresAt,
     Ipv6Address? VmLinkLocal,
-    bool ForwardingInstalled);
+    bool ForwardingInstalled,
+    Ipv4Assignment? Ipv4 = null);
 
 /// <summary>A read-only snapshot of one Binding Update List entry.</summary>
 public readonly record struct BindingUpdateListView(
@@ -23,4 +24,5 @@ public readonly record struct BindingUpdateListView(
     bool Registered,
     RegistrationKind? PendingTransaction,
     Instant? BindingExpiresAt,
-    PortId? Port);
+    PortId? Port,
+    Ipv4Assignment? Ipv4 = null);

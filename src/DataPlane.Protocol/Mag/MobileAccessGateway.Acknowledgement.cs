@@ -50,8 +50,8 @@ public sealed partial class MobileAccessGateway
             return;
         }
         Counters.PbasByStatus.Increment(pba.Status);
-        if (tx.Kind == RegistrationKind.Deregistration && !pba.IsAccepted && BindingAckStatusInfo.IsRetryable(pba.Status)
-            && tx.Transmissions < _options.MaxPbuTransmissions)
+        if (tx.Kind is RegistrationKind.Deregistration or RegistrationKind.Ipv4Release && !pba.IsAccepted
+            && BindingAckStatusInfo.IsRetryable(pba.Status) && tx.Transmissions < _options.MaxPbuTransmissions)
         {
             // E.g. 156 for a de-registration delayed past the window: the retransmission timer sends a fresh one.
             return;
@@ -63,6 +63,13 @@ public sealed partial class MobileAccessGateway
             RemoveEntry(entry);
             return;
         }
+        if (tx.Kind == RegistrationKind.Ipv4Release)
+        {
+            // The address was taken out of forwarding when the VM released it; the binding's lifetime is unchanged.
+            Counters.Ipv4ReleasesAcknowledged++;
+            Reschedule(entry);
+            return;
+        }
         if (pba.IsAccepted) OnRegistrationAccepted(entry, tx, pba, now);
         else OnRegistrationRejected(entry, tx, pba.Status, now);
         if (_bindingUpdateList.ContainsKey(entry.MobileNodeIdentifier)) Reschedule(entry);
@@ -71,11 +78,20 @@ public sealed partial class MobileAccessGateway
     private void OnRegistrationAccepted(BindingUpdateListEntry entry, PbuTransaction tx, BindingAcknowledgement pba, Instant now)
     {
         var s = entry.Session;
-        var prefixes = pba.HomeNetworkPrefixes.Where(p => !p.IsUnspecified).ToArray();
+        var prefixes = tx.Prefixes.Length > 0 ? pba.HomeNetworkPrefixes.Where(p => !p.IsUnspecified).ToArray() : [];
         var lifetime = pba.LifetimeSpan;
-        if (prefixes.Length == 0 || lifetime <= TimeSpan.Zero)
+        var ipv4 = tx.Ipv4Request is null ? null : Ipv4FromAcknowledgement(entry, pba);
+        if (lifetime <= TimeSpan.Zero || (prefixes.Length == 0 && (tx.Prefixes.Length > 0 || ipv4 is null)))
         {
-            if (s is not null) FailSession(s, SessionFailureReason.MalformedAcknowledgement, pba.Status, retry: true, now);
+            // Nothing usable: no lifetime, IPv6 asked for and no prefix granted, or an IPv4-only session without its address.
+            if (s is not null)
+            {
+                bool ipv4Only = tx.Prefixes.Length == 0;
+                if (ipv4Only && s.Ipv4Refused)
+                    FailSession(s, SessionFailureReason.Ipv4Unavailable, pba.Status, retry: false, now);
+                else
+                    FailSession(s, SessionFailureReason.MalformedAcknowledgement, pba.Status, retry: true, now);
+            }
             return;
         }
         // The LMA's lifetime runs from when it accepted the PBU; counting from when we sent the answered
@@ -85,6 +101,9 @@ public sealed partial class MobileAccessGateway
             : tx.FirstSentAt;
         bool prefixesChanged = !entry.HomeNetworkPrefixes.AsSpan().SequenceEqual(prefixes);
         if (prefixesChanged) entry.HomeNetworkPrefixes = prefixes;
+        // RFC 5844 §3.2.3.2: the entry holds what the Reply granted; a refresh whose Reply fails removes it (§3.2.3.3).
+        bool ipv4Changed = entry.Ipv4 != ipv4 && (tx.Ipv4Request is not null || ipv4 is not null);
+        if (ipv4Changed) entry.Ipv4 = ipv4;
         entry.Registered = true;
         entry.GrantedLifetime = lifetime;
         entry.BindingExpiresAt = sentAt + lifetime;
@@ -99,20 +118,20 @@ public sealed partial class MobileAccessGateway
             s.NudProbesSent = 0;
             Counters.SessionsEstablished++;
             Install(s, entry);
-            var firstRa = SendRouterAdvertisement(s, RouterAdvertisementReason.SessionEstablished, now);
+            // An IPv4-only VM gets no RA: IPv6 is not enabled on its link (RFC 5844 §3). Its handover is done
+            // when forwarding is installed (the data path then answers its DHCP and ARP).
+            var firstRa = entry.HomeNetworkPrefixes.Length > 0 ? SendRouterAdvertisement(s, RouterAdvertisementReason.SessionEstablished, now) : now;
             _actions.Add(new MagAction.HandoverCompleted(s.Port, s.Mac, entry.MobileNodeIdentifier, s.Trigger, tx.HandoffIndicator,
                 entry.HomeNetworkPrefixes,
-                new HandoverTimings(s.AttachSeenAt, s.PolicyAnsweredAt, s.FirstPbuSentAt, now, firstRa, tx.Transmissions)));
+                new HandoverTimings(s.AttachSeenAt, s.PolicyAnsweredAt, s.FirstPbuSentAt, now, firstRa, tx.Transmissions), entry.Ipv4));
         }
         else
         {
             if (tx.Kind == RegistrationKind.RestartRecovery) Counters.ReregistrationsAfterLmaRestart++;
+            if (tx.Kind == RegistrationKind.Ipv4Request && entry.Ipv4 is not null) Counters.Ipv4Extensions++;
             Counters.RefreshesAccepted++;
-            if (prefixesChanged)
-            {
-                Install(s, entry);
-                SendRouterAdvertisement(s, RouterAdvertisementReason.SessionEstablished, now);
-            }
+            if (prefixesChanged || ipv4Changed) Install(s, entry);
+            if (prefixesChanged && entry.HomeNetworkPrefixes.Length > 0) SendRouterAdvertisement(s, RouterAdvertisementReason.SessionEstablished, now);
         }
         Reschedule(s);
     }
@@ -120,7 +139,7 @@ public sealed partial class MobileAccessGateway
     private void Install(AccessSession s, BindingUpdateListEntry entry)
     {
         s.Installed = true;
-        _actions.Add(new MagAction.InstallSession(s.Port, s.Mac, entry.HomeNetworkPrefixes, entry.LocalMobilityAnchor, s.Profile?.Ipv4HomeAddress));
+        _actions.Add(new MagAction.InstallSession(s.Port, s.Mac, entry.HomeNetworkPrefixes, entry.LocalMobilityAnchor, entry.Ipv4));
     }
 
     private void OnRegistrationRejected(BindingUpdateListEntry entry, PbuTransaction tx, BindingAckStatus status, Instant now)
@@ -129,7 +148,17 @@ public sealed partial class MobileAccessGateway
         bool retryable = BindingAckStatusInfo.IsRetryable(status);
         if (tx.Kind == RegistrationKind.Initial)
         {
+            // RFC 5844 §3.2.3.2: 170, 171 and 172 narrow the request and send it again at once.
+            if (TryNarrowAfterRefusal(s, entry, tx, status, now)) return;
             FailSession(s, SessionFailureReason.Rejected, status, retryable, now);
+            return;
+        }
+        if (tx.Kind == RegistrationKind.Ipv4Request)
+        {
+            // Only the IPv4 extension was refused: the binding stands as it was; IPv4 stays off for this session.
+            s.Ipv4Refused = true;
+            s.Ipv4Wanted = false;
+            Ipv4NotAvailable(s, entry, Ipv4UnavailableReason.Refused, null);
             return;
         }
         if (retryable && now < entry.BindingExpiresAt)

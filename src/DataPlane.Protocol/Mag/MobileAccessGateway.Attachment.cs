@@ -27,6 +27,10 @@ public sealed partial class MobileAccessGateway
         s.NudProbesSent = 0;
         switch (s.State)
         {
+            case SessionState.Established when e.Trigger == AttachTrigger.Dhcp && s.Binding!.Ipv4 is null:
+                // An established session without an IPv4 address: the guest's DHCP asks for one (§3.4.1).
+                RequestIpv4(s, now);
+                break;
             case SessionState.Established:
                 OnTriggerWhileEstablished(s, e.Trigger, now);
                 break;
@@ -45,7 +49,7 @@ public sealed partial class MobileAccessGateway
     private void OnTriggerWhileEstablished(AccessSession s, AttachTrigger trigger, Instant now)
     {
         var entry = s.Binding!;
-        if (trigger == AttachTrigger.RouterSolicitation)
+        if (trigger == AttachTrigger.RouterSolicitation && entry.HomeNetworkPrefixes.Length > 0)
         {
             if (s.LastSolicitedRouterAdvertisementAt is { } last && now - last < _options.RouterSolicitationMinInterval)
             {
@@ -64,7 +68,7 @@ public sealed partial class MobileAccessGateway
         {
             Counters.Reannouncements++;
             StartTransaction(entry, RegistrationKind.Reannounce, HandoffIndicator.HandoffBetweenMagsForSameInterface,
-                entry.HomeNetworkPrefixes, _options.BindingLifetime, now);
+                entry.HomeNetworkPrefixes, RegisteredIpv4Request(entry), _options.BindingLifetime, now);
             return;
         }
         Counters.TriggersAbsorbed++;
@@ -97,7 +101,9 @@ public sealed partial class MobileAccessGateway
             return;
         }
         if (string.IsNullOrEmpty(profile.MobileNodeIdentifier) || !profile.LocalMobilityAnchor.IsUnicast
-            || profile.LocalMobilityAnchor.IsLinkLocal || profile.HomeNetworkPrefixes.Any(p => p.IsUnspecified))
+            || profile.LocalMobilityAnchor.IsLinkLocal || profile.HomeNetworkPrefixes.Any(p => p.IsUnspecified)
+            || (!profile.Ipv6Service && !profile.Ipv4Service)
+            || (profile.Ipv4HomeAddress is { } fixedAddress && (!fixedAddress.IsUnicast || profile.Ipv4PrefixLength > 32)))
         {
             FailSession(s, SessionFailureReason.InvalidProfile, null, retry: false, now);
             return;
@@ -105,10 +111,20 @@ public sealed partial class MobileAccessGateway
         var entry = BindEntry(s, profile, now);
         s.Profile = profile;
         s.State = SessionState.Registering;
-        var (indicator, prefixes) = HandoffIndicatorRule.ForNewSession(s.Trigger, entry.HomeNetworkPrefixes, profile.HomeNetworkPrefixes);
+        // RFC 5844 §3.2.3.1: the profile says which IP versions are enabled; the LMA's refusals narrow it.
+        s.Ipv6Wanted = profile.Ipv6Service && !s.Ipv6Refused;
+        s.Ipv4Wanted = profile.Ipv4Service && !s.Ipv4Refused;
+        if (!s.Ipv6Wanted && !s.Ipv4Wanted)
+        {
+            FailSession(s, SessionFailureReason.Rejected, null, retry: false, now);
+            return;
+        }
+        var (indicator, prefixes) = HandoffIndicatorRule.ForNewSession(s.Trigger, entry.HomeNetworkPrefixes, profile.HomeNetworkPrefixes,
+            recordedIpv4: entry.Ipv4 is not null, profileIpv4: s.Ipv4Wanted && profile.Ipv4HomeAddress is not null);
         s.HandoffIndicator = indicator;
         s.FirstPbuSentAt = now;
-        StartTransaction(entry, RegistrationKind.Initial, indicator, prefixes, _options.BindingLifetime, now);
+        StartTransaction(entry, RegistrationKind.Initial, indicator, s.Ipv6Wanted ? prefixes : [], Ipv4RequestFor(s, entry),
+            _options.BindingLifetime, now);
         Reschedule(s);
     }
 
@@ -198,8 +214,15 @@ public sealed partial class MobileAccessGateway
             return;
         }
         entry.Registered = false;
+        // RFC 5844 §3.2.3.3: with an IPv4 home address, exactly one Request carrying it; the HNPs only if registered.
         var prefixes = entry.HomeNetworkPrefixes.Length > 0 ? entry.HomeNetworkPrefixes : entry.RequestedPrefixes;
-        StartTransaction(entry, RegistrationKind.Deregistration, HandoffIndicator.HandoffStateNotChanged, prefixes, TimeSpan.Zero, now);
+        var ipv4 = entry.Ipv4 is { } a ? new Ipv4HomeAddressRequestOption(a.PrefixLength, a.HomeAddress) : entry.RequestedIpv4;
+        if (prefixes.Length == 0 && ipv4 is null)
+        {
+            RemoveEntry(entry); // nothing was ever asked for: nothing to de-register
+            return;
+        }
+        StartTransaction(entry, RegistrationKind.Deregistration, HandoffIndicator.HandoffStateNotChanged, prefixes, ipv4, TimeSpan.Zero, now);
     }
 
     private void RemoveEntry(BindingUpdateListEntry entry)
@@ -268,7 +291,7 @@ public sealed partial class MobileAccessGateway
                 s.AttachSeenAt = now;
                 StartPolicy(s, now);
                 break;
-            case SessionState.Established when now >= s.NextRouterAdvertisementAt:
+            case SessionState.Established when now >= s.NextRouterAdvertisementAt && s.Binding!.HomeNetworkPrefixes.Length > 0:
                 SendRouterAdvertisement(s, RouterAdvertisementReason.Periodic, now);
                 break;
         }

@@ -43,7 +43,7 @@ public sealed partial class MobileAccessGateway
             if (entry.LocalMobilityAnchor != lma || !entry.Registered || entry.Transaction is not null
                 || entry.Session is not { State: SessionState.Established }) continue;
             StartTransaction(entry, RegistrationKind.RestartRecovery, HandoffIndicator.HandoffStateNotChanged,
-                entry.HomeNetworkPrefixes, _options.BindingLifetime, now);
+                entry.HomeNetworkPrefixes, RegisteredIpv4Request(entry), _options.BindingLifetime, now);
             count++;
         }
         return count;

@@ -26,9 +26,15 @@ public sealed partial class MobileAccessGateway
         s.LastNudProbeAt = now;
         Counters.NudProbesSent++;
         // Without a known link-local address, probe the EUI-64 one derived from the MAC: any answer, or any
-        // frame the VM sends, confirms reachability through the data path.
-        var target = s.VmLinkLocal ?? Ipv6Address.LinkLocalFromMac(s.Mac);
-        _actions.Add(new MagAction.SendNeighborSolicitation(s.Port, s.Mac, target, _options.SharedMacAddress, _options.SharedLinkLocalAddress));
+        // frame the VM sends, confirms reachability through the data path. With an IPv4 home address an ARP
+        // request for it goes too (IPv4's NUD); an IPv4-only VM gets only that one.
+        var ipv4 = s.Binding?.Ipv4;
+        if (ipv4 is null || s.Ipv6Wanted)
+        {
+            var target = s.VmLinkLocal ?? Ipv6Address.LinkLocalFromMac(s.Mac);
+            _actions.Add(new MagAction.SendNeighborSolicitation(s.Port, s.Mac, target, _options.SharedMacAddress, _options.SharedLinkLocalAddress));
+        }
+        if (ipv4 is { } a) _actions.Add(new MagAction.SendArpProbe(s.Port, s.Mac, a.HomeAddress, _options.SharedMacAddress, a.DefaultRouter));
         return true;
     }
 }

@@ -6,14 +6,16 @@ namespace DataPlane.Protocol.Mag;
 public sealed partial class MobileAccessGateway
 {
     private void StartTransaction(BindingUpdateListEntry entry, RegistrationKind kind, HandoffIndicator indicator,
-        Ipv6Prefix[] prefixes, TimeSpan lifetime, Instant now)
+        Ipv6Prefix[] prefixes, Ipv4HomeAddressRequestOption? ipv4Request, TimeSpan lifetime, Instant now)
     {
-        if (kind != RegistrationKind.Deregistration)
+        if (kind is not (RegistrationKind.Deregistration or RegistrationKind.Ipv4Release))
         {
             entry.RequestedPrefixes = prefixes;
+            entry.RequestedIpv4 = ipv4Request;
             entry.MayBeRegistered = true;
         }
-        entry.Transaction = new PbuTransaction(kind, indicator, prefixes, lifetime);
+        if (ipv4Request is not null) Counters.PbusWithIpv4Request++;
+        entry.Transaction = new PbuTransaction(kind, indicator, prefixes, ipv4Request, lifetime);
         Counters.PbusSent.Increment(kind);
         Counters.PbusByHandoffIndicator.Increment(indicator);
         Transmit(entry, entry.Transaction, now);
@@ -24,7 +26,7 @@ public sealed partial class MobileAccessGateway
         ushort sequence = entry.NextSequence++;
         PmipTimestamp? timestamp = _options.SendTimestamp ? entry.NextTimestamp(now) : null;
         var pbu = ProxyBindingUpdateFactory.Create(sequence, tx.Lifetime, tx.Prefixes, tx.HandoffIndicator, timestamp,
-            entry.Mac, _options.SharedLinkLocalAddress, entry.MobileNodeIdentifier);
+            entry.Mac, _options.SharedLinkLocalAddress, entry.MobileNodeIdentifier, tx.Ipv4Request);
         tx.OnTransmit(sequence, timestamp, now, RetransmissionTimeout(tx));
         _actions.Add(new MagAction.SendMobilityMessage(_options.ProxyCareOfAddress, entry.LocalMobilityAnchor, pbu));
         Reschedule(entry);
@@ -59,7 +61,7 @@ public sealed partial class MobileAccessGateway
         else if (entry.Registered && entry.Transaction is null && now >= entry.RefreshAt)
         {
             StartTransaction(entry, RegistrationKind.Refresh, HandoffIndicator.HandoffStateNotChanged,
-                entry.HomeNetworkPrefixes, _options.BindingLifetime, now);
+                entry.HomeNetworkPrefixes, RegisteredIpv4Request(entry), _options.BindingLifetime, now);
         }
         if (_bindingUpdateList.ContainsKey(entry.MobileNodeIdentifier)) Reschedule(entry);
     }

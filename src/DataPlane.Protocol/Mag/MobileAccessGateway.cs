@@ -72,6 +72,8 @@ public sealed partial class MobileAccessGateway
             case MagEvent.ReachabilityConfirmed r: OnReachabilityConfirmed(r, now); break;
             case MagEvent.PolicyDecided p: OnPolicyDecided(p, now); break;
             case MagEvent.MobilityMessageReceived m: OnMobilityMessage(m.Source, m.Message, now); break;
+            case MagEvent.Ipv4AddressRequested r: OnIpv4AddressRequested(r, now); break;
+            case MagEvent.Ipv4AddressReleased r: OnIpv4AddressReleased(r, now); break;
             default: throw new ArgumentOutOfRangeException(nameof(e), e, "unknown MAG event");
         }
         return _actions;
@@ -110,12 +112,12 @@ public sealed partial class MobileAccessGateway
 
     public IEnumerable<BindingUpdateListView> BindingUpdateList => _bindingUpdateList.Values.Select(b => new BindingUpdateListView(
         b.MobileNodeIdentifier, b.LocalMobilityAnchor, b.HomeNetworkPrefixes, b.Registered, b.Transaction?.Kind,
-        b.Registered ? b.BindingExpiresAt : null, b.Session?.Port));
+        b.Registered ? b.BindingExpiresAt : null, b.Session?.Port, b.Ipv4));
 
     private static MagSessionView ToView(AccessSession s) => new(
         s.Port, s.Mac, s.State, s.Trigger, s.Profile?.MobileNodeIdentifier,
         s.Binding?.HomeNetworkPrefixes ?? [], s.Profile?.LocalMobilityAnchor,
-        s.Binding is { Registered: true } b ? b.BindingExpiresAt : null, s.VmLinkLocal, s.Installed);
+        s.Binding is { Registered: true } b ? b.BindingExpiresAt : null, s.VmLinkLocal, s.Installed, s.Binding?.Ipv4);
 
     private void Reschedule(AccessSession s) => _timers.SetOrCancel(s, s.NextDue(_options));
 

@@ -8,11 +8,15 @@ namespace DataPlane.Protocol.Mag;
 /// TimestampValidityWindow passed), so an accepting PBA may answer any of them: the window of sequences
 /// and timestamps sent is what a PBA is matched against.
 /// </summary>
-internal sealed class PbuTransaction(RegistrationKind kind, HandoffIndicator handoffIndicator, Ipv6Prefix[] prefixes, TimeSpan lifetime)
+internal sealed class PbuTransaction(RegistrationKind kind, HandoffIndicator handoffIndicator, Ipv6Prefix[] prefixes,
+    Ipv4HomeAddressRequestOption? ipv4Request, TimeSpan lifetime)
 {
     public RegistrationKind Kind { get; } = kind;
     public HandoffIndicator HandoffIndicator { get; } = handoffIndicator;
+    /// <summary>The HNP options; empty for a PBU without IPv6 (RFC 5844 §3.2.3.1: an IPv4-only node's has none).</summary>
     public Ipv6Prefix[] Prefixes { get; } = prefixes;
+    /// <summary>RFC 5844: the one IPv4 Home Address Request, or null for none.</summary>
+    public Ipv4HomeAddressRequestOption? Ipv4Request { get; } = ipv4Request;
     public TimeSpan Lifetime { get; } = lifetime;
 
     public int Transmissions;

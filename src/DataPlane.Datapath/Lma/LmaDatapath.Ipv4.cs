@@ -1,0 +1,121 @@
+using DataPlane.Protocol;
+using DataPlane.Wire;
+
+namespace DataPlane.Datapath;
+
+// RFC 5844 §3.1.3–3.1.4 at the LMA: IPv4 home addresses from the home network into the tunnels
+// (IPv4-over-IPv6), and back out of them.
+public sealed partial class LmaDatapath
+{
+    private readonly Dictionary<uint, LmaIpv4Route> _ipv4Routes = [];
+    private readonly Dictionary<Ipv4Address, CounterBlock> _ipv4Counters = [];
+    private readonly Ipv4Address? _ipv4ErrorSource;
+
+    /// <summary>IPv4 host routes (bound home addresses).</summary>
+    public int Ipv4RouteCount => _ipv4Routes.Count;
+
+    /// <summary>Per-home-address (per-VM) IPv4 counters, kept after the address is unbound so they only grow.</summary>
+    public IReadOnlyDictionary<Ipv4Address, CounterBlock> Ipv4Counters => _ipv4Counters;
+
+    public IEnumerable<LmaIpv4RouteView> Ipv4Routes => _ipv4Routes.Values.Select(r => new LmaIpv4RouteView(r.HomeAddress, r.Mag, r.Counters));
+
+    /// <summary>The MAG serving this IPv4 home address.</summary>
+    public bool TryLookupIpv4Route(Ipv4Address homeAddress, out Ipv6Address mag)
+    {
+        bool found = _ipv4Routes.TryGetValue(homeAddress.Value, out var route);
+        mag = found ? route!.Mag : default;
+        return found;
+    }
+
+    /// <summary>
+    /// An IPv4 packet from the home device: a bound home address goes into the tunnel to the MAG serving it, TTL
+    /// decremented once (the tunnel entry point forwards); TTL 1 is answered with Time Exceeded, and a packet over
+    /// the tunnel MTU with DF set with Fragmentation Needed (RFC 2473 §7.2(a); without DF the kernel fragments the
+    /// tunnel packet, §7.2(b)); an unbound address with Host Unreachable. Errors are rate-limited.
+    /// </summary>
+    private Verdict ForwardFromHomeIpv4(Span<byte> buffer, int offset, int length, in OffloadInfo offload, Instant now, int superFrameSegmentLength)
+    {
+        if (!Ipv4Packet.TryCreate(buffer.Slice(offset, length), out var ip, out var error)) return Drop(null, DropReason.Malformed, error);
+        var inner = ip.Buffer;
+        var destination = ip.Destination;
+        if (destination.IsMulticast) return Drop(null, DropReason.MulticastNotForwarded);
+        if (destination.IsBroadcast) return Drop(null, DropReason.BroadcastNotForwarded);
+        if (offload.NeedsChecksum)
+        {
+            if (!ChecksumCompletion.TryComplete(inner, inner.Length, offload, ip.HeaderLength)) return Drop(null, DropReason.OffloadInvalid);
+            Counters.ChecksumsCompleted++;
+        }
+        if (!_ipv4Routes.TryGetValue(destination.Value, out var route))
+        {
+            if (_options.SendDestinationUnreachable)
+                SendIpv4ErrorHome(Icmpv4Type.DestinationUnreachable, (byte)Icmpv4DestinationUnreachableCode.HostUnreachable, 0, inner, now);
+            return Drop(null, DropReason.NoBinding);
+        }
+        if (ip.TimeToLive <= 1)
+        {
+            SendIpv4ErrorHome(Icmpv4Type.TimeExceeded, (byte)Icmpv4TimeExceededCode.TimeToLiveExceededInTransit, 0, inner, now);
+            return Drop(route.Counters, DropReason.HopLimitExceeded);
+        }
+        if ((superFrameSegmentLength > 0 ? superFrameSegmentLength : inner.Length) > _options.TunnelMtu)
+        {
+            if (ip.DontFragment || superFrameSegmentLength > 0)
+            {
+                SendIpv4ErrorHome(Icmpv4Type.DestinationUnreachable, (byte)Icmpv4DestinationUnreachableCode.FragmentationNeeded,
+                    (uint)_options.TunnelMtu, inner, now);
+                return Drop(route.Counters, DropReason.PacketTooBig);
+            }
+            Counters.Ipv4TunnelFragmentations++;
+        }
+        ip.TryDecrementTimeToLive();
+        if (superFrameSegmentLength == 0)
+        {
+            route.Counters.CountOut(inner.Length);
+            route.Tunnel.Counters.CountOut(inner.Length);
+        }
+        return Verdict.ToTunnel(route.Mag, offset, inner.Length);
+    }
+
+    /// <summary>
+    /// An inner IPv4 packet from a tunnel: accepted into the home network only when its source is a home address
+    /// bound to the MAG it came from (after a handover the old MAG's packets are refused), and it is not a broadcast
+    /// or multicast. The TTL is left alone (the kernel decrements it when it forwards from the TUN device).
+    /// </summary>
+    private Verdict FromTunnelIpv4(int offset, Span<byte> packet, LmaTunnel tunnel)
+    {
+        if (!Ipv4Packet.TryCreate(packet, out var ip, out var error)) return Drop(tunnel.Counters, DropReason.Malformed, error);
+        if (!_ipv4Routes.TryGetValue(ip.Source.Value, out var route) || route.Tunnel != tunnel) return Drop(tunnel.Counters, DropReason.TunnelSourceMismatch);
+        var destination = ip.Destination;
+        if (destination.IsMulticast) return Drop(tunnel.Counters, DropReason.MulticastNotForwarded);
+        if (destination.IsBroadcast) return Drop(tunnel.Counters, DropReason.BroadcastNotForwarded);
+        if (destination.IsThisNetwork || destination.IsLoopback || destination.IsReserved) return Drop(tunnel.Counters, DropReason.InvalidDestination);
+        int inner = ip.Buffer.Length;
+        tunnel.Counters.CountIn(inner);
+        route.Counters.CountIn(inner);
+        return Verdict.ToHome(offset, inner);
+    }
+
+    /// <summary>An ICMP error towards a home-network sender, written for the home device (none without an IPv4 error source).</summary>
+    private void SendIpv4ErrorHome(Icmpv4Type type, byte code, uint restOfHeader, Span<byte> invokingPacket, Instant now)
+    {
+        if (_ipv4ErrorSource is not { } source || !Icmpv4ErrorPacket.MayAnswer(invokingPacket) || !_errorLimiter.TryAcquire(_options.IcmpErrorRate, now))
+        {
+            Counters.IcmpErrorsSuppressed++;
+            return;
+        }
+        if (!ControlOutput.TryBegin(out var slot))
+        {
+            Counters.ControlOutputOverflows++;
+            return;
+        }
+        var target = Ipv4Address.ReadFrom(invokingPacket.Slice(12, 4));
+        int length = Icmpv4ErrorPacket.Write(slot, source, target, type, code, restOfHeader, invokingPacket);
+        ControlOutput.Commit(new ControlFrame(ControlSink.Home, ControlMessageKind.Icmpv4Error, default, default, default, length));
+        Counters.ControlSent.Increment(ControlMessageKind.Icmpv4Error);
+    }
+
+    private CounterBlock Ipv4Block(Ipv4Address homeAddress)
+    {
+        if (!_ipv4Counters.TryGetValue(homeAddress, out var block)) _ipv4Counters.Add(homeAddress, block = new CounterBlock());
+        return block;
+    }
+}

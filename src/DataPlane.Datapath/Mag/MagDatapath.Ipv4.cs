@@ -1,0 +1,113 @@
+using DataPlane.Protocol;
+using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
+
+namespace DataPlane.Datapath;
+
+// RFC 5844 §3.2.4: IPv4 from the VM into the tunnel (IPv4-over-IPv6) and out of it to the VM.
+public sealed partial class MagDatapath
+{
+    /// <summary>
+    /// An IPv4 frame from the VM: DHCP goes to the MAG's server; everything else is forwarded to the LMA only from
+    /// the VM's own home address with an active binding (§3.2.4 "MUST ensure the source address … is the address
+    /// allocated … and that there is an active binding"), never as a broadcast or multicast, TTL decremented once.
+    /// </summary>
+    private Verdict FromVmIpv4(AccessPort port, Span<byte> buffer, int offset, in FrameInfo info, Instant now, int superFrameSegmentLength)
+    {
+        if (info.UpperLayer == IpProtocol.Udp && !info.IsFragment)
+        {
+            if (info.SourcePort == WellKnownPorts.Dhcpv4Server) return ActivityThenDrop(port, DropReason.DhcpServerGuard, now);
+            if (info.DestinationPort == WellKnownPorts.Dhcpv4Server && info.SourcePort == WellKnownPorts.Dhcpv4Client)
+                return FromVmDhcp(port, buffer.Slice(offset, info.NetworkOffset + info.NetworkLength), in info, now);
+        }
+        ReportActivity(port, now);
+        int packetOffset = offset + info.NetworkOffset;
+        var packet = buffer.Slice(packetOffset, info.NetworkLength);
+        if (!Ipv4Packet.TryCreate(packet, out var ip, out var error)) return DropFromVm(port, DropReason.Malformed, error); // classified above
+        if (!ip.IsHeaderChecksumValid) return DropFromVm(port, DropReason.Malformed, WireError.BadChecksum);
+        var destination = info.Ipv4Destination;
+        if (destination.IsMulticast) return DropFromVm(port, DropReason.MulticastNotForwarded);
+        if (destination.IsBroadcast) return DropFromVm(port, DropReason.BroadcastNotForwarded);
+        if (destination.IsThisNetwork || destination.IsLoopback || destination.IsReserved) return DropFromVm(port, DropReason.InvalidDestination);
+        if (info.Destination != _sharedMac) return DropFromVm(port, DropReason.NotAddressedToRouter);
+        if (port.Session is not { } session) return DropFromVm(port, DropReason.NoBinding);
+        if (session.Ipv4 is not { } v4) return DropFromVm(port, DropReason.Ipv4NotServed);
+        if (destination == v4.Subnet.Broadcast) return DropFromVm(port, DropReason.BroadcastNotForwarded);
+        if (info.Ipv4Source.Value != session.Ipv4HomeAddressValue) return DropFromVm(port, DropReason.SpoofedSource);
+
+        if (info.HopLimit <= 1)
+        {
+            SendIpv4ErrorToVm(port, v4, Icmpv4Type.TimeExceeded, (byte)Icmpv4TimeExceededCode.TimeToLiveExceededInTransit, 0, packet, now);
+            return DropFromVm(port, DropReason.HopLimitExceeded);
+        }
+        int mtuLength = superFrameSegmentLength > 0 ? superFrameSegmentLength : info.NetworkLength;
+        if (mtuLength > _options.TunnelMtu)
+        {
+            // RFC 2473 §7.2: with DF set, Fragmentation Needed with the tunnel MTU (path MTU discovery); without it,
+            // the tunnel packet is fragmented (the kernel does it on the raw socket's send).
+            if (ip.DontFragment || superFrameSegmentLength > 0)
+            {
+                SendIpv4ErrorToVm(port, v4, Icmpv4Type.DestinationUnreachable, (byte)Icmpv4DestinationUnreachableCode.FragmentationNeeded,
+                    (uint)_options.TunnelMtu, packet, now);
+                return DropFromVm(port, DropReason.PacketTooBig);
+            }
+            Counters.Ipv4TunnelFragmentations++;
+        }
+        // RFC 2473 §3.1 / RFC 5844 §3.2.4: the tunnel entry point forwards, so the TTL goes down once.
+        ip.TryDecrementTimeToLive();
+        if (superFrameSegmentLength == 0)
+        {
+            session.Vm.CountIn(info.NetworkLength);
+            session.Vm4.CountIn(info.NetworkLength);
+            session.Tunnel.CountOut(info.NetworkLength);
+        }
+        return Verdict.ToTunnel(session.LocalMobilityAnchor, packetOffset, info.NetworkLength);
+    }
+
+    /// <summary>
+    /// An inner IPv4 packet from the tunnel (outer next header 4): delivered to the VM whose home address it is
+    /// for, only when it came from that VM's LMA; the TTL is left alone (the LMA decremented it).
+    /// </summary>
+    private Verdict FromTunnelIpv4(Span<byte> buffer, int offset, Span<byte> packet, CounterBlock? tunnel, Ipv6Address outerSource, Instant now)
+    {
+        if (!Ipv4Packet.TryCreate(packet, out var ip, out var error)) return DropFromTunnel(tunnel, DropReason.Malformed, error);
+        var destination = ip.Destination;
+        if (destination.IsMulticast) return DropFromTunnel(tunnel, DropReason.MulticastNotForwarded);
+        if (destination.IsBroadcast) return DropFromTunnel(tunnel, DropReason.BroadcastNotForwarded);
+        if (!_ipv4HomeAddresses.TryGetValue(destination.Value, out var port) || port.Session is not { } session)
+            return DropFromTunnel(tunnel, DropReason.NoBinding);
+        if (session.LocalMobilityAnchor != outerSource) return DropFromTunnel(tunnel, DropReason.TunnelSourceMismatch);
+        int inner = ip.Buffer.Length;
+        int frameOffset = offset - EthernetFrame.HeaderLength;
+        EthernetFrame.WriteHeader(buffer.Slice(frameOffset, EthernetFrame.HeaderLength), session.Mac, _sharedMac, EtherType.Ipv4);
+        session.Tunnel.CountIn(inner);
+        session.Vm.CountOut(inner);
+        session.Vm4.CountOut(inner);
+        if (session.FirstDeliveryTicks == 0) session.FirstDeliveryTicks = now.Ticks;
+        port.Counters.CountOut(inner + EthernetFrame.HeaderLength);
+        return Verdict.ToPort(port.Id, frameOffset, inner + EthernetFrame.HeaderLength);
+    }
+
+    /// <summary>
+    /// An ICMP error to the VM about a packet it sent, from its default router (RFC 5844 §3.2.3.2: the MAG may use
+    /// the default router address as the source of what it originates), unless RFC 1812 §4.3.2.7 forbids it or
+    /// the port's error rate is used up (both counted as suppressed).
+    /// </summary>
+    private void SendIpv4ErrorToVm(AccessPort port, Ipv4Assignment v4, Icmpv4Type type, byte code, uint restOfHeader, Span<byte> invokingPacket, Instant now)
+    {
+        if (!Icmpv4ErrorPacket.MayAnswer(invokingPacket) || !port.ErrorLimiter.TryAcquire(_options.IcmpErrorRate, now))
+        {
+            Counters.IcmpErrorsSuppressed++;
+            return;
+        }
+        if (!ControlOutput.TryBegin(out var slot))
+        {
+            Counters.ControlOutputOverflows++;
+            return;
+        }
+        var source = Ipv4Address.ReadFrom(invokingPacket.Slice(12, 4));
+        int at = EthernetFrame.WriteHeader(slot, port.VmMac, _sharedMac, EtherType.Ipv4);
+        int length = Icmpv4ErrorPacket.Write(slot[at..], v4.DefaultRouter, source, type, code, restOfHeader, invokingPacket);
+        CommitToPort(port, ControlMessageKind.Icmpv4Error, default, default, at + length);
+    }
+}
