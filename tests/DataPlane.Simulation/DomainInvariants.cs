@@ -41,8 +41,18 @@ public static class DomainInvariants
                 if (!d.Lma.Routes.TryGetValue(p, out var via) || via != mag.Address)
                     violations.Add($"{who}: LMA route for {p} is {(d.Lma.Routes.TryGetValue(p, out var v) ? v.ToString() : "missing")}");
             }
-            if (!vm.HasValidAddress(now) || !bce.HomeNetworkPrefixes.Contains(vm.Prefix!.Value))
+            if (vm.HasIpv6 && (!vm.HasValidAddress(now) || !bce.HomeNetworkPrefixes.Contains(vm.Prefix!.Value)))
                 violations.Add($"{who}: VM address prefix {vm.Prefix} valid until {vm.AddressValidUntil}, binding has {string.Join(",", bce.HomeNetworkPrefixes)}");
+            if (d.Options.Service != IpService.Ipv6Only && d.Lma.Machine.Options.Ipv4HomeNetwork is not null)
+            {
+                // RFC 5844: the VM holds the entry's IPv4 home address, routed to its MAG, installed there.
+                if (bce.Ipv4HomeAddress is not { } hoa)
+                    violations.Add($"{who}: LMA binding has no IPv4 home address");
+                else if (!d.Lma.Ipv4Routes.TryGetValue(hoa, out var via4) || via4 != mag.Address)
+                    violations.Add($"{who}: LMA IPv4 route for {hoa} is {(d.Lma.Ipv4Routes.TryGetValue(hoa, out var v4) ? v4.ToString() : "missing")}");
+                else if (vm.Ipv4Address != hoa || session.Ipv4?.HomeAddress != hoa)
+                    violations.Add($"{who}: VM holds IPv4 {vm.Ipv4Address}, MAG session {session.Ipv4}, binding {hoa}");
+            }
         }
         return violations;
     }
@@ -54,15 +64,21 @@ public static class DomainInvariants
         if (d.Lma.IsDown) return violations;
         var lma = d.Lma.Machine;
         var expectedRoutes = new Dictionary<Ipv6Prefix, Ipv6Address>();
+        var expectedIpv4 = new Dictionary<Ipv4Address, Ipv6Address>();
         var perMag = new Dictionary<Ipv6Address, int>();
         foreach (var b in lma.Bindings)
         {
             if (b.State != BindingCacheState.Active) continue;
             foreach (var p in b.HomeNetworkPrefixes) expectedRoutes[p] = b.ProxyCareOfAddress!.Value;
+            if (b.Ipv4HomeAddress is { } hoa) expectedIpv4[hoa] = b.ProxyCareOfAddress!.Value;
             perMag[b.ProxyCareOfAddress!.Value] = perMag.GetValueOrDefault(b.ProxyCareOfAddress!.Value) + 1;
         }
         if (expectedRoutes.Count != d.Lma.Routes.Count || expectedRoutes.Any(kv => !d.Lma.Routes.TryGetValue(kv.Key, out var m) || m != kv.Value))
             violations.Add($"LMA routes ({d.Lma.Routes.Count}) differ from active bindings ({expectedRoutes.Count})");
+        if (expectedIpv4.Count != d.Lma.Ipv4Routes.Count || expectedIpv4.Any(kv => !d.Lma.Ipv4Routes.TryGetValue(kv.Key, out var m) || m != kv.Value))
+            violations.Add($"LMA IPv4 routes ({d.Lma.Ipv4Routes.Count}) differ from active bindings' addresses ({expectedIpv4.Count})");
+        if (lma.Ipv4HomeAddressesAllocated != lma.Bindings.Count(b => b.Ipv4HomeAddress is not null))
+            violations.Add($"LMA IPv4 pool says {lma.Ipv4HomeAddressesAllocated} allocated, bindings hold {lma.Bindings.Count(b => b.Ipv4HomeAddress is not null)}");
         if (perMag.Count != d.Lma.Tunnels.Count || perMag.Keys.Any(m => !d.Lma.Tunnels.ContainsKey(m)))
             violations.Add($"LMA tunnels up ({d.Lma.Tunnels.Count}) differ from MAGs with active bindings ({perMag.Count})");
         foreach (var (mag, count) in perMag)

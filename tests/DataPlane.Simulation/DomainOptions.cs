@@ -12,6 +12,14 @@ public enum PrefixSource
     Profile,
 }
 
+/// <summary>Which IP versions the domain's VMs are served (RFC 5844 §3.2.2).</summary>
+public enum IpService
+{
+    Ipv6Only,
+    DualStack,
+    Ipv4Only,
+}
+
 /// <summary>The shape of a simulated domain.</summary>
 public sealed record DomainOptions
 {
@@ -30,6 +38,15 @@ public sealed record DomainOptions
     public TimeSpan PolicyDelay { get; init; } = TimeSpan.FromMilliseconds(1);
 
     public PrefixSource Prefixes { get; init; } = PrefixSource.LmaPool;
+
+    /// <summary>IP versions of the VMs' profiles (MAG and LMA alike); IPv4 needs the LMA's <see cref="Ipv4Subnet"/>.</summary>
+    public IpService Service { get; init; } = IpService.Ipv6Only;
+
+    /// <summary>The LMA's IPv4 home network (router: its first host); null: the LMA serves no IPv4.</summary>
+    public Wire.Ipv4Prefix? Ipv4Subnet { get; init; } = Wire.Ipv4Prefix.Parse("10.200.0.0/24");
+
+    /// <summary>IPv4 home addresses: from the LMA's pool (ALL_ZERO), or a static one per VM in its profile (10.200.0.100 + n).</summary>
+    public PrefixSource Ipv4Addresses { get; init; } = PrefixSource.LmaPool;
 
     /// <summary>
     /// Null (default): the LMA's policy answers from memory. Set: the LMA's policy is an AAA stand-in that

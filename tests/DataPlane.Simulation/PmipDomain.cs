@@ -16,7 +16,13 @@ public enum VmTriggers
     Rarp = 8,
     UnsolicitedNeighborAdvertisement = 16,
     GratuitousArp = 32,
+    /// <summary>A DHCPDISCOVER (an IPv4 guest configuring its address).</summary>
+    Dhcp = 64,
     Boot = HotplugOnline | RouterSolicitation | DadNeighborSolicitation,
+    /// <summary>An IPv4-only guest's boot: the hotplug script, then its DHCPDISCOVER.</summary>
+    Ipv4Boot = HotplugOnline | Dhcp,
+    /// <summary>QEMU's RARP and an IPv4 guest's gratuitous ARP after a live migration.</summary>
+    Ipv4MigrationAnnounce = Rarp | GratuitousArp,
     /// <summary>What QEMU and a Linux guest send after a live migration, without the hotplug script.</summary>
     MigrationAnnounce = Rarp | UnsolicitedNeighborAdvertisement,
 }
@@ -49,7 +55,13 @@ public sealed class PmipDomain
             LocalMobilityAnchorAddress = LmaAddress,
             AuthorizedMags = authorized,
             HomeNetworkPrefixPool = PoolPrefix,
+            Ipv4HomeNetwork = Options.Ipv4Subnet is { } subnet ? Ipv4HomeNetwork.WithFirstHostAsRouter(subnet) : null,
             Heartbeat = new() { Interval = TimeSpan.FromSeconds(5) },
+        };
+        LmaPolicy.UnknownMobileNodeProfile = new LmaMobileNodeProfile([])
+        {
+            Ipv6Service = Options.Service != IpService.Ipv4Only,
+            Ipv4Service = Options.Service != IpService.Ipv6Only,
         };
         ILmaPolicy lmaPolicy = LmaPolicy;
         if (Options.LmaProfileLookupDelay is not null) lmaPolicy = LmaProfileCache = new SimLmaProfileCache(LmaPolicy);
@@ -93,6 +105,9 @@ public sealed class PmipDomain
 
     public static Ipv6Prefix ProfilePrefix(int vmIndex) => new(new Ipv6Address(0x2001_0db8_0200_0000UL | (uint)vmIndex, 0), 64);
 
+    /// <summary>VM n's static IPv4 home address with <see cref="PrefixSource.Profile"/>: 10.200.0.100 + n.</summary>
+    public static Ipv4Address ProfileIpv4Address(int vmIndex) => new(0x0AC8_0064u + (uint)vmIndex);
+
     public SimLink Downlink(SimMag mag) => Lma.Downlinks[mag.Address];
 
     /// <summary>Change both directions of a MAG's link to the LMA (a fault, or its end).</summary>
@@ -109,10 +124,16 @@ public sealed class PmipDomain
         // Not _vms.Count: Forget removes VMs, and a new VM must never take a live one's MAC and MN-ID.
         int n = _nextVmIndex++;
         var mac = MacAddress.FromUInt64(0x5254_0000_0000UL | (uint)n);
-        var vm = new SimVm(n, mac, $"vm{n}@sim.dataplane.test");
+        var vm = new SimVm(n, mac, $"vm{n}@sim.dataplane.test", ipv6: Options.Service != IpService.Ipv4Only);
         IReadOnlyList<Ipv6Prefix> prefixes = Options.Prefixes == PrefixSource.Profile ? [ProfilePrefix(n)] : [];
-        Policy.Allow(mac, new VmProfile(vm.MobileNodeIdentifier, prefixes, LmaAddress));
-        if (Options.Prefixes == PrefixSource.Profile) LmaPolicy.SetProfile(vm.MobileNodeIdentifier, new LmaMobileNodeProfile(prefixes));
+        bool ipv6 = Options.Service != IpService.Ipv4Only, ipv4 = Options.Service != IpService.Ipv6Only;
+        Ipv4Address? fixedIpv4 = ipv4 && Options.Ipv4Addresses == PrefixSource.Profile ? ProfileIpv4Address(n) : null;
+        Policy.Allow(mac, new VmProfile(vm.MobileNodeIdentifier, prefixes, LmaAddress, fixedIpv4)
+        {
+            Ipv6Service = ipv6, Ipv4Service = ipv4, Ipv4PrefixLength = Options.Ipv4Subnet?.Length ?? 0,
+        });
+        if (Options.Prefixes == PrefixSource.Profile || fixedIpv4 is not null)
+            LmaPolicy.SetProfile(vm.MobileNodeIdentifier, new LmaMobileNodeProfile(prefixes) { Ipv6Service = ipv6, Ipv4Service = ipv4, Ipv4HomeAddress = fixedIpv4 });
         _vms.Add(vm);
         return vm;
     }
@@ -160,7 +181,7 @@ public sealed class PmipDomain
     {
         if (vm.State != VmState.Running || vm.Mag is not { } from) throw new InvalidOperationException($"{vm.Name} is not running");
         if (from == to) throw new ArgumentException("migrating to the same MAG", nameof(to));
-        var record = new HandoverRecord(vm, from, to, order, Sim.Now) { PrefixBefore = vm.Prefix };
+        var record = new HandoverRecord(vm, from, to, order, Sim.Now) { PrefixBefore = vm.Prefix, Ipv4Before = vm.Ipv4Address };
         Tracker.Begin(record);
         var port = vm.Port;
         vm.State = VmState.Paused;
@@ -234,6 +255,7 @@ public sealed class PmipDomain
         Trigger(VmTriggers.GratuitousArp, AttachTrigger.GratuitousArp, null, TimeSpan.FromMicroseconds(300));
         Trigger(VmTriggers.RouterSolicitation, AttachTrigger.RouterSolicitation, vm.LinkLocal, TimeSpan.FromMilliseconds(1));
         Trigger(VmTriggers.DadNeighborSolicitation, AttachTrigger.DadNeighborSolicitation, vm.LinkLocal, TimeSpan.FromMilliseconds(2));
+        Trigger(VmTriggers.Dhcp, AttachTrigger.Dhcp, null, TimeSpan.FromMilliseconds(3));
     }
 
     private void DetachFrom(SimVm vm, SimMag mag, PortId port, bool hotplug)
@@ -243,12 +265,30 @@ public sealed class PmipDomain
             Sim.Schedule(Options.AccessDelay, () => mag.Deliver(new MagEvent.PortDetached(port, DetachReason.HotplugOffline)));
     }
 
+    /// <summary>The VM's DHCP client releases its address (DHCPRELEASE), as the data path reports it to the MAG.</summary>
+    public void ReleaseIpv4(SimVm vm)
+    {
+        if (vm.Mag is not { } mag) return;
+        var port = vm.Port;
+        Sim.Schedule(Options.AccessDelay, () => mag.Deliver(new MagEvent.Ipv4AddressReleased(port)));
+        vm.OnIpv4Released();
+    }
+
+    /// <summary>The VM's DHCP client asks for an address (a DISCOVER on an established session), as the data path reports it.</summary>
+    public void RequestIpv4(SimVm vm)
+    {
+        if (vm.Mag is not { } mag) return;
+        var port = vm.Port;
+        Sim.Schedule(Options.AccessDelay, () => mag.Deliver(new MagEvent.Ipv4AddressRequested(port)));
+    }
+
     /// <summary>Have the VM (or its hypervisor) send one trigger frame to its current MAG now, e.g. an RS.</summary>
     public void SendTrigger(SimVm vm, AttachTrigger trigger = AttachTrigger.RouterSolicitation)
     {
         if (vm.Mag is not { } mag) return;
         var port = vm.Port;
-        Ipv6Address? ll = trigger is AttachTrigger.Rarp or AttachTrigger.GratuitousArp or AttachTrigger.HotplugOnline ? null : vm.LinkLocal;
+        Ipv6Address? ll = trigger is AttachTrigger.Rarp or AttachTrigger.GratuitousArp or AttachTrigger.HotplugOnline or AttachTrigger.Dhcp
+            or AttachTrigger.ArpRequest ? null : vm.LinkLocal;
         Sim.Schedule(Options.AccessDelay, () => mag.Deliver(new MagEvent.AttachmentDetected(port, trigger, vm.Mac, ll)));
     }
 }

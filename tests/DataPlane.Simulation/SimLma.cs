@@ -33,6 +33,8 @@ public sealed class SimLma
     public long MessagesDroppedWhileDown { get; private set; }
 
     public Dictionary<Ipv6Prefix, Ipv6Address> Routes { get; } = [];
+    /// <summary>RFC 5844's IPv4 host routes, from Ipv4RouteAdd/Remove.</summary>
+    public Dictionary<Ipv4Address, Ipv6Address> Ipv4Routes { get; } = [];
     public Dictionary<Ipv6Address, bool> Tunnels { get; } = [];
     public List<LmaAction.BindingChanged>? BindingChanges { get; set; }
 
@@ -63,6 +65,7 @@ public sealed class SimLma
         IsDown = true;
         _wake.Reset();
         Routes.Clear();
+        Ipv4Routes.Clear();
         Tunnels.Clear();
         Restarts++;
         _domain.Sim.Schedule(downtime, () =>
@@ -98,7 +101,7 @@ public sealed class SimLma
                     break;
                 case LmaAction.TunnelDown t:
                     if (!Tunnels.Remove(t.Mag)) Violations.Add($"{_domain.Sim.Now}: TunnelDown({t.Mag}) for a tunnel not up");
-                    if (Routes.ContainsValue(t.Mag)) Violations.Add($"{_domain.Sim.Now}: TunnelDown({t.Mag}) while routes still use it");
+                    if (Routes.ContainsValue(t.Mag) || Ipv4Routes.ContainsValue(t.Mag)) Violations.Add($"{_domain.Sim.Now}: TunnelDown({t.Mag}) while routes still use it");
                     break;
                 case LmaAction.RouteAdd r:
                     if (!Tunnels.ContainsKey(r.Mag)) Violations.Add($"{_domain.Sim.Now}: RouteAdd({r.Prefix} → {r.Mag}) without a tunnel");
@@ -107,6 +110,14 @@ public sealed class SimLma
                     break;
                 case LmaAction.RouteRemove r:
                     Routes.Remove(r.Prefix);
+                    break;
+                case LmaAction.Ipv4RouteAdd r:
+                    if (!Tunnels.ContainsKey(r.Mag)) Violations.Add($"{_domain.Sim.Now}: Ipv4RouteAdd({r.HomeAddress} → {r.Mag}) without a tunnel");
+                    Ipv4Routes[r.HomeAddress] = r.Mag;
+                    _domain.Tracker.OnIpv4RouteAdded(r.HomeAddress, r.Mag);
+                    break;
+                case LmaAction.Ipv4RouteRemove r:
+                    if (!Ipv4Routes.Remove(r.HomeAddress)) Violations.Add($"{_domain.Sim.Now}: Ipv4RouteRemove({r.HomeAddress}) for no route");
                     break;
                 case LmaAction.BindingChanged b:
                     BindingChanges?.Add(b);

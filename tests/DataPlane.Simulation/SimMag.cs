@@ -100,6 +100,17 @@ public sealed class SimMag
                     break;
                 case MagAction.InstallSession i:
                     Forwarding[i.Port] = i;
+                    // The data path's DHCP server hands the installed IPv4 address to the VM (the guest's view of it).
+                    if (i.Ipv4 is { } v4)
+                    {
+                        sim.Schedule(_domain.Options.AccessDelay, () =>
+                        {
+                            if (!_ports.TryGetValue(i.Port, out var vm) || vm.State != VmState.Running || vm.Mac != i.Mac) return;
+                            vm.OnIpv4Address(this, v4, sim.Now);
+                            if (_domain.Lma.Ipv4Routes.TryGetValue(v4.HomeAddress, out var via) && via == Address) _domain.Tracker.OnIpv4RouteAlreadyInPlace(vm, sim.Now);
+                            _domain.Tracker.OnIpv4Served(vm, this);
+                        });
+                    }
                     break;
                 case MagAction.RemoveSession r:
                     Forwarding.Remove(r.Port);
@@ -117,9 +128,17 @@ public sealed class SimMag
                 case MagAction.SendNeighborSolicitation ns:
                     sim.Schedule(_domain.Options.AccessDelay, () =>
                     {
-                        if (!_ports.TryGetValue(ns.Port, out var vm) || vm.State != VmState.Running || ns.Target != vm.LinkLocal) return;
+                        if (!_ports.TryGetValue(ns.Port, out var vm) || vm.State != VmState.Running || ns.Target != vm.LinkLocal || !vm.HasIpv6) return;
                         vm.NudProbesAnswered++;
                         sim.Schedule(_domain.Options.AccessDelay, () => Deliver(new MagEvent.ReachabilityConfirmed(ns.Port, vm.LinkLocal)));
+                    });
+                    break;
+                case MagAction.SendArpProbe arp:
+                    sim.Schedule(_domain.Options.AccessDelay, () =>
+                    {
+                        if (!_ports.TryGetValue(arp.Port, out var vm) || vm.State != VmState.Running || vm.Ipv4Address != arp.Target) return;
+                        vm.NudProbesAnswered++;
+                        sim.Schedule(_domain.Options.AccessDelay, () => Deliver(new MagEvent.ReachabilityConfirmed(arp.Port)));
                     });
                     break;
                 case MagAction.SessionFailed f:

@@ -22,8 +22,9 @@ public sealed record ReceivedRouterAdvertisement(Instant At, string Mag, MacAddr
 /// </summary>
 public sealed class SimVm
 {
-    internal SimVm(int index, MacAddress mac, string mobileNodeIdentifier)
+    internal SimVm(int index, MacAddress mac, string mobileNodeIdentifier, bool ipv6 = true)
     {
+        HasIpv6 = ipv6;
         Index = index;
         Mac = mac;
         MobileNodeIdentifier = mobileNodeIdentifier;
@@ -34,6 +35,14 @@ public sealed class SimVm
     public string Name => $"vm{Index}";
     public MacAddress Mac { get; }
     public Ipv6Address LinkLocal { get; }
+    /// <summary>The guest runs IPv6 (answers NS); an IPv4-only guest does not.</summary>
+    public bool HasIpv6 { get; }
+
+    /// <summary>The IPv4 address its DHCP client holds (from the MAG's DHCP server), once it has one.</summary>
+    public Ipv4Address? Ipv4Address { get; private set; }
+    /// <summary>Times its IPv4 address changed while it ran (a migration that broke it).</summary>
+    public int Ipv4AddressChanges { get; private set; }
+    public List<string> Ipv4AddressChangeLog { get; } = [];
     public string MobileNodeIdentifier { get; }
 
     public VmState State { get; internal set; }
@@ -61,7 +70,20 @@ public sealed class SimVm
     {
         Prefix = null;
         AddressValidUntil = default;
+        Ipv4Address = null;
     }
+
+    internal void OnIpv4Address(SimMag mag, Ipv4Assignment assignment, Instant now)
+    {
+        if (Ipv4Address is { } old && old != assignment.HomeAddress)
+        {
+            Ipv4AddressChanges++;
+            Ipv4AddressChangeLog.Add($"{now} on {mag.Name}: {old} → {assignment.HomeAddress}");
+        }
+        Ipv4Address = assignment.HomeAddress;
+    }
+
+    internal void OnIpv4Released() => Ipv4Address = null;
 
     public bool HasValidAddress(Instant now) => Prefix is not null && now < AddressValidUntil;
 
