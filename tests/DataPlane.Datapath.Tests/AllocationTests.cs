@@ -82,6 +82,62 @@ public class AllocationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Ipv4_forwarding_in_every_direction_allocates_nothing()
+    {
+        var d = new DomainFixture(ipv4: true);
+        d.Attach(d.M1, ScapyIpv4Vectors.Discover);
+
+        var fromVm = Hex.Bytes(ScapyIpv4Vectors.UdpToClient);
+        var vmBuffer = new byte[Packet.DefaultHeadroom + fromVm.Length];
+        Assert.Equal(0, Measure("IPv4 VM → tunnel", () =>
+        {
+            fromVm.CopyTo(vmBuffer, Packet.DefaultHeadroom); // the TTL is decremented in place each time
+            d.Now += TimeSpan.FromMilliseconds(1);
+            var v = d.M1.FromPort(MagFixture.Port, vmBuffer, Packet.DefaultHeadroom, fromVm.Length, OffloadInfo.None, d.Now);
+            if (v.Kind != VerdictKind.ToTunnel) throw new InvalidOperationException(v.ToString());
+        }));
+
+        var toVm = MagIpv4Tests.Ipv4Udp(MagFixture.Client4, MagFixture.VmIpv4, 1000, true);
+        var decapBuffer = new byte[Packet.DefaultHeadroom + toVm.Length];
+        toVm.CopyTo(decapBuffer, Packet.DefaultHeadroom);
+        Assert.Equal(0, Measure("IPv4 tunnel → VM", () =>
+        {
+            var v = d.M1.FromTunnel(decapBuffer, Packet.DefaultHeadroom, toVm.Length, DomainFixture.LmaAddress, DomainFixture.Mag1, d.Now);
+            if (v.Kind != VerdictKind.ToPort) throw new InvalidOperationException(v.ToString());
+        }));
+
+        var homeBuffer = new byte[Packet.DefaultHeadroom + toVm.Length];
+        Assert.Equal(0, Measure("IPv4 home → tunnel", () =>
+        {
+            toVm.CopyTo(homeBuffer, Packet.DefaultHeadroom);
+            var v = d.Lma.FromHome(homeBuffer, Packet.DefaultHeadroom, toVm.Length, d.Now);
+            if (v.Kind != VerdictKind.ToTunnel) throw new InvalidOperationException(v.ToString());
+        }));
+
+        var upstream = MagIpv4Tests.Ipv4Udp(MagFixture.VmIpv4, MagFixture.Client4, 1000, true);
+        var upBuffer = new byte[Packet.DefaultHeadroom + upstream.Length];
+        upstream.CopyTo(upBuffer, Packet.DefaultHeadroom);
+        Assert.Equal(0, Measure("IPv4 tunnel → home", () =>
+        {
+            var v = d.Lma.FromTunnel(upBuffer, Packet.DefaultHeadroom, upstream.Length, DomainFixture.Mag1, DomainFixture.LmaAddress, d.Now);
+            if (v.Kind != VerdictKind.ToHome) throw new InvalidOperationException(v.ToString());
+        }));
+
+        var spoofed = Hex.Bytes(ScapyIpv4Vectors.UdpToClient);
+        spoofed[EthernetFrame.HeaderLength + 15] = 20;
+        Assert.True(Ipv4Packet.TryCreate(spoofed.AsSpan(EthernetFrame.HeaderLength), out var ip, out _));
+        ip.FillHeaderChecksum();
+        var spoofBuffer = new byte[Packet.DefaultHeadroom + spoofed.Length];
+        spoofed.CopyTo(spoofBuffer, Packet.DefaultHeadroom);
+        Assert.Equal(0, Measure("IPv4 spoofed source (drop path)", () =>
+        {
+            d.Now += TimeSpan.FromMilliseconds(1);
+            var v = d.M1.FromPort(MagFixture.Port, spoofBuffer, Packet.DefaultHeadroom, spoofed.Length, OffloadInfo.None, d.Now);
+            if (v.Reason != DropReason.SpoofedSource) throw new InvalidOperationException(v.ToString());
+        }));
+    }
+
+    [Fact]
     public void Segmenting_a_tso_super_frame_and_refusing_spoofed_traffic_allocate_nothing()
     {
         var f = new MagFixture();

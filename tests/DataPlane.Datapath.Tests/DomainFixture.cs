@@ -16,17 +16,33 @@ internal sealed class DomainFixture
     public static readonly Ipv6Address Mag1 = MagFixture.Coa;
     public static readonly Ipv6Address Mag2 = Ipv6Address.Parse("2001:db8:ffff::3");
 
-    public DomainFixture(LmaDatapathOptions? lmaOptions = null)
+    /// <param name="ipv4">Dual stack (RFC 5844): the LMA has the IPv4 home network 10.200.0.0/24 and the VM's profile its address 10.200.0.9.</param>
+    public DomainFixture(LmaDatapathOptions? lmaOptions = null, bool ipv4 = false)
     {
         var policy = new InMemoryLmaPolicy();
-        policy.SetProfile(MagFixture.Nai, new LmaMobileNodeProfile([MagFixture.Hnp]));
-        var options = new LmaOptions { LocalMobilityAnchorAddress = LmaAddress, AuthorizedMags = new HashSet<Ipv6Address> { Mag1, Mag2 }, RestartCounter = 1 };
+        policy.SetProfile(MagFixture.Nai, new LmaMobileNodeProfile([MagFixture.Hnp]) { Ipv4Service = ipv4, Ipv4HomeAddress = ipv4 ? MagFixture.VmIpv4 : null });
+        Policy = policy;
+        _profile = ipv4
+            ? _ => MagFixture.Ipv4Profile(dualStack: true) with { Ipv4HomeAddress = MagFixture.VmIpv4, Ipv4PrefixLength = 24 }
+            : _ => MagFixture.Profile();
+        var options = new LmaOptions
+        {
+            LocalMobilityAnchorAddress = LmaAddress, AuthorizedMags = new HashSet<Ipv6Address> { Mag1, Mag2 }, RestartCounter = 1,
+            Ipv4HomeNetwork = ipv4 ? new Ipv4HomeNetwork(Ipv4Prefix.Parse("10.200.0.0/24"), MagFixture.Router4) : null,
+        };
         Lma = new LmaDatapath(new LocalMobilityAnchor(options, policy, new SplitMix64Random(3)), lmaOptions);
         M1 = new MagDatapath(new MobileAccessGateway(new MagOptions { ProxyCareOfAddress = Mag1 }, new SplitMix64Random(11)));
         M2 = new MagDatapath(new MobileAccessGateway(new MagOptions { ProxyCareOfAddress = Mag2 }, new SplitMix64Random(12)));
         M1.AddPort(MagFixture.Port, "vif1.0");
         M2.AddPort(MagFixture.Port, "vif7.0");
     }
+
+    private readonly Func<MacAddress, VmProfile> _profile;
+
+    public InMemoryLmaPolicy Policy { get; }
+
+    /// <summary>MAG policy answers for VMs other than the fixture's own (by MAC).</summary>
+    public Dictionary<MacAddress, VmProfile> Profiles { get; } = [];
 
     public LmaDatapath Lma { get; }
     public MagDatapath M1 { get; }
@@ -39,10 +55,10 @@ internal sealed class DomainFixture
     public MagDatapath MagAt(Ipv6Address address) => address == Mag1 ? M1 : M2;
 
     /// <summary>The VM announces itself on <paramref name="mag"/>'s port with <paramref name="frameHex"/>; the domain settles.</summary>
-    public void Attach(MagDatapath mag, string frameHex)
+    public void Attach(MagDatapath mag, string frameHex, PortId? port = null)
     {
         var p = Packet.Of(frameHex);
-        Assert.Equal(VerdictKind.Consumed, mag.FromPort(MagFixture.Port, p.Buffer, p.Offset, p.Length, OffloadInfo.None, Now).Kind);
+        Assert.Equal(VerdictKind.Consumed, mag.FromPort(port ?? MagFixture.Port, p.Buffer, p.Offset, p.Length, OffloadInfo.None, Now).Kind);
         Settle();
     }
 
@@ -56,7 +72,7 @@ internal sealed class DomainFixture
             {
                 foreach (var request in mag.HostActions.OfType<MagAction.RequestPolicy>().ToList())
                 {
-                    mag.Handle(new MagEvent.PolicyDecided(request.RequestId, MagFixture.Profile()), Now);
+                    mag.Handle(new MagEvent.PolicyDecided(request.RequestId, Profiles.GetValueOrDefault(request.Mac) ?? _profile(request.Mac)), Now);
                     moved = true;
                 }
                 mag.ClearHostActions();

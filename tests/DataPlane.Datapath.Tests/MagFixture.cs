@@ -9,7 +9,7 @@ namespace DataPlane.Datapath.Tests;
 /// policy store and the LMA (synthetic PolicyDecided events and PBAs written to bytes and received through
 /// the MH socket entry point).
 /// </summary>
-internal sealed class MagFixture
+internal sealed partial class MagFixture
 {
     public static readonly MacAddress VmMac = MacAddress.Parse("52:54:00:12:34:56");
     public static readonly Ipv6Address VmLinkLocal = Ipv6Address.LinkLocalFromMac(VmMac);

@@ -34,6 +34,8 @@ internal sealed class AccessSession(PortId port, MacAddress mac, AttachTrigger t
     /// <summary>The LMA refused a family for this VM (172 for IPv6; 170, or no usable Reply, for IPv4): kept across retries of this session.</summary>
     public bool Ipv6Refused;
     public bool Ipv4Refused;
+    /// <summary>The VM asked DHCP for an address while a PBU was in flight: ask the LMA when it is answered.</summary>
+    public bool Ipv4RequestPending;
 
     // Timings of the current attempt (reset when a failed session starts over).
     public Instant AttachSeenAt = now;

@@ -67,11 +67,13 @@ public sealed partial class MobileAccessGateway
         {
             // The address was taken out of forwarding when the VM released it; the binding's lifetime is unchanged.
             Counters.Ipv4ReleasesAcknowledged++;
+            RequestIpv4IfPending(entry, now);
             Reschedule(entry);
             return;
         }
         if (pba.IsAccepted) OnRegistrationAccepted(entry, tx, pba, now);
         else OnRegistrationRejected(entry, tx, pba.Status, now);
+        if (_bindingUpdateList.ContainsKey(entry.MobileNodeIdentifier)) RequestIpv4IfPending(entry, now);
         if (_bindingUpdateList.ContainsKey(entry.MobileNodeIdentifier)) Reschedule(entry);
     }
 

@@ -106,15 +106,29 @@ public sealed partial class MobileAccessGateway
     private void RequestIpv4(AccessSession s, Instant now)
     {
         var entry = s.Binding!;
-        if (entry.Ipv4 is not null || s.Profile is not { Ipv4Service: true } || s.Ipv4Refused || entry.Transaction is not null)
+        if (entry.Ipv4 is not null || s.Profile is not { Ipv4Service: true } || s.Ipv4Refused)
         {
             Counters.Ipv4RequestsIgnored++;
             return;
         }
+        if (entry.Transaction is not null)
+        {
+            // A refresh or a release is in flight: one PBU at a time, this one follows its answer.
+            s.Ipv4RequestPending = true;
+            return;
+        }
+        s.Ipv4RequestPending = false;
         s.Ipv4Released = false;
         s.Ipv4Wanted = true;
         StartTransaction(entry, RegistrationKind.Ipv4Request, HandoffIndicator.HandoffStateNotChanged, entry.HomeNetworkPrefixes,
             Ipv4RequestFor(s, entry), _options.BindingLifetime, now);
+    }
+
+    /// <summary>An IPv4 request the VM made while another PBU was in flight goes now that it is answered.</summary>
+    private void RequestIpv4IfPending(BindingUpdateListEntry entry, Instant now)
+    {
+        if (entry.Transaction is null && entry.Session is { Ipv4RequestPending: true, State: SessionState.Established } s)
+            RequestIpv4(s, now);
     }
 
     /// <summary>

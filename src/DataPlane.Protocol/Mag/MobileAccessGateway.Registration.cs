@@ -63,7 +63,9 @@ public sealed partial class MobileAccessGateway
             StartTransaction(entry, RegistrationKind.Refresh, HandoffIndicator.HandoffStateNotChanged,
                 entry.HomeNetworkPrefixes, RegisteredIpv4Request(entry), _options.BindingLifetime, now);
         }
-        if (_bindingUpdateList.ContainsKey(entry.MobileNodeIdentifier)) Reschedule(entry);
+        if (!_bindingUpdateList.ContainsKey(entry.MobileNodeIdentifier)) return;
+        RequestIpv4IfPending(entry, now);
+        Reschedule(entry);
     }
 
     private void OnTransactionExhausted(BindingUpdateListEntry entry, PbuTransaction tx, Instant now)
