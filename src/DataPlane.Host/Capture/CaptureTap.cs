@@ -59,25 +59,29 @@ public static class Taps
         foreach (var tap in taps) tap.Ring.TryWrite(unixMicros, direction, header, payload);
     }
 
+    /// <summary>The outer next header of a tunnelled packet: 4 for IPv4 inside (RFC 5844's IPv4-over-IPv6), 41 for IPv6.</summary>
+    public static IpProtocol TunnelNextHeader(ReadOnlySpan<byte> inner) =>
+        inner.Length > 0 && inner[0] >> 4 == 4 ? IpProtocol.IpInIp : IpProtocol.Ipv6;
+
     /// <summary>Inner packets received from the tunnel (outer addresses from the socket's metadata).</summary>
     public static void TunnelBatch(CaptureTap[] taps, PacketBatch batch, int count, CaptureDirection direction, long unixMicros)
     {
         for (int i = 0; i < count; i++)
         {
             ref var meta = ref batch.Meta(i);
-            Ipv6(taps, meta.Source, meta.Destination, IpProtocol.Ipv6, batch.Frame(i), direction, unixMicros);
+            Ipv6(taps, meta.Source, meta.Destination, TunnelNextHeader(batch.Frame(i)), batch.Frame(i), direction, unixMicros);
         }
     }
 
     /// <summary>Inner packets about to be sent into the tunnel from <paramref name="source"/> (each slot's Destination is the peer).</summary>
     public static void TunnelSlots(CaptureTap[] taps, PacketBatch batch, ReadOnlySpan<int> slots, Ipv6Address source, long unixMicros)
     {
-        foreach (int i in slots) Ipv6(taps, source, batch.Meta(i).Destination, IpProtocol.Ipv6, batch.Frame(i), CaptureDirection.Tx, unixMicros);
+        foreach (int i in slots) Ipv6(taps, source, batch.Meta(i).Destination, TunnelNextHeader(batch.Frame(i)), batch.Frame(i), CaptureDirection.Tx, unixMicros);
     }
 
     /// <summary>Slots [0, count) about to be sent into the tunnel.</summary>
     public static void TunnelRange(CaptureTap[] taps, PacketBatch batch, int count, Ipv6Address source, long unixMicros)
     {
-        for (int i = 0; i < count; i++) Ipv6(taps, source, batch.Meta(i).Destination, IpProtocol.Ipv6, batch.Frame(i), CaptureDirection.Tx, unixMicros);
+        for (int i = 0; i < count; i++) Ipv6(taps, source, batch.Meta(i).Destination, TunnelNextHeader(batch.Frame(i)), batch.Frame(i), CaptureDirection.Tx, unixMicros);
     }
 }

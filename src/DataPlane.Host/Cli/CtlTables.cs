@@ -24,33 +24,33 @@ public static class CtlTables
     };
 
     private static string Ports(JsonArray rows) => Table(
-        ["NAME", "KIND", "LINK", "VM MAC", "MN-ID", "SESSION", "HNP", "RX", "TX", "DROPS", "AGE", "CAPTURES"],
+        ["NAME", "KIND", "LINK", "VM MAC", "MN-ID", "SESSION", "HNP", "IPV4", "RX", "TX", "DROPS", "AGE", "CAPTURES"],
         rows.OfType<JsonObject>().Select(p => new[]
         {
-            S(p["name"]), S(p["kind"]), S(p["link"]), S(p["vmMac"]), S(p["nai"]), S(p["session"]), List(p["hnp"]),
+            S(p["name"]), S(p["kind"]), S(p["link"]), S(p["vmMac"]), S(p["nai"]), S(p["session"]), List(p["hnp"]), S(p["ipv4"]),
             N(p["rxPackets"]), N(p["txPackets"]), N(p["drops"]), Age(p["ageSeconds"]), Zero(p["captures"]),
         }));
 
     private static string Sessions(JsonArray rows) => Table(
-        ["PORT", "MAC", "MN-ID", "STATE", "HNP", "LMA", "AGE", "LAST TRIGGER", "HANDOVERS", "HANDOVER ms", "FIRST DL ms"],
+        ["PORT", "MAC", "MN-ID", "STATE", "HNP", "IPV4", "LMA", "AGE", "LAST TRIGGER", "HANDOVERS", "HANDOVER ms", "FIRST DL ms"],
         rows.OfType<JsonObject>().Select(s => new[]
         {
-            S(s["port"]), S(s["mac"]), S(s["nai"]), S(s["state"]), List(s["hnp"]), S(s["lma"]), Age(s["ageSeconds"]),
+            S(s["port"]), S(s["mac"]), S(s["nai"]), S(s["state"]), List(s["hnp"]), S(s["ipv4"]), S(s["lma"]), Age(s["ageSeconds"]),
             S(s["lastTrigger"] ?? s["trigger"]), N(s["handovers"]), Ms(s["lastHandover"]?["firstRaMs"]), Ms(s["lastHandover"]?["firstDownlinkMs"]),
         }));
 
     private static string MagBindings(JsonArray rows) => Table(
-        ["MN-ID", "LMA", "HNP", "REGISTERED", "PENDING", "EXPIRES IN", "PORT"],
+        ["MN-ID", "LMA", "HNP", "IPV4", "REGISTERED", "PENDING", "EXPIRES IN", "PORT"],
         rows.OfType<JsonObject>().Select(b => new[]
         {
-            S(b["nai"]), S(b["lma"]), List(b["hnp"]), YesNo(b["registered"]), S(b["pending"]), Age(b["expiresInSeconds"]), S(b["port"]),
+            S(b["nai"]), S(b["lma"]), List(b["hnp"]), S(b["ipv4"]), YesNo(b["registered"]), S(b["pending"]), Age(b["expiresInSeconds"]), S(b["port"]),
         }));
 
     private static string LmaBindings(JsonArray rows) => Table(
-        ["MN-ID", "HNP", "STATE", "MAG", "EXPIRES IN", "DELETED IN"],
+        ["MN-ID", "HNP", "IPV4", "STATE", "MAG", "EXPIRES IN", "DELETED IN"],
         rows.OfType<JsonObject>().Select(b => new[]
         {
-            S(b["nai"]), List(b["hnp"]), S(b["state"]), S(b["mag"]), Age(b["expiresInSeconds"]), Age(b["deleteInSeconds"]),
+            S(b["nai"]), List(b["hnp"]), S(b["ipv4"]), S(b["state"]), S(b["mag"]), Age(b["expiresInSeconds"]), Age(b["deleteInSeconds"]),
         }));
 
     private static string Tunnels(JsonArray rows)

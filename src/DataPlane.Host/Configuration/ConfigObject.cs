@@ -130,6 +130,33 @@ public sealed class ConfigObject
         return Ipv4Address.TryParse(s, out var a) ? a : throw Error(name, $"\"{s}\" is not an IPv4 address");
     }
 
+    /// <summary>"10.200.0.0/24"; host bits past the length are an error naming the intended network.</summary>
+    public Ipv4Prefix? OptionalIpv4Prefix(string name)
+    {
+        var s = OptionalString(name);
+        if (s is null) return null;
+        int slash = s.IndexOf('/');
+        if (slash < 0 || !Ipv4Address.TryParse(s[..slash], out var address) || !int.TryParse(s[(slash + 1)..], out int length) || length is < 0 or > 32)
+            throw Error(name, $"\"{s}\" is not an IPv4 prefix (address/length)");
+        var p = new Ipv4Prefix(address, length);
+        if (p.Address != address) throw Error(name, $"\"{s}\" has bits set past its length (did you mean {p}?)");
+        return p;
+    }
+
+    /// <summary>"10.200.0.5" or "10.200.0.5/24": an IPv4 address with the prefix length of its network (0 when not given).</summary>
+    public (Ipv4Address Address, byte PrefixLength)? OptionalIpv4WithLength(string name)
+    {
+        var s = OptionalString(name);
+        if (s is null) return null;
+        int slash = s.IndexOf('/');
+        string text = slash < 0 ? s : s[..slash];
+        int length = 0;
+        if (!Ipv4Address.TryParse(text, out var address) || (slash >= 0 && (!int.TryParse(s[(slash + 1)..], out length) || length is < 1 or > 32)))
+            throw Error(name, $"\"{s}\" is not an IPv4 address (a.b.c.d, or a.b.c.d/length)");
+        if (!address.IsUnicast) throw Error(name, $"{address} is not a unicast IPv4 address");
+        return (address, (byte)length);
+    }
+
     public Ipv6Prefix? OptionalPrefix(string name)
     {
         var s = OptionalString(name);

@@ -41,6 +41,23 @@ public sealed record LmaConfig
         var pool = root.OptionalPrefix("prefixPool");
         int assigned = (int)root.OptionalInteger("assignedPrefixLength", 64, 1, 128);
         if (pool is { } p && assigned < p.Length) throw root.Error("assignedPrefixLength", $"/{assigned} is shorter than the pool {p}");
+        // RFC 5844: the IPv4 home network (a shared subnet, §1.1) and its default router (its first host unless given).
+        var ipv4Pool = root.OptionalIpv4Prefix("ipv4Pool");
+        var ipv4Router = root.OptionalIpv4("ipv4DefaultRouter");
+        Ipv4HomeNetwork? ipv4 = null;
+        if (ipv4Pool is { } subnet)
+        {
+            if (subnet.Length is < Ipv4HomeNetwork.MinPrefixLength or > Ipv4HomeNetwork.MaxPrefixLength)
+                throw root.Error("ipv4Pool", $"{subnet} must be a /{Ipv4HomeNetwork.MinPrefixLength} to /{Ipv4HomeNetwork.MaxPrefixLength}");
+            if (!subnet.Address.IsUnicast) throw root.Error("ipv4Pool", $"{subnet} is not a unicast subnet");
+            var router = ipv4Router ?? Ipv4HomeNetwork.WithFirstHostAsRouter(subnet).DefaultRouter;
+            if (!subnet.IsHostAddress(router)) throw root.Error("ipv4DefaultRouter", $"{router} is not a host address of ipv4Pool {subnet}");
+            ipv4 = new Ipv4HomeNetwork(subnet, router);
+        }
+        else if (ipv4Router is not null)
+        {
+            throw root.Error("ipv4DefaultRouter", "needs ipv4Pool (the IPv4 home subnet it belongs to)");
+        }
         var mags = root.OptionalArray("authorizedMags", s => Ipv6Address.TryParse(s, out var a) ? a : (Ipv6Address?)null, "an IPv6 address");
         var controlSocket = root.OptionalString("controlSocket") ?? DefaultControlSocket;
         var restartFile = root.OptionalString("restartCounterFile") ?? DefaultRestartCounterFile;
@@ -57,6 +74,7 @@ public sealed record LmaConfig
             AuthorizedMags = mags.ToHashSet(),
             HomeNetworkPrefixPool = pool,
             AssignedPrefixLength = assigned,
+            Ipv4HomeNetwork = ipv4,
             Heartbeat = new HeartbeatOptions { Interval = TimeSpan.FromSeconds(5) },
         };
         if (root.OptionalObject("timers") is { } t)

@@ -34,6 +34,8 @@ public sealed record MagConfig
     /// <summary>MTU of the path to the LMA; the tunnel MTU is 40 less (RFC 2473).</summary>
     public int UplinkMtu { get; init; } = 1500;
     public int TunnelMtu => UplinkMtu - Ipv6Packet.HeaderLength;
+    /// <summary>The data path's settings: the tunnel MTU and the IPv4 access link's DHCP server (the "dhcp" section).</summary>
+    public Datapath.MagDatapathOptions Datapath { get; init; } = new();
     public IReadOnlyList<PortConfig> Ports { get; init; } = [];
     public required PolicyConfig Policy { get; init; }
     public LoggingConfig Logging { get; init; } = new();
@@ -89,6 +91,7 @@ public sealed record MagConfig
         if (ports.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1) is { } dup)
             throw root.Error("ports", $"port \"{dup.Key}\" is listed twice");
 
+        var datapath = ParseDhcp(root.OptionalObject("dhcp"), new Datapath.MagDatapathOptions { TunnelMtu = uplinkMtu - Ipv6Packet.HeaderLength });
         var policy = PolicyConfig.Parse(root.OptionalObject("policy") ?? throw root.Error("policy", "is required (at least {\"file\": \"/etc/dataplane/policy.json\"})"));
         var options = ParseTimers(root.OptionalObject("timers"), coa) with
         {
@@ -116,6 +119,7 @@ public sealed record MagConfig
             Metrics = metrics,
             Dataplane = dataplane,
             Security = security,
+            Datapath = datapath,
         };
         try
         {
@@ -125,11 +129,39 @@ public sealed record MagConfig
         {
             throw root.Error($"timers: {e.Message}");
         }
+        try
+        {
+            datapath.Validate(options);
+        }
+        catch (ProtocolOptionsException e)
+        {
+            throw root.Error(e.Message);
+        }
         // The failure policy must get to decide before the machine gives up on the answer.
         if (policy.Radius is { } radius && radius.WorstCase >= options.PolicyTimeout)
             throw root.Error("policy.radius", $"every server and try take up to {Durations.Format(radius.WorstCase)}, not less than timers.policyTimeout " +
                 $"{Durations.Format(options.PolicyTimeout)}: lower timeout or retries, or raise timers.policyTimeout");
         return config;
+    }
+
+    /// <summary>
+    /// The "dhcp" section: the MAG's DHCPv4 server for IPv4 VMs (RFC 5844 §3.4.1). Everything in it must be the
+    /// same on every MAG of the domain (§3.4), the server identifier above all, so that a unicast RENEW after a
+    /// migration reaches the new MAG.
+    /// </summary>
+    private static Datapath.MagDatapathOptions ParseDhcp(ConfigObject? d, Datapath.MagDatapathOptions o)
+    {
+        if (d is null) return o;
+        var serverId = d.OptionalIpv4("serverIdentifier");
+        if (serverId is { IsUnicast: false } bad) throw d.Error("serverIdentifier", $"{bad} is not a unicast IPv4 address");
+        var lease = d.OptionalDuration("leaseTime", o.DhcpLeaseTime);
+        if (lease < TimeSpan.FromMinutes(1) || lease.TotalSeconds >= uint.MaxValue) throw d.Error("leaseTime", $"{Durations.Format(lease)} must be at least 1 min");
+        var dns = d.OptionalArray("dnsServers", s => Ipv4Address.TryParse(s, out var a) && a.IsUnicast ? a : (Ipv4Address?)null, "a unicast IPv4 address");
+        var domain = d.OptionalString("domainName");
+        if (domain is { Length: 0 or > 255 } || (domain is not null && domain.Any(c => c is <= ' ' or >= (char)127)))
+            throw d.Error("domainName", $"\"{domain}\" must be 1 to 255 printable ASCII characters");
+        d.Done();
+        return o with { DhcpServerIdentifier = serverId, DhcpLeaseTime = lease, DhcpDnsServers = dns, DhcpDomainName = domain };
     }
 
     /// <summary>

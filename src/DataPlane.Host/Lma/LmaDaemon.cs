@@ -28,6 +28,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
     private const ulong TunnelToken = 3;
     private const ulong WakeToken = 4;
     private const ulong EspToken = 5;
+    private const ulong Tunnel4Token = 6;
     private const int MaxBatchesPerWake = 4;
 
     private readonly LmaConfig _config;
@@ -43,6 +44,8 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
     private readonly RawIpv6Socket _tunnel;
     /// <summary>The ESP socket and sequence state; null when no signalling keys are configured.</summary>
     private readonly SecureSignalling? _secure;
+    /// <summary>RFC 5844's IPv4-over-IPv6 (next header 4): the VMs' IPv4 packets, both ways.</summary>
+    private readonly RawIpv6Socket _tunnel4;
     private readonly PacketBatch _rxHome;
     private readonly PacketBatch _rxTunnel;
     private readonly PacketBatch _rxMobility = new(16, 4096);
@@ -87,6 +90,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         };
         _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = address });
         _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = address, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
+        _tunnel4 = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.IpInIp, LocalAddress = address, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
         // The TUN's MTU is the tunnel MTU, so the kernel itself answers oversize packets from the home
         // network with Packet Too Big before they reach us.
         _home = TunDevice.Create(new TunTapOptions { Name = config.HomeInterface, VnetHeader = true, Mtu = config.TunnelMtu, Up = true });
@@ -96,11 +100,14 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             _netlink.ReplaceRoute(pool, config.HomeInterface);
             _log.LogInformation("routing the prefix pool {Pool} into {Home}", pool, config.HomeInterface);
         }
+        if (options.Ipv4HomeNetwork is { } ipv4) StartIpv4HomeNetwork(ipv4);
         _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, address, tuning.SocketBufferBytes, log);
-        _uplink = new TunnelOutput(new CapturingUplinkSink(_tunnelUplink, address, () => _uplinkCaptures, () => CaptureMicros), _tx);
+        _uplink = new TunnelOutput(new Ipv4TunnelSink(new CapturingUplinkSink(_tunnelUplink, address, () => _uplinkCaptures, () => CaptureMicros),
+            _tunnel4, address, () => _uplinkCaptures, () => CaptureMicros), _tx);
         _epoll.Add(_home.Fd, HomeToken);
         _epoll.Add(_mobility.Fd, MobilityToken);
         _epoll.Add(_tunnel.Fd, TunnelToken);
+        _epoll.Add(_tunnel4.Fd, Tunnel4Token);
         _epoll.Add(_work.Wake.Fd, WakeToken);
         if (_secure is not null) _epoll.Add(_secure.Fd, EspToken);
     }
@@ -131,7 +138,8 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
                 switch (_ready[i].Token)
                 {
                     case HomeToken: ReceiveHome(now); break;
-                    case TunnelToken: ReceiveTunnel(now); break;
+                    case TunnelToken: ReceiveTunnel(_tunnel, now); break;
+                    case Tunnel4Token: ReceiveTunnel(_tunnel4, now); break;
                     case MobilityToken: ReceiveMobility(now); break;
                     case EspToken: ReceiveEsp(now); break;
                     case WakeToken: _work.RunPending(); break;
@@ -199,11 +207,11 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
     /// From a MAG: accepted only from the MAG serving the source prefix, then out into the home network,
     /// consecutive TCP segments of a flow merged into one super-packet first when receive offload is on.
     /// </summary>
-    private void ReceiveTunnel(Instant now)
+    private void ReceiveTunnel(RawIpv6Socket socket, Instant now)
     {
         for (int round = 0; round < MaxBatchesPerWake; round++)
         {
-            int count = _tunnel.Receive(_rxTunnel);
+            int count = socket.Receive(_rxTunnel);
             if (count == 0) return;
             if (_uplinkCaptures is { } uplink) Taps.TunnelBatch(uplink, _rxTunnel, count, CaptureDirection.Rx, CaptureMicros);
             int toHome = 0;
@@ -303,8 +311,8 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
                     _bindings.OnChanged(b, _clock.Now);
                     using (BindingScope(b))
                     {
-                        _log.LogInformation("binding: {Nai} {Change} at MAG {Mag}, HNP {Hnp}", b.MobileNodeIdentifier, b.Change,
-                            b.ProxyCareOfAddress?.ToString() ?? "-", string.Join(",", b.HomeNetworkPrefixes));
+                        _log.LogInformation("binding: {Nai} {Change} at MAG {Mag}, HNP {Hnp}, IPv4 {Ipv4}", b.MobileNodeIdentifier, b.Change,
+                            b.ProxyCareOfAddress?.ToString() ?? "-", string.Join(",", b.HomeNetworkPrefixes), b.Ipv4HomeAddress?.ToString() ?? "-");
                         UpdateKernelRoutes(b);
                     }
                     break;
@@ -390,6 +398,32 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         }
     }
 
+    /// <summary>
+    /// RFC 5844 §3.1.3: the LMA is the IPv4 home subnet's last hop. The default router's address goes on the home
+    /// device with the subnet's length, which makes the kernel route the whole subnet into it (every home address,
+    /// static or from the pool, lies in it), and makes the router address itself answer (a VM pinging its gateway
+    /// reaches it through the tunnel). The kernel must forward IPv4 (net.ipv4.ip_forward).
+    /// </summary>
+    private void StartIpv4HomeNetwork(Ipv4HomeNetwork network)
+    {
+        _netlink.AddAddress(_config.HomeInterface, network.DefaultRouter, network.Subnet.Length);
+        _log.LogInformation("routing the IPv4 home network {Subnet} into {Home}, default router {Router}", network.Subnet, _config.HomeInterface, network.DefaultRouter);
+        try
+        {
+            if (File.ReadAllText("/proc/sys/net/ipv4/ip_forward").Trim() == "0")
+                _log.LogWarning("net.ipv4.ip_forward is 0: the kernel will not forward the VMs' IPv4 traffic between {Home} and the home network", _config.HomeInterface);
+        }
+        catch (IOException)
+        {
+        }
+        if (_policy is FilePolicyStore file)
+        {
+            foreach (var a in file.Current.StaticIpv4HomeAddresses.Where(a => !network.IsAssignable(a)))
+                _log.LogWarning("policy: static IPv4 home address {Address} is not assignable in the IPv4 home network {Subnet} (router {Router}): its VM will be refused IPv4 (170)",
+                    a, network.Subnet, network.DefaultRouter);
+        }
+    }
+
     public Task<ControlResponse> HandleControlAsync(ControlRequest request, CancellationToken ct) => request.Command switch
     {
         "bindings" => _work.Post(() => ControlResponse.Success(BindingsJson())),
@@ -413,6 +447,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             {
                 ["nai"] = b.MobileNodeIdentifier,
                 ["hnp"] = MagDaemon.Strings(b.HomeNetworkPrefixes),
+                ["ipv4"] = b.Ipv4HomeAddress is { } v4 ? $"{v4}/{b.Ipv4PrefixLength}" : null,
                 ["state"] = b.State.ToString(),
                 ["mag"] = b.ProxyCareOfAddress?.ToString(),
                 ["expiresInSeconds"] = (long)(b.ExpiresAt - now).TotalSeconds,
@@ -457,6 +492,9 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         ["awaitingDeletion"] = _dp.Machine.EntriesAwaitingDeletion,
         ["tunnels"] = _dp.Machine.TunnelCount,
         ["routes"] = _dp.RouteCount,
+        ["ipv4Routes"] = _dp.Ipv4RouteCount,
+        ["ipv4HomeAddresses"] = _dp.Machine.Ipv4HomeAddressesAllocated,
+        ["ipv4TunnelSocket"] = MagDaemon.SocketJson(_tunnel4.Counters),
         ["uplink"] = _tunnelUplink.ToJson(),
         ["tunnelSocket"] = MagDaemon.SocketJson(_tunnel.Counters),
         ["mobilitySocket"] = MagDaemon.SocketJson(_mobility.Counters),
@@ -481,6 +519,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         _dp.Security.Dispose();
         _tunnelUplink.Dispose();
         _tunnel.Dispose();
+        _tunnel4.Dispose();
         _epoll.Dispose();
         _work.Dispose();
         _policy.Dispose();

@@ -80,6 +80,7 @@ public sealed partial class MagDaemon
             {
                 o["vmMac"] = view.VmMac?.ToString();
                 o["hnp"] = Strings(view.HomeNetworkPrefixes);
+                o["ipv4"] = view.Ipv4 is { } a ? $"{a.HomeAddress}/{a.PrefixLength}" : null;
             }
             if (_dp.Machine.TryGetSession(p.Id, out var s))
             {
@@ -120,6 +121,8 @@ public sealed partial class MagDaemon
                 ["state"] = s.State.ToString(),
                 ["trigger"] = s.Trigger.ToString(),
                 ["hnp"] = Strings(s.HomeNetworkPrefixes),
+                ["ipv4"] = s.Ipv4 is { } a ? $"{a.HomeAddress}/{a.PrefixLength}" : null,
+                ["ipv4DefaultRouter"] = s.Ipv4?.DefaultRouter.ToString(),
                 ["lma"] = s.LocalMobilityAnchor?.ToString(),
                 ["vmLinkLocal"] = s.VmLinkLocal?.ToString(),
                 ["forwarding"] = s.ForwardingInstalled,
@@ -140,6 +143,7 @@ public sealed partial class MagDaemon
                 ["nai"] = b.MobileNodeIdentifier,
                 ["lma"] = b.LocalMobilityAnchor.ToString(),
                 ["hnp"] = Strings(b.HomeNetworkPrefixes),
+                ["ipv4"] = b.Ipv4 is { } a ? $"{a.HomeAddress}/{a.PrefixLength}" : null,
                 ["registered"] = b.Registered,
                 ["pending"] = b.PendingTransaction?.ToString(),
                 ["expiresInSeconds"] = b.BindingExpiresAt is { } e ? (long)(e - now).TotalSeconds : null,

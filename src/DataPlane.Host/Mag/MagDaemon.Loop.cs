@@ -68,11 +68,11 @@ public sealed partial class MagDaemon
     /// Packets from the LMA (decapsulated by the kernel): each is delivered to its VM's port from the same slot,
     /// consecutive TCP segments of a flow merged into one super-frame first when receive offload is on.
     /// </summary>
-    private void ReceiveTunnel(Instant now)
+    private void ReceiveTunnel(RawIpv6Socket socket, Instant now)
     {
         for (int round = 0; round < MaxBatchesPerWake; round++)
         {
-            int count = _tunnel.Receive(_rxTunnel);
+            int count = socket.Receive(_rxTunnel);
             if (count == 0) return;
             if (_uplinkCaptures is { } uplink) Taps.TunnelBatch(uplink, _rxTunnel, count, CaptureDirection.Rx, CaptureMicros);
             foreach (ref readonly var e in DeliverFromTunnel(_dp, _rxTunnel, count, _delivery, now))

@@ -21,6 +21,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     private const ulong TunnelToken = ulong.MaxValue - 2;
     private const ulong WakeToken = ulong.MaxValue - 3;
     private const ulong EspToken = ulong.MaxValue - 4;
+    private const ulong Tunnel4Token = ulong.MaxValue - 5;
     /// <summary>Batches read from one fd per wake-up before the others get a turn.</summary>
     private const int MaxBatchesPerWake = 4;
 
@@ -35,6 +36,9 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     private readonly RawIpv6Socket _tunnel;
     /// <summary>The ESP socket and sequence state; null when no signalling keys are configured.</summary>
     private readonly SecureSignalling? _secure;
+    /// <summary>RFC 5844's IPv4-over-IPv6 (next header 4): IPv4 packets of the VMs, both ways.</summary>
+    private readonly RawIpv6Socket _tunnel4;
+    private readonly Ipv4TunnelSink _ipv4Sink;
     private readonly int _batchSize;
     private readonly PacketBatch _rxPort;
     private readonly PacketBatch _rxTunnel;
@@ -74,17 +78,22 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         var coa = options.ProxyCareOfAddress;
         var (security, secure) = SecureSignalling.Open(config.Security, coa, log);
         _secure = secure;
-        _dp = new MagDatapath(machine, new MagDatapathOptions { TunnelMtu = config.TunnelMtu }, security);
+        _dp = new MagDatapath(machine, config.Datapath, security);
         // A VM gone for longer than the retention: its series went, its counters go too (bounded state under churn).
         _vms.Forgotten = mac => _dp.ForgetVm(mac);
         _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = coa });
         // Kept open for the daemon's lifetime: with no protocol-41 socket the kernel answers tunnelled
         // packets with Parameter Problem (docs in DataPlane.Linux).
         _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = coa, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
+        // Likewise for next header 4, which no kernel tunnel module handles here either.
+        _tunnel4 = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.IpInIp, LocalAddress = coa, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
         _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, coa, tuning.SocketBufferBytes, log);
-        _uplink = new TunnelOutput(new CapturingUplinkSink(_tunnelUplink, coa, () => _uplinkCaptures, () => CaptureMicros), _tx);
+        _ipv4Sink = new Ipv4TunnelSink(new CapturingUplinkSink(_tunnelUplink, coa, () => _uplinkCaptures, () => CaptureMicros), _tunnel4, coa,
+            () => _uplinkCaptures, () => CaptureMicros);
+        _uplink = new TunnelOutput(_ipv4Sink, _tx);
         _epoll.Add(_mobility.Fd, MobilityToken);
         _epoll.Add(_tunnel.Fd, TunnelToken);
+        _epoll.Add(_tunnel4.Fd, Tunnel4Token);
         _epoll.Add(_work.Wake.Fd, WakeToken);
         if (_secure is not null) _epoll.Add(_secure.Fd, EspToken);
     }
@@ -113,9 +122,10 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     public void Run()
     {
         LoopThread.Pin(_config.Dataplane, _config.File, _log);
-        _log.LogInformation("running, Proxy-CoA {Coa}, tunnel MTU {Mtu}, restart counter {Counter}, batch {Batch}, receive offload {Gro}, busy-poll {BusyPoll} us",
+        _log.LogInformation("running, Proxy-CoA {Coa}, tunnel MTU {Mtu}, restart counter {Counter}, batch {Batch}, receive offload {Gro}, busy-poll {BusyPoll} us, DHCP server identifier {ServerId}",
             _config.Protocol.ProxyCareOfAddress, _config.TunnelMtu, _dp.Machine.Options.RestartCounter, _batchSize,
-            _config.Dataplane.ReceiveOffload ? "on" : "off", _config.Dataplane.BusyPollMicroseconds);
+            _config.Dataplane.ReceiveOffload ? "on" : "off", _config.Dataplane.BusyPollMicroseconds,
+            _config.Datapath.DhcpServerIdentifier?.ToString() ?? "each VM's default router");
         while (!_stopping)
         {
             var now = _clock.Now;
@@ -129,7 +139,8 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
                 switch (r.Token)
                 {
                     case MobilityToken: ReceiveMobility(now); break;
-                    case TunnelToken: ReceiveTunnel(now); break;
+                    case TunnelToken: ReceiveTunnel(_tunnel, now); break;
+                    case Tunnel4Token: ReceiveTunnel(_tunnel4, now); break;
                     case EspToken: ReceiveEsp(now); break;
                     case WakeToken: _work.RunPending(); break;
                     default:
@@ -185,6 +196,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         _dp.Security.Dispose();
         _tunnelUplink.Dispose();
         _tunnel.Dispose();
+        _tunnel4.Dispose();
         _epoll.Dispose();
         _work.Dispose();
         _policy.Dispose();

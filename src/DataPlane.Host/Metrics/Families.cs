@@ -43,6 +43,14 @@ public static class Families
     public static readonly FamilyInfo VmLastHandoverTimestamp = new("dataplane_vm_last_handover_timestamp_seconds", FamilyType.Gauge,
         "When the VM's last registration at this MAG completed (Unix time).", Vm);
 
+    public static readonly FamilyInfo VmIpv4Info = new("dataplane_vm_ipv4_info", FamilyType.Gauge,
+        "Always 1 while the VM has an IPv4 home address (RFC 5844): the address with its prefix length, and its default router.",
+        [.. Vm, "ipv4_home_address", "default_router"]);
+    public static readonly FamilyInfo VmIpv4Packets = new("dataplane_vm_ipv4_packets_total", FamilyType.Counter,
+        "The VM's IPv4 packets alone (a part of dataplane_vm_packets_total), by direction.", [.. Vm, "direction"]);
+    public static readonly FamilyInfo VmIpv4Bytes = new("dataplane_vm_ipv4_bytes_total", FamilyType.Counter,
+        "Bytes of the VM's IPv4 packets, by direction.", [.. Vm, "direction"]);
+
     // ---- Ports and tunnels ----
     public static readonly FamilyInfo PortPackets = new("dataplane_port_packets_total", FamilyType.Counter,
         "Frames on an access port: rx = received from it (before any check), tx = sent to it (forwarded and control).", "port", "direction");
@@ -100,6 +108,12 @@ public static class Families
     public static readonly FamilyInfo MagRefreshes = new("dataplane_mag_refreshes_accepted_total", FamilyType.Counter, "Binding refreshes the LMA accepted.");
     public static readonly FamilyInfo MagReannouncements = new("dataplane_mag_reannouncements_total", FamilyType.Counter,
         "Re-registrations (HI 3) after a migration announce on an established session.");
+    public static readonly FamilyInfo MagIpv4 = new("dataplane_mag_ipv4_total", FamilyType.Counter,
+        "RFC 5844 at the MAG: pbus_with_request, addresses_assigned, extensions, registrations_narrowed (after 170/171/172), releases, releases_acknowledged, requests_ignored.", "event");
+    public static readonly FamilyInfo MagIpv4Unavailable = new("dataplane_mag_ipv4_unavailable_total", FamilyType.Counter,
+        "Sessions left without IPv4 although their profile has it, by reason: no_reply, refused, no_default_router, relay_mode_not_supported, not_authorized.", "reason");
+    public static readonly FamilyInfo MagDhcp = new("dataplane_mag_dhcp_messages_total", FamilyType.Counter,
+        "DHCPv4 messages of the MAG's server: received from VMs and sent to them, by type.", "direction", "type");
     public static readonly FamilyInfo MagHandoverDuration = new(HandoverHistogram, FamilyType.Histogram,
         "Handover latency at this MAG, from the attachment trigger to: policy (answer), pba (PBA received), first_ra (first RA sent), first_downlink (first packet from the tunnel delivered to the VM, if within 10 s).", "stage");
 
@@ -127,6 +141,14 @@ public static class Families
         "Bytes of a binding's prefixes, by direction.", "mn_id", "hnp", "direction");
     public static readonly FamilyInfo LmaBindingHandoffs = new("dataplane_lma_binding_handoffs_total", FamilyType.Counter,
         "Times the binding moved to another MAG (handed off while active, or resumed during the hold-down).", "mn_id", "hnp");
+    public static readonly FamilyInfo LmaIpv4HomeAddresses = new("dataplane_lma_ipv4_home_addresses", FamilyType.Gauge,
+        "IPv4 home addresses bound now (RFC 5844), and the ones the IPv4 home network has to give: allocated, capacity.", "kind");
+    public static readonly FamilyInfo LmaIpv4 = new("dataplane_lma_ipv4_total", FamilyType.Counter,
+        "RFC 5844 at the LMA: addresses_assigned, refusals (170, 171, 173, 130 for IPv4), ipv4_extensions, ipv6_extensions, ipv4_selective_deregistrations, ipv6_selective_deregistrations, released_by_omission.", "event");
+    public static readonly FamilyInfo LmaBindingIpv4Packets = new("dataplane_lma_binding_ipv4_packets_total", FamilyType.Counter,
+        "Packets of a binding's IPv4 home address: uplink = from the VM, downlink = to it.", "mn_id", "ipv4_home_address", "direction");
+    public static readonly FamilyInfo LmaBindingIpv4Bytes = new("dataplane_lma_binding_ipv4_bytes_total", FamilyType.Counter,
+        "Bytes of a binding's IPv4 home address, by direction.", "mn_id", "ipv4_home_address", "direction");
     public static readonly FamilyInfo LmaBindingActive = new("dataplane_lma_binding_active", FamilyType.Gauge,
         "1 while the binding is active at a MAG (the mag label), 0 during the hold-down or after it is gone.", "mn_id", "hnp", "mag");
 
@@ -197,12 +219,14 @@ public static class Families
         MagPorts, MagVmsTracked, MagPbusSent, MagPbusRetransmitted, MagPbasReceived, MagPbasDiscarded, MagAttachTriggers,
         MagSessionsStarted, MagSessionsEstablished, MagSessionFailures, MagDetaches, MagRouterAdvertisements, MagPolicyRequests,
         MagPolicyDenials, MagPolicyTimeouts, MagNudProbes, MagDeregistrations, MagRefreshes, MagReannouncements, MagHandoverDuration,
+        VmIpv4Info, VmIpv4Packets, VmIpv4Bytes, MagIpv4, MagIpv4Unavailable, MagDhcp,
     ];
 
     public static IReadOnlyList<FamilyInfo> Lma { get; } =
     [
         LmaBindingCache, LmaPbusReceived, LmaPbus, LmaPbasSent, LmaBindingChanges, LmaTunnels, LmaRoutes, LmaPendingLookups, LmaParked,
         LmaProfileLookups, LmaBindingsTracked, LmaBindingPackets, LmaBindingBytes, LmaBindingHandoffs, LmaBindingActive, TunnelUp, TunnelBindings,
+        LmaIpv4HomeAddresses, LmaIpv4, LmaBindingIpv4Packets, LmaBindingIpv4Bytes,
     ];
 
     public static IReadOnlyList<FamilyInfo> Endpoint { get; } = [Info, LoopResponsive, SnapshotFailures, SnapshotSeconds];

@@ -38,6 +38,17 @@ public static class LmaSnapshot
             s.Add(Families.LmaBindingActive.Name, active ? 1 : 0, b.Labels, active ? b.Mag!.Value.ToString() : "");
         }
         s.Add(Families.LmaBindingsTracked.Name, bindings.Count);
+        foreach (var b in m.Bindings)
+        {
+            if (b.Ipv4HomeAddress is not { } hoa || !dp.Ipv4Counters.TryGetValue(hoa, out var c4)) continue;
+            string[] v4Labels = [b.MobileNodeIdentifier, hoa.ToString()];
+            s.Add(Families.LmaBindingIpv4Packets.Name, c4.InPackets, v4Labels, CommonSamples.Uplink);
+            s.Add(Families.LmaBindingIpv4Packets.Name, c4.OutPackets, v4Labels, CommonSamples.Downlink);
+            s.Add(Families.LmaBindingIpv4Bytes.Name, c4.InBytes, v4Labels, CommonSamples.Uplink);
+            s.Add(Families.LmaBindingIpv4Bytes.Name, c4.OutBytes, v4Labels, CommonSamples.Downlink);
+        }
+        s.Add(Families.LmaIpv4HomeAddresses.Name, m.Ipv4HomeAddressesAllocated, null, "allocated");
+        s.Add(Families.LmaIpv4HomeAddresses.Name, m.Ipv4Pool?.Capacity ?? 0, null, "capacity");
 
         int awaiting = m.EntriesAwaitingDeletion;
         s.Add(Families.LmaBindingCache.Name, m.BindingCacheCount - awaiting, null, "active");
@@ -91,6 +102,14 @@ public static class LmaSnapshot
         s.Add(l, c2.ProfileLookupsFailed, null, "failed");
         s.Add(l, c2.ProfileLookupTimeouts, null, "timed_out");
 
+        var v4 = Families.LmaIpv4.Name;
+        s.Add(v4, c2.Ipv4HomeAddressesAssigned, null, "addresses_assigned");
+        s.Add(v4, c2.Ipv4Refusals, null, "refusals");
+        s.Add(v4, c2.Ipv4Extensions, null, "ipv4_extensions");
+        s.Add(v4, c2.Ipv6Extensions, null, "ipv6_extensions");
+        s.Add(v4, c2.Ipv4SelectiveDeregistrations, null, "ipv4_selective_deregistrations");
+        s.Add(v4, c2.Ipv6SelectiveDeregistrations, null, "ipv6_selective_deregistrations");
+        s.Add(v4, c2.FamiliesReleasedByOmission, null, "released_by_omission");
         CommonSamples.Heartbeat(s, c2.Heartbeat, peers);
         CommonSamples.Datapath(s, dp.Counters);
         CommonSamples.Security(s, dp.Security);

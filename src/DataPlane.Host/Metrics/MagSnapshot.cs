@@ -24,6 +24,8 @@ public static class MagSnapshot
     private static readonly DetachReason[] DetachReasons = Enum.GetValues<DetachReason>();
     private static readonly RouterAdvertisementReason[] RaReasons = Enum.GetValues<RouterAdvertisementReason>();
     private static readonly BindingAckStatus[] Statuses = Enum.GetValues<BindingAckStatus>();
+    private static readonly Ipv4UnavailableReason[] Ipv4Reasons = Enum.GetValues<Ipv4UnavailableReason>();
+    private static readonly DhcpMessageType[] DhcpTypes = Enum.GetValues<DhcpMessageType>();
 
     public static VmState StateOf(SessionState s) => s switch
     {
@@ -53,7 +55,10 @@ public static class MagSnapshot
         vms.Refresh(Presence(dp.Machine, id => names.TryGetValue(id.Value, out var n) ? n : id.ToString()), now);
         vms.DrainObservations(s.Observations);
 
-        foreach (var vm in vms.Vms) Vm(s, dp, vm);
+        var ipv4 = new Dictionary<MacAddress, Ipv4Assignment>();
+        foreach (var session in dp.Machine.Sessions)
+            if (session.Ipv4 is { } a) ipv4[session.Mac] = a;
+        foreach (var vm in vms.Vms) Vm(s, dp, vm, ipv4);
         s.Add(Families.MagVmsTracked.Name, vms.Count);
 
         foreach (var p in ports)
@@ -126,6 +131,20 @@ public static class MagSnapshot
         s.Add(Families.MagDeregistrations.Name, c2.DeregistrationsSuperseded, null, "superseded");
         s.Add(Families.MagRefreshes.Name, c2.RefreshesAccepted);
         s.Add(Families.MagReannouncements.Name, c2.Reannouncements);
+        var v4 = Families.MagIpv4.Name;
+        s.Add(v4, c2.PbusWithIpv4Request, null, "pbus_with_request");
+        s.Add(v4, c2.Ipv4HomeAddressesAssigned, null, "addresses_assigned");
+        s.Add(v4, c2.Ipv4Extensions, null, "extensions");
+        s.Add(v4, c2.RegistrationsNarrowed, null, "registrations_narrowed");
+        s.Add(v4, c2.Ipv4Releases, null, "releases");
+        s.Add(v4, c2.Ipv4ReleasesAcknowledged, null, "releases_acknowledged");
+        s.Add(v4, c2.Ipv4RequestsIgnored, null, "requests_ignored");
+        foreach (var r in Ipv4Reasons) s.Add(Families.MagIpv4Unavailable.Name, c2.Ipv4Unavailable[r], null, LabelValues.Of(r));
+        foreach (var t in DhcpTypes)
+        {
+            if (dp.Counters.DhcpReceived[t] is var n and > 0) s.Add(Families.MagDhcp.Name, n, null, "received", LabelValues.Of(t));
+            if (dp.Counters.DhcpSent[t] is var m2 and > 0) s.Add(Families.MagDhcp.Name, m2, null, "sent", LabelValues.Of(t));
+        }
 
         CommonSamples.Heartbeat(s, c2.Heartbeat, peers);
         CommonSamples.Datapath(s, dp.Counters);
@@ -135,9 +154,18 @@ public static class MagSnapshot
         CommonSamples.Process(s, m.Options.RestartCounter, captures);
     }
 
-    private static void Vm(Snapshot s, MagDatapath dp, VmTracker.Vm vm)
+    private static void Vm(Snapshot s, MagDatapath dp, VmTracker.Vm vm, Dictionary<MacAddress, Ipv4Assignment> ipv4)
     {
         var labels = vm.Labels;
+        if (ipv4.TryGetValue(vm.Mac, out var a))
+            s.Add(Families.VmIpv4Info.Name, 1, labels, $"{a.HomeAddress}/{a.PrefixLength}", a.DefaultRouter.ToString());
+        if (dp.VmIpv4Counters.TryGetValue(vm.Mac, out var c4))
+        {
+            s.Add(Families.VmIpv4Packets.Name, c4.InPackets, labels, CommonSamples.Uplink);
+            s.Add(Families.VmIpv4Packets.Name, c4.OutPackets, labels, CommonSamples.Downlink);
+            s.Add(Families.VmIpv4Bytes.Name, c4.InBytes, labels, CommonSamples.Uplink);
+            s.Add(Families.VmIpv4Bytes.Name, c4.OutBytes, labels, CommonSamples.Downlink);
+        }
         dp.VmCounters.TryGetValue(vm.Mac, out var c);
         s.Add(Families.VmPackets.Name, c?.InPackets ?? 0, labels, CommonSamples.Uplink);
         s.Add(Families.VmPackets.Name, c?.OutPackets ?? 0, labels, CommonSamples.Downlink);

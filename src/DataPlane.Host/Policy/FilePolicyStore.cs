@@ -65,6 +65,8 @@ public sealed class FilePolicyStore : IPolicyStore, ILmaPolicy
 
     public bool IsMagAuthorized(Ipv6Address mag) => _current.IsMagAuthorized(mag);
 
+    public bool IsReservedIpv4HomeAddress(Ipv4Address address) => _current.IsReservedIpv4HomeAddress(address);
+
     public LmaMobileNodeProfile? GetProfile(string mobileNodeIdentifier)
     {
         Interlocked.Increment(ref Counters.LmaProfileLookups);

@@ -26,6 +26,9 @@ public interface IPolicyStore : IDisposable
     /// <summary>The LMA: the mobile node's profile if it is in memory (true; null = not enabled). False: use <see cref="LookUpLmaProfileAsync"/>.</summary>
     bool TryGetLmaProfile(string nai, out LmaMobileNodeProfile? profile);
 
+    /// <summary>The LMA: is this IPv4 address some VM's static home address (the pool must not give it to another)? From memory.</summary>
+    bool IsReservedIpv4HomeAddress(Ipv4Address address) => false;
+
     /// <summary>The LMA: look the profile up (completes later). Never throws.</summary>
     ValueTask<LmaProfileDecision> LookUpLmaProfileAsync(string nai);
 
@@ -51,4 +54,6 @@ public sealed class LmaPolicyAdapter(IPolicyStore store) : ILmaPolicy
 
     public bool TryGetProfile(string mobileNodeIdentifier, out LmaMobileNodeProfile? profile) =>
         store.TryGetLmaProfile(mobileNodeIdentifier, out profile);
+
+    public bool IsReservedIpv4HomeAddress(Ipv4Address address) => store.IsReservedIpv4HomeAddress(address);
 }

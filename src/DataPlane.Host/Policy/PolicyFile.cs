@@ -21,7 +21,8 @@ public static class PolicyFile
                 throw d.Error("naiFormat", $"\"{format}\" must contain {{mac}} or {{machex}} so that every VM gets its own identifier");
             if (NaiFormat.Problem(NaiFormat.Expand(format, MacAddress.Broadcast, "port")) is { } problem)
                 throw d.Error("naiFormat", $"\"{format}\" {problem}");
-            defaults = new PolicyDefaults(d.OptionalBool("allowed", false), format, d.OptionalIpv6("localMobilityAnchor"));
+            defaults = new PolicyDefaults(d.OptionalBool("allowed", false), format, d.OptionalIpv6("localMobilityAnchor"),
+                ParseVersions(d, null) ?? IpVersions.Ipv6);
             d.Done();
         }
 
@@ -29,6 +30,7 @@ public static class PolicyFile
         var macs = new Dictionary<MacAddress, int>();
         var nais = new Dictionary<string, int>(StringComparer.Ordinal);
         var prefixes = new List<(Ipv6Prefix Prefix, int Index)>();
+        var ipv4Addresses = new Dictionary<Ipv4Address, int>();
         var entries = root.OptionalObjectArray("vms");
         for (int i = 0; i < entries.Count; i++)
         {
@@ -53,12 +55,28 @@ public static class PolicyFile
                 prefixes.Add((p, i));
             }
             var lma = e.OptionalIpv6("localMobilityAnchor");
-            var v4 = e.OptionalIpv4("ipv4HomeAddress");
-            vms.Add(new VmEntry(mac, nai, e.OptionalBool("allowed", true), hnps, lma, v4));
+            var v4 = e.OptionalIpv4WithLength("ipv4HomeAddress");
+            if (v4 is { } a && ipv4Addresses.TryGetValue(a.Address, out other)) throw e.Error("ipv4HomeAddress", $"{a.Address} is also vms[{other}]'s");
+            if (v4 is { } a4) ipv4Addresses[a4.Address] = i;
+            // RFC 5844 §3.2.2: which IP versions the VM is served. A static IPv4 address implies IPv4 (with IPv6: dual).
+            var versions = ParseVersions(e, v4 is null ? null : IpVersions.Dual) ?? defaults.Versions;
+            if (versions == IpVersions.Ipv6 && v4 is not null) throw e.Error("ipVersions", "\"ipv6\" contradicts ipv4HomeAddress");
+            if (versions == IpVersions.Ipv4 && hnps.Count > 0) throw e.Error("ipVersions", "\"ipv4\" contradicts homeNetworkPrefixes");
+            vms.Add(new VmEntry(mac, nai, e.OptionalBool("allowed", true), hnps, lma, v4?.Address, versions, v4?.PrefixLength ?? 0));
             e.Done();
         }
         var mags = root.OptionalArray("mags", s => Ipv6Address.TryParse(s, out var a) ? a : (Ipv6Address?)null, "an IPv6 address");
         root.Done();
         return new PolicySnapshot(defaults, vms, mags, root.FileName);
     }
+
+    /// <summary>"ipVersions": "ipv6", "ipv4" or "dual" (RFC 5844 §3.2.2: IPv6-only, IPv4-only, dual IPv4/IPv6).</summary>
+    private static IpVersions? ParseVersions(ConfigObject o, IpVersions? fallback) => o.OptionalString("ipVersions") switch
+    {
+        null => fallback,
+        "ipv6" => IpVersions.Ipv6,
+        "ipv4" => IpVersions.Ipv4,
+        "dual" => IpVersions.Dual,
+        var v => throw o.Error("ipVersions", $"\"{v}\" is not one of ipv6, ipv4, dual"),
+    };
 }

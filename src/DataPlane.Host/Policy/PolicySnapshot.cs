@@ -5,12 +5,25 @@ using DataPlane.Wire;
 
 namespace DataPlane.Host.Policy;
 
+/// <summary>The IP versions a VM is served (RFC 5844 §3.2.2's policy profile field): "ipv6", "ipv4" or "dual".</summary>
+public enum IpVersions : byte
+{
+    Ipv6,
+    Ipv4,
+    Dual,
+}
+
 /// <summary>One VM's entry in the policy file.</summary>
+/// <param name="Ipv4PrefixLength">The prefix length written with <paramref name="Ipv4HomeAddress"/> ("10.200.0.5/24"), 0 when none.</param>
 public sealed record VmEntry(MacAddress Mac, string Nai, bool Allowed, IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes,
-    Ipv6Address? LocalMobilityAnchor, Ipv4Address? Ipv4HomeAddress);
+    Ipv6Address? LocalMobilityAnchor, Ipv4Address? Ipv4HomeAddress, IpVersions Versions = IpVersions.Ipv6, byte Ipv4PrefixLength = 0)
+{
+    public bool Ipv6Service => Versions != IpVersions.Ipv4;
+    public bool Ipv4Service => Versions != IpVersions.Ipv6;
+}
 
 /// <summary>What applies to VMs the file does not list.</summary>
-public sealed record PolicyDefaults(bool Allowed, string NaiFormat, Ipv6Address? LocalMobilityAnchor);
+public sealed record PolicyDefaults(bool Allowed, string NaiFormat, Ipv6Address? LocalMobilityAnchor, IpVersions Versions = IpVersions.Ipv6);
 
 /// <summary>
 /// An immutable, validated policy (the file store's content). Answers the MAG's question "may this VM
@@ -22,6 +35,7 @@ public sealed class PolicySnapshot
     private readonly Dictionary<MacAddress, VmEntry> _byMac;
     private readonly Dictionary<string, VmEntry> _byNai;
     private readonly HashSet<Ipv6Address> _mags;
+    private readonly HashSet<Ipv4Address> _staticIpv4;
 
     public PolicySnapshot(PolicyDefaults defaults, IReadOnlyList<VmEntry> vms, IReadOnlyCollection<Ipv6Address> mags, string source)
     {
@@ -31,6 +45,7 @@ public sealed class PolicySnapshot
         _byMac = vms.ToDictionary(v => v.Mac);
         _byNai = vms.ToDictionary(v => v.Nai, StringComparer.Ordinal);
         _mags = [.. mags];
+        _staticIpv4 = [.. vms.Where(v => v.Ipv4HomeAddress is not null).Select(v => v.Ipv4HomeAddress!.Value)];
     }
 
     public PolicyDefaults Defaults { get; }
@@ -47,12 +62,18 @@ public sealed class PolicySnapshot
             if (!vm.Allowed) return PolicyDecision.Deny($"VM {mac} ({vm.Nai}) is not allowed by {Source}");
             var lma = vm.LocalMobilityAnchor ?? Defaults.LocalMobilityAnchor ?? fallbackLma;
             if (lma is null) return PolicyDecision.Deny($"no LMA for VM {mac}: set localMobilityAnchor in {Source} or the MAG config");
-            return PolicyDecision.Allow(new VmProfile(vm.Nai, vm.HomeNetworkPrefixes, lma.Value, vm.Ipv4HomeAddress));
+            return PolicyDecision.Allow(new VmProfile(vm.Nai, vm.HomeNetworkPrefixes, lma.Value, vm.Ipv4HomeAddress)
+            {
+                Ipv6Service = vm.Ipv6Service, Ipv4Service = vm.Ipv4Service, Ipv4PrefixLength = vm.Ipv4PrefixLength,
+            });
         }
         if (!Defaults.Allowed) return PolicyDecision.Deny($"VM {mac} is not listed in {Source} and defaults.allowed is false");
         var defaultLma = Defaults.LocalMobilityAnchor ?? fallbackLma;
         if (defaultLma is null) return PolicyDecision.Deny($"no LMA for VM {mac}: set defaults.localMobilityAnchor in {Source} or the MAG config");
-        return PolicyDecision.Allow(new VmProfile(NaiFormat.Expand(Defaults.NaiFormat, mac, port), [], defaultLma.Value));
+        return PolicyDecision.Allow(new VmProfile(NaiFormat.Expand(Defaults.NaiFormat, mac, port), [], defaultLma.Value)
+        {
+            Ipv6Service = Defaults.Versions != IpVersions.Ipv4, Ipv4Service = Defaults.Versions != IpVersions.Ipv6,
+        });
     }
 
     /// <summary>The LMA's view (see <see cref="ILmaPolicy"/>): MAGs listed in the file, prefixes per NAI.</summary>
@@ -66,13 +87,21 @@ public sealed class PolicySnapshot
         if (_byNai.TryGetValue(nai, out var vm))
         {
             if (!vm.Allowed || !AnchoredAt(vm.LocalMobilityAnchor ?? Defaults.LocalMobilityAnchor, anchor)) return null;
-            return vm.HomeNetworkPrefixes.Count == 0 ? LmaMobileNodeProfile.FromPool : new LmaMobileNodeProfile(vm.HomeNetworkPrefixes);
+            return new LmaMobileNodeProfile(vm.HomeNetworkPrefixes) { Ipv6Service = vm.Ipv6Service, Ipv4Service = vm.Ipv4Service, Ipv4HomeAddress = vm.Ipv4HomeAddress };
         }
-        return Defaults.Allowed && AnchoredAt(Defaults.LocalMobilityAnchor, anchor) ? LmaMobileNodeProfile.FromPool : null;
+        return Defaults.Allowed && AnchoredAt(Defaults.LocalMobilityAnchor, anchor)
+            ? new LmaMobileNodeProfile([]) { Ipv6Service = Defaults.Versions != IpVersions.Ipv4, Ipv4Service = Defaults.Versions != IpVersions.Ipv6 }
+            : null;
     }
 
     private static bool AnchoredAt(Ipv6Address? policyAnchor, Ipv6Address? asking) =>
         policyAnchor is not { } p || asking is not { } a || p == a;
+
+    /// <summary>Some VM's static IPv4 home address: the LMA's pool must not give it to another.</summary>
+    public bool IsReservedIpv4HomeAddress(Ipv4Address address) => _staticIpv4.Contains(address);
+
+    /// <summary>The static IPv4 home addresses the file names (for the LMA's start-up check against its IPv4 home network).</summary>
+    public IReadOnlyCollection<Ipv4Address> StaticIpv4HomeAddresses => _staticIpv4;
 }
 
 /// <summary>The answer for one VM: a profile, or a reason it may not join.</summary>

@@ -96,7 +96,10 @@ public sealed class RadiusPolicyStore : IPolicyStore
         }
         Interlocked.Increment(ref Counters.Allowed);
         _log.LogDebug("{Nai} ({Mac}) allowed ({How}), HNP {Hnp}", nai, mac, how, p.HomeNetworkPrefixes.Count == 0 ? "from the LMA's pool" : string.Join(",", p.HomeNetworkPrefixes));
-        return PolicyDecision.Allow(new VmProfile(nai, p.HomeNetworkPrefixes, lma.Value, p.Ipv4HomeAddress));
+        return PolicyDecision.Allow(new VmProfile(nai, p.HomeNetworkPrefixes, lma.Value, p.Ipv4HomeAddress)
+        {
+            Ipv4Service = p.Ipv4Service, Ipv4PrefixLength = p.Ipv4PrefixLength,
+        });
     }
 
     // ---- LMA ------------------------------------------------------------------------------------
@@ -138,7 +141,9 @@ public sealed class RadiusPolicyStore : IPolicyStore
     }
 
     private static LmaMobileNodeProfile ToLma(RadiusProfile p) =>
-        p.HomeNetworkPrefixes.Count == 0 ? LmaMobileNodeProfile.FromPool : new LmaMobileNodeProfile(p.HomeNetworkPrefixes);
+        p.HomeNetworkPrefixes.Count == 0 && !p.Ipv4Service
+            ? LmaMobileNodeProfile.FromPool
+            : new LmaMobileNodeProfile(p.HomeNetworkPrefixes) { Ipv4Service = p.Ipv4Service, Ipv4HomeAddress = p.Ipv4HomeAddress };
 
     // ---- Both -----------------------------------------------------------------------------------
 

@@ -55,6 +55,13 @@ internal ref struct NetlinkRequestWriter
         Add(type, v);
     }
 
+    public void AddAddress(ushort type, Wire.Ipv4Address address)
+    {
+        Span<byte> v = stackalloc byte[4];
+        address.WriteTo(v);
+        Add(type, v);
+    }
+
     /// <summary>Start a nested attribute (TCA_OPTIONS …); attributes added until <see cref="EndNested"/> go inside it.</summary>
     public int BeginNested(ushort type)
     {

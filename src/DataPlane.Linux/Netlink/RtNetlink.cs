@@ -27,7 +27,7 @@ public sealed class NetlinkException : LinuxIoException
 /// "add route 2001:db8:1::/64 dev dp-home: EEXIST". The socket works on the network namespace of
 /// the thread that opened it. Control path only: calls allocate, and one instance is not thread-safe.
 /// </summary>
-public sealed unsafe class RtNetlink : IDisposable
+public sealed unsafe partial class RtNetlink : IDisposable
 {
     private const int ReceiveBufferSize = 1 << 16;
     private const byte IfOperUnknown = 0, IfOperUp = 6; // IF_OPER_* (RFC 2863 operstate)

@@ -96,4 +96,6 @@ internal static class Rtnl
 
     public const byte AF_UNSPEC = 0;
     public const byte AF_INET6 = 10;
+    public const byte AF_INET = 2;
+    public const byte RT_SCOPE_LINK = 253;
 }

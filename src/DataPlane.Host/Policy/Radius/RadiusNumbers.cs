@@ -20,6 +20,7 @@ public enum RadiusAttributeType : byte
     NasIpAddress = 4,
     ServiceType = 6,
     FramedIpAddress = 8,
+    FramedIpNetmask = 9,
     ReplyMessage = 18,
     CallingStationId = 31,
     NasIdentifier = 32,

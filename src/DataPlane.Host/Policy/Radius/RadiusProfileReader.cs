@@ -4,8 +4,19 @@ using DataPlane.Wire;
 
 namespace DataPlane.Host.Policy.Radius;
 
-/// <summary>What an Access-Accept says about a VM: its home network prefixes (none: the LMA's pool), an IPv4 home address, its LMA.</summary>
-public sealed record RadiusProfile(IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes, Ipv4Address? Ipv4HomeAddress, Ipv6Address? LocalMobilityAnchor);
+/// <summary>
+/// What an Access-Accept says about a VM: its home network prefixes (none: the LMA's pool), an IPv4 home address,
+/// its LMA. IPv4 service (RFC 5844) comes with Framed-IP-Address: a real address is the VM's static one (with
+/// Framed-IP-Netmask, its home network's prefix length), 255.255.255.254 ("the NAS chooses", RFC 2865 §5.8) or
+/// 255.255.255.255 asks for one from the LMA's IPv4 pool.
+/// </summary>
+public sealed record RadiusProfile(IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes, Ipv4Address? Ipv4HomeAddress, Ipv6Address? LocalMobilityAnchor)
+{
+    public bool Ipv4Service { get; init; } = Ipv4HomeAddress is not null;
+
+    /// <summary>From Framed-IP-Netmask; 0 when not sent.</summary>
+    public byte Ipv4PrefixLength { get; init; }
+}
 
 /// <summary>
 /// Reads a VM's profile from the attributes of a verified Access-Accept. The prefixes come from one
@@ -22,6 +33,8 @@ public static class RadiusProfileReader
         problem = "";
         var prefixes = new List<Ipv6Prefix>();
         Ipv4Address? v4 = null;
+        bool ipv4Service = false, sawAddress = false;
+        byte ipv4PrefixLength = 0;
         Ipv6Address? lma = null;
         var reader = new RadiusAttributeReader(packet);
         while (reader.MoveNext())
@@ -48,14 +61,32 @@ public static class RadiusProfileReader
             }
             else if (reader.Type == RadiusAttributeType.FramedIpAddress)
             {
-                if (value.Length != 4 || v4 is not null)
+                if (value.Length != 4 || sawAddress)
                 {
                     problem = value.Length != 4 ? $"Framed-IP-Address is {value.Length} octets, not 4" : "Framed-IP-Address appears twice";
                     return false;
                 }
+                sawAddress = true;
                 var a = Ipv4Address.ReadFrom(value);
-                // RFC 2865 §5.8: 255.255.255.255 "let the user choose", 255.255.255.254 "the NAS chooses": no fixed address.
-                if (a.Value < 0xFFFF_FFFE && !a.IsUnspecified) v4 = a;
+                // RFC 2865 §5.8: 255.255.255.255 "let the user choose", 255.255.255.254 "the NAS chooses": IPv4 from the pool.
+                if (a.Value >= 0xFFFF_FFFE) ipv4Service = true;
+                else if (a.IsUnicast) (v4, ipv4Service) = (a, true);
+                else
+                {
+                    problem = $"Framed-IP-Address {a} is not a unicast address";
+                    return false;
+                }
+            }
+            else if (reader.Type == RadiusAttributeType.FramedIpNetmask)
+            {
+                uint mask = value.Length == 4 ? BinaryPrimitives.ReadUInt32BigEndian(value) : 1;
+                int length = System.Numerics.BitOperations.PopCount(mask);
+                if (value.Length != 4 || mask != Ipv4Prefix.MaskValue(length))
+                {
+                    problem = value.Length != 4 ? $"Framed-IP-Netmask is {value.Length} octets, not 4" : $"Framed-IP-Netmask {new Ipv4Address(mask)} is not a netmask";
+                    return false;
+                }
+                ipv4PrefixLength = (byte)length;
             }
             else if (reader.Type == RadiusAttributeType.Pmip6HomeLmaIpv6Address)
             {
@@ -78,7 +109,7 @@ public static class RadiusProfileReader
             problem = "an attribute's length runs past the packet";
             return false;
         }
-        profile = new RadiusProfile(prefixes, v4, lma);
+        profile = new RadiusProfile(prefixes, v4, lma) { Ipv4Service = ipv4Service, Ipv4PrefixLength = v4 is null ? (byte)0 : ipv4PrefixLength };
         return true;
     }
 
