@@ -103,7 +103,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         if (options.Ipv4HomeNetwork is { } ipv4) StartIpv4HomeNetwork(ipv4);
         _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, address, tuning.SocketBufferBytes, log);
         _uplink = new TunnelOutput(new Ipv4TunnelSink(new CapturingUplinkSink(_tunnelUplink, address, () => _uplinkCaptures, () => CaptureMicros),
-            _tunnel4, address, () => _uplinkCaptures, () => CaptureMicros), _tx);
+            new RawTunnelSink(_tunnel4, address, () => _uplinkCaptures, () => CaptureMicros)), _tx);
         _epoll.Add(_home.Fd, HomeToken);
         _epoll.Add(_mobility.Fd, MobilityToken);
         _epoll.Add(_tunnel.Fd, TunnelToken);

@@ -88,8 +88,8 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         // Likewise for next header 4, which no kernel tunnel module handles here either.
         _tunnel4 = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.IpInIp, LocalAddress = coa, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
         _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, coa, tuning.SocketBufferBytes, log);
-        _ipv4Sink = new Ipv4TunnelSink(new CapturingUplinkSink(_tunnelUplink, coa, () => _uplinkCaptures, () => CaptureMicros), _tunnel4, coa,
-            () => _uplinkCaptures, () => CaptureMicros);
+        _ipv4Sink = new Ipv4TunnelSink(new CapturingUplinkSink(_tunnelUplink, coa, () => _uplinkCaptures, () => CaptureMicros),
+            new RawTunnelSink(_tunnel4, coa, () => _uplinkCaptures, () => CaptureMicros));
         _uplink = new TunnelOutput(_ipv4Sink, _tx);
         _epoll.Add(_mobility.Fd, MobilityToken);
         _epoll.Add(_tunnel.Fd, TunnelToken);

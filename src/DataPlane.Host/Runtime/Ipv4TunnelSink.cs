@@ -11,7 +11,7 @@ namespace DataPlane.Host.Runtime;
 /// §7.2(b)). A flow is one IP version, so splitting a batch reorders nothing within a flow. Captures of the
 /// uplink see the IPv4 packets with next header 4. Nothing is allocated per packet.
 /// </summary>
-public sealed class Ipv4TunnelSink(ITunnelSink ipv6, RawIpv6Socket ipv4, Ipv6Address source, Func<CaptureTap[]?> captures, Func<long> unixMicros) : ITunnelSink
+public sealed class Ipv4TunnelSink(ITunnelSink ipv6, ITunnelSink ipv4) : ITunnelSink
 {
     private readonly int[] _v6 = new int[Configuration.DataplaneConfig.MaxBatchSize];
     private readonly int[] _v4 = new int[Configuration.DataplaneConfig.MaxBatchSize];
@@ -65,8 +65,23 @@ public sealed class Ipv4TunnelSink(ITunnelSink ipv6, RawIpv6Socket ipv4, Ipv6Add
 
     private void SendIpv4(PacketBatch batch, ReadOnlySpan<int> slots)
     {
-        if (captures() is { } taps) Taps.TunnelSlots(taps, batch, slots, source, unixMicros());
         ipv4.Send(batch, slots);
         Ipv4Packets += slots.Length;
+    }
+}
+
+/// <summary>A raw tunnel socket (the protocol-4 one) as a sink, copying what it sends to the uplink's captures first.</summary>
+public sealed class RawTunnelSink(RawIpv6Socket socket, Ipv6Address source, Func<CaptureTap[]?> captures, Func<long> unixMicros) : ITunnelSink
+{
+    public void Send(PacketBatch batch, ReadOnlySpan<int> slots)
+    {
+        if (captures() is { } taps) Taps.TunnelSlots(taps, batch, slots, source, unixMicros());
+        socket.Send(batch, slots);
+    }
+
+    public void Send(PacketBatch batch, int count)
+    {
+        if (captures() is { } taps) Taps.TunnelRange(taps, batch, count, source, unixMicros());
+        socket.Send(batch, 0, count);
     }
 }
