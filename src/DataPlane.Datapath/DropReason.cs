@@ -27,7 +27,7 @@ public enum DropReason : byte
     SpoofedSource,
     /// <summary>A Router Advertisement from a VM (RA guard, RFC 6105).</summary>
     RouterAdvertisementGuard,
-    /// <summary>A Redirect from a VM.</summary>
+    /// <summary>A Redirect from a VM, or (at the LMA) an ICMPv4 Redirect from the home network towards a VM.</summary>
     RedirectGuard,
     /// <summary>A DHCPv4 (source port 67) or DHCPv6 (source port 547) server or relay message from a VM.</summary>
     DhcpServerGuard,

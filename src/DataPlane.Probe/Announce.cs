@@ -12,7 +12,8 @@ namespace DataPlane.Probe;
 /// QEMU's self-announce RARP (qemu_announce_self: broadcast, EtherType 0x8035, opcode 3, sender and
 /// target hardware address the VM's MAC, protocol addresses 0) and a Linux guest's unsolicited
 /// Neighbor Advertisement (ndisc_send_unsol_na on NETDEV_NOTIFY_PEERS: to ff02::1, from the address
-/// itself, Override set, Target Link-Layer Address option, hop limit 255).
+/// itself, Override set, Target Link-Layer Address option, hop limit 255) and its gratuitous ARP (arp_send
+/// on NETDEV_NOTIFY_PEERS: a broadcast request whose sender and target protocol address are its own).
 /// </summary>
 public static class Announce
 {
@@ -36,6 +37,21 @@ public static class Announce
         o += Icmpv6Writer.WriteNeighborAdvertisement(frame[o..], address, group, NeighborAdvertisementFlags.Override, address, mac);
         return Math.Max(o, MinimumFrameLength);
     }
+
+    public static int WriteGratuitousArp(Span<byte> frame, MacAddress mac, Ipv4Address address)
+    {
+        frame[..MinimumFrameLength].Clear();
+        int o = EthernetFrame.WriteHeader(frame, MacAddress.Broadcast, mac, EtherType.Arp);
+        o += new ArpRepr(ArpOperation.Request, mac, address, default, address).WriteTo(frame[o..]);
+        return Math.Max(o, MinimumFrameLength);
+    }
+
+    /// <summary>The interface's IPv4 addresses, from the current network namespace.</summary>
+    public static List<Ipv4Address> Ipv4Addresses(string device) =>
+        NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == device) is { } nic
+            ? nic.GetIPProperties().UnicastAddresses.Where(u => u.Address.AddressFamily == AddressFamily.InterNetwork)
+                .Select(u => Ipv4Address.FromIPAddress(u.Address)).ToList()
+            : throw new ArgumentException($"no interface named {device} in this network namespace");
 
     /// <summary>The interface's MAC and IPv6 addresses (global first, then link-local), from the current network namespace.</summary>
     public static (int Index, MacAddress Mac, List<Ipv6Address> Addresses) Describe(string device)

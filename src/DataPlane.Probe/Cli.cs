@@ -50,6 +50,10 @@ public static class Cli
             A guest's unsolicited Neighbor Advertisement (to ff02::1, Override, Target LL option), one per
             address (default: every IPv6 address on IF), sent raw on IF.
 
+        dataplane-probe announce-garp --dev IF [--address ADDR]... [--mac MAC] [--count 1] [--interval 50ms]
+            A guest's gratuitous ARP (a broadcast request for its own IPv4 address), one per address
+            (default: every IPv4 address on IF), sent raw on IF.
+
         The clients time everything on the monotonic clock, sleep until ~1.5 ms before each send and spin
         the rest; every command runs its sending or receiving thread under SCHED_FIFO when allowed (root),
         so a busy machine does not add scheduling delay to the numbers; --no-realtime keeps normal
@@ -78,6 +82,7 @@ public static class Cli
                 "tcp-client" => TcpClientCommand(rest, stdout, cancellationToken),
                 "announce-rarp" => AnnounceCommand(rest, stdout, rarp: true, cancellationToken),
                 "announce-na" => AnnounceCommand(rest, stdout, rarp: false, cancellationToken),
+                "announce-garp" => GratuitousArpCommand(rest, stdout, cancellationToken),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }
@@ -226,6 +231,35 @@ public static class Cli
                     Announce.Send(index, frame.AsSpan(0, n));
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{UnixMs()} announce-na dev {dev} mac {mac} target {address}"));
                 }
+            }
+        }
+        return ExitOk;
+    }
+
+    private static int GratuitousArpCommand(string[] args, TextWriter stdout, CancellationToken ct)
+    {
+        var a = new Arguments(args, ["dev", "mac", "count", "interval", "address"], []);
+        string dev = a.Required("dev");
+        var (index, mac, _) = Announce.Describe(dev);
+        if (a.Get("mac") is { } m)
+        {
+            mac = MacAddress.TryParse(m, out var parsed) ? parsed : throw new UsageException($"--mac: '{m}' is not a MAC address");
+        }
+        var addresses = a.GetAll("address") is { Count: > 0 } given
+            ? given.Select(s => Ipv4Address.TryParse(s, out var x) ? x : throw new UsageException($"--address: '{s}' is not an IPv4 address")).ToList()
+            : Announce.Ipv4Addresses(dev);
+        if (addresses.Count == 0) throw new ArgumentException($"{dev} has no IPv4 address to announce (give --address)");
+        int count = a.Int("count", 1, min: 1);
+        var interval = a.Duration("interval", TimeSpan.FromMilliseconds(50));
+        var frame = new byte[128];
+        for (int round = 0; round < count && !ct.IsCancellationRequested; round++)
+        {
+            if (round > 0 && ct.WaitHandle.WaitOne(interval)) break;
+            foreach (var address in addresses)
+            {
+                int n = Announce.WriteGratuitousArp(frame, mac, address);
+                Announce.Send(index, frame.AsSpan(0, n));
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{UnixMs()} announce-garp dev {dev} mac {mac} address {address}"));
             }
         }
         return ExitOk;

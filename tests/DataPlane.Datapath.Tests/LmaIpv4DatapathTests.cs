@@ -129,6 +129,14 @@ public class LmaIpv4DatapathTests
         var atMag = Packet.Of(home.Output(back));
         var delivered = d.M1.FromTunnel(atMag.Buffer, atMag.Offset, atMag.Length, DomainFixture.LmaAddress, DomainFixture.Mag1, d.Now);
         Assert.Equal((VerdictKind.ToPort, port2), (delivered.Kind, delivered.Port));
+
+        // Routing it back into the device it came from, the LMA's kernel redirects vm1 to vm2 (same subnet, RFC 1812
+        // §5.2.7.2). The VM's first-hop router is its MAG, so the LMA keeps that redirect out of the tunnel.
+        var invoking = atLma.Output(toHome).ToArray();
+        var redirect = new byte[20 + 8 + invoking.Length];
+        int icmpLength = Icmpv4Packet.WriteError(redirect.AsSpan(20), Icmpv4Type.Redirect, 1, vm2.Value, invoking);
+        Ipv4Packet.WriteHeader(redirect, MagFixture.Router4, Vm, IpProtocol.Icmp, icmpLength);
+        Assert.Equal(DropReason.RedirectGuard, Home(d, redirect[..(20 + icmpLength)], out _).Reason);
     }
 
     private static void RefreshUdp(byte[] frame)

@@ -39,6 +39,19 @@ public static class Shell
         return r.Stdout;
     }
 
+    /// <summary>Read <paramref name="stream"/> until a line contains <paramref name="text"/> (false at its end or the deadline).</summary>
+    public static bool WaitForLine(StreamReader stream, string text, TimeSpan timeout)
+    {
+        var read = Task.Run(() =>
+        {
+            string? line;
+            while ((line = stream.ReadLine()) is not null)
+                if (line.Contains(text, StringComparison.Ordinal)) return true;
+            return false;
+        });
+        return read.Wait(timeout) && read.Result;
+    }
+
     /// <summary>A program left running (a responder, a capture); the caller stops it.</summary>
     public static Process Start(string file, IEnumerable<string> args, IDictionary<string, string>? env = null)
     {

@@ -24,6 +24,11 @@ public sealed partial class Testbed : IDisposable
     public const string Mag1Address = "2001:db8:100:1::2";
     public const string Mag2Address = "2001:db8:100:2::2";
     public const string SharedLinkLocal = "fe80::200:5eff:fe00:5213";
+    public const string SharedMac = "00:00:5e:00:52:13";
+    /// <summary>The client node's IPv4 address, and the IPv4 home network (the LMA's ipv4Pool) with its default router.</summary>
+    public const string Client4 = "198.51.100.10";
+    public const string Ipv4Subnet = "10.200.0.0/24";
+    public const string Ipv4Router = "10.200.0.1";
 
     public string Name { get; }
     public string RunDir => $"/run/dataplane-testbed/{Name}";
@@ -32,7 +37,9 @@ public sealed partial class Testbed : IDisposable
     /// <param name="tuning">The daemons' "dataplane" section (JSON, `--tuning`), e.g. <c>{"uplink":"packet"}</c>.</param>
     /// <param name="keys">ESP on the Mobility Header with fresh manual keys (`up --keys ALGORITHM`), e.g. "null-hmac-sha256-128".</param>
     /// <param name="metrics">The daemons' "metrics" section (JSON, `--metrics`), e.g. a short vmRetention.</param>
-    public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true, string? policy = null, string? tuning = null, string? keys = null, string? metrics = null)
+    /// <param name="ipv4">The VMs' IP versions (`--ipv4`): none, dual or ipv4, or a list with one per VM ("ipv4,dual").
+    /// An IPv4 VM runs busybox udhcpc against its MAG's DHCP server.</param>
+    public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true, string? policy = null, string? tuning = null, string? keys = null, string? metrics = null, string? ipv4 = null)
     {
         _output = output;
         foreach (var binary in new[] { Dataplane, Probe })
@@ -45,6 +52,7 @@ public sealed partial class Testbed : IDisposable
         if (tuning is not null) args.AddRange(["--tuning", tuning]);
         if (keys is not null) args.AddRange(["--keys", keys]);
         if (metrics is not null) args.AddRange(["--metrics", metrics]);
+        if (ipv4 is not null) args.AddRange(["--ipv4", ipv4]);
         var r = Shell.Run(Script, args, TimeSpan.FromSeconds(90));
         if (r.ExitCode != 0) throw new InvalidOperationException($"testbed up failed:\n{r.Output}");
         _output.WriteLine($"testbed {Name} up");
@@ -150,6 +158,41 @@ public sealed partial class Testbed : IDisposable
 
     [GeneratedRegex(@"inet6 ([0-9a-f:]+)/\d+")]
     private static partial Regex AddressRegex();
+
+    /// <summary>Wait until the VM's DHCP client has put an address of the IPv4 home network on eth0; returns it.</summary>
+    public string WaitForIpv4Address(int vm, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            var addresses = Ipv4Addresses(vm);
+            if (addresses.Length > 0) return addresses[0];
+            Thread.Sleep(100);
+        }
+        throw new TimeoutException($"vm{vm} has no IPv4 address from its MAG's DHCP server after {timeout.TotalSeconds} s:\n{DhcpLog(vm)}\n{Logs()}");
+    }
+
+    /// <summary>The VM's IPv4 addresses on eth0 now, without the length.</summary>
+    public string[] Ipv4Addresses(int vm) =>
+        [.. Ipv4AddressRegex().Matches(Exec($"vm{vm}", "ip", "-4", "-o", "addr", "show", "dev", "eth0").Stdout).Select(m => m.Groups[1].Value).Order()];
+
+    [GeneratedRegex(@"inet ([0-9.]+)/\d+")]
+    private static partial Regex Ipv4AddressRegex();
+
+    /// <summary>The VM's DHCP client: start, renew (SIGUSR1), release (SIGUSR2) or stop.</summary>
+    public void Dhcp(int vm, string action) => Check(Shell.Run(Script, ["dhcp", $"vm{vm}", action, "--name", Name], TimeSpan.FromSeconds(30)), "dhcp");
+
+    /// <summary>The VM's DHCP events (scripts/udhcpc-script), one line each: "SECONDS EVENT ip=… serverid=… mtu=…".</summary>
+    public string[] DhcpEvents(int vm)
+    {
+        var path = Path.Combine(RunDir, $"vm{vm}.dhcp.log");
+        return File.Exists(path) ? File.ReadAllLines(path) : [];
+    }
+
+    public string DhcpLog(int vm) => string.Join('\n', DhcpEvents(vm));
+
+    public bool Ping4(string node, string target, int count = 3) =>
+        Exec(node, TimeSpan.FromSeconds(30), "ping", "-4", "-c", count.ToString(), "-i", "0.2", "-W", "2", target).ExitCode == 0;
 
     public bool Ping(string node, string target, int count = 3) =>
         Exec(node, TimeSpan.FromSeconds(30), "ping", "-6", "-c", count.ToString(), "-i", "0.2", "-W", "2", target).ExitCode == 0;

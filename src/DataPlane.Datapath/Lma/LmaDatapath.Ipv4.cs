@@ -40,6 +40,12 @@ public sealed partial class LmaDatapath
         var destination = ip.Destination;
         if (destination.IsMulticast) return Drop(null, DropReason.MulticastNotForwarded);
         if (destination.IsBroadcast) return Drop(null, DropReason.BroadcastNotForwarded);
+        // A VM's first-hop router is its MAG, so a Redirect from the home network is never right for it. The
+        // LMA's own kernel sends one when it routes a packet between two VMs of the home subnet back into the
+        // home device it came from (same subnet on both sides, RFC 1812 §5.2.7.2); without this the VM would be
+        // told to reach its neighbour directly, which the MAG's proxy ARP turns back into the tunnel anyway.
+        if (ip.Protocol == IpProtocol.Icmp && !ip.IsFragment && ip.Payload is { Length: > 0 } icmp && icmp[0] == (byte)Icmpv4Type.Redirect)
+            return Drop(null, DropReason.RedirectGuard);
         if (offload.NeedsChecksum)
         {
             if (!ChecksumCompletion.TryComplete(inner, inner.Length, offload, ip.HeaderLength)) return Drop(null, DropReason.OffloadInvalid);
