@@ -26,6 +26,22 @@ public class AnnounceTests
     }
 
     [Fact]
+    public void The_gratuitous_arp_is_a_broadcast_request_for_the_guests_own_address()
+    {
+        var address = Ipv4Address.Parse("10.200.0.7");
+        var f = new byte[128];
+        int n = Announce.WriteGratuitousArp(f, Vm, address);
+        Assert.Equal(60, n);
+        Assert.True(EthernetFrame.TryCreate(f.AsSpan(0, n), out var eth, out _));
+        Assert.True(eth.Destination.IsBroadcast);
+        Assert.Equal((Vm, EtherType.Arp), (eth.Source, eth.EtherType));
+        Assert.True(ArpRepr.TryParse(eth.Payload, out var arp, out _));
+        Assert.Equal(ArpOperation.Request, arp.Operation);
+        Assert.Equal((Vm, address, address), (arp.SenderHardwareAddress, arp.SenderProtocolAddress, arp.TargetProtocolAddress));
+        Assert.True(arp.IsGratuitous);
+    }
+
+    [Fact]
     public void The_unsolicited_na_is_a_linux_guests_own()
     {
         var address = Ipv6Address.Parse("2001:db8:1000:1:5054:ff:fe00:1");
