@@ -7,7 +7,7 @@
 //       the responder's monotonic time at offset 44, everything else echoed, back to the sender.
 //       (dataplane-probe udp-client measures it.)
 //   guest-probe tcp-client ADDR PORT DURATION_MS [INTERVAL_MS=10] [CONNECT_TIMEOUT_MS=30000]
-//       Connects (retrying while the network is not there yet), sends a 32-byte message (kind 3, sequence,
+//       ADDR is IPv6 or IPv4 (a dual-stack guest runs one of each). Connects (retrying while the network is not there yet), sends a 32-byte message (kind 3, sequence,
 //       monotonic send time) every interval on an absolute grid for the duration (or until SIGUSR1/SIGTERM),
 //       then the END marker (kind 4), shuts down its side and waits up to 5 s for the server's close.
 //       (dataplane-probe tcp-server measures it; its same-host delay figure is meaningless here, since
@@ -130,10 +130,10 @@ static int udp_responder(int port) {
 
 // ---------------------------------------------------------------------------------------------------------
 // One non-blocking connect attempt with a deadline. Returns the connected socket or -1 (errno set).
-static int connect_once(const struct sockaddr_in6 *target, int timeout_ms) {
-  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+static int connect_once(const struct sockaddr_storage *target, socklen_t target_len, int timeout_ms) {
+  int fd = socket(target->ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
-  if (connect(fd, (const struct sockaddr *)target, sizeof *target) == 0) goto connected;
+  if (connect(fd, (const struct sockaddr *)target, target_len) == 0) goto connected;
   if (errno != EINPROGRESS) goto fail;
   struct pollfd p = {.fd = fd, .events = POLLOUT};
   int r = poll(&p, 1, timeout_ms);
@@ -187,9 +187,20 @@ static void sleep_until(int64_t t) {
 }
 
 static int tcp_client(const char *addr, int port, long duration_ms, long interval_ms, long connect_timeout_ms) {
-  struct sockaddr_in6 target = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
-  if (inet_pton(AF_INET6, addr, &target.sin6_addr) != 1) {
-    say("tcp-client {\"completed\":false,\"error\":\"bad IPv6 address %s\"}", addr);
+  struct sockaddr_storage target = {0};
+  socklen_t target_len;
+  struct sockaddr_in6 *t6 = (struct sockaddr_in6 *)&target;
+  struct sockaddr_in *t4 = (struct sockaddr_in *)&target;
+  if (inet_pton(AF_INET6, addr, &t6->sin6_addr) == 1) {
+    t6->sin6_family = AF_INET6;
+    t6->sin6_port = htons((uint16_t)port);
+    target_len = sizeof *t6;
+  } else if (inet_pton(AF_INET, addr, &t4->sin_addr) == 1) {
+    t4->sin_family = AF_INET;
+    t4->sin_port = htons((uint16_t)port);
+    target_len = sizeof *t4;
+  } else {
+    say("tcp-client {\"completed\":false,\"error\":\"bad IPv6 or IPv4 address %s\"}", addr);
     return 64;
   }
   int64_t t0 = mono_ns(), deadline = t0 + (int64_t)connect_timeout_ms * 1000000;
@@ -199,7 +210,7 @@ static int tcp_client(const char *addr, int port, long duration_ms, long interva
     attempts++;
     int64_t left = (deadline - mono_ns()) / 1000000;
     if (left <= 0) break;
-    fd = connect_once(&target, left < 3000 ? (int)left : 3000);
+    fd = connect_once(&target, target_len, left < 3000 ? (int)left : 3000);
     if (fd >= 0) break;
     last_error = strerror(errno);
     // Not there yet (tentative address, no route, server not listening): try again shortly.

@@ -87,14 +87,22 @@ public sealed class QemuGuest : IDisposable
     }
 
     /// <summary>The guest's global IPv6 addresses now (dp-addrs in the guest), as "address flags" strings.</summary>
-    public string[] GlobalAddresses(int nth)
+    public string[] GlobalAddresses(int nth) => Addresses(nth).Global;
+
+    /// <summary>
+    /// The guest's addresses now (dp-addrs, the <paramref name="nth"/> call): global IPv6 as "address flags", and
+    /// IPv4 as "address/len".
+    /// </summary>
+    public (string[] Global, string[] Ipv4) Addresses(int nth)
     {
         Exec("dp-addrs");
         var rec = WaitFor("addrs", count: nth, timeoutSeconds: 20);
-        return [.. rec["data"]!["eth0"]!.AsArray()
+        string[] global = [.. rec["data"]!["eth0"]!.AsArray()
             .Where(a => a!["scope"]!.GetValue<string>() == "00")
             .Select(a => $"{System.Net.IPAddress.Parse(a!["address"]!.GetValue<string>())} flags={a["flags"]}")
             .Order()];
+        string[] ipv4 = rec["data"]!["ipv4"] is JsonArray v4 ? [.. v4.Select(a => a!.GetValue<string>()).Order()] : [];
+        return (global, ipv4);
     }
 
     private JsonNode Run(TimeSpan timeout, string[] args)
