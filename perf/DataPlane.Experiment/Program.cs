@@ -8,7 +8,7 @@ const string Usage = """
     dataplane-experiment — the seed's evaluation on the namespace testbed (needs root; `make build` first).
 
     dataplane-experiment run [--runs 70] [--rtts 0.02,30,90,160] [--pause 200] [--memory-mb 256] [--rate 1gbit|unlimited]
-                             [--capture-runs 10] [--announce na|rarp|none] [--settle 1000] [--outage-intervals 10|5]
+                             [--capture-runs 10] [--announce na|rarp|garp|none] [--settle 1000] [--outage-intervals 10|5] [--ipv4]
                              [--driver namespace|qemu] [--downtime-limit MS] [--baseline-pings 1000] [--baseline-seconds 5] [--no-baseline]
                              [--keep-captures] [--out DIR]
         For each RTT: brings the testbed up with the LMA's links delayed by RTT/4 each way (and the rate), runs
@@ -18,6 +18,9 @@ const string Usage = """
         measures the WAN emulator against a plain veth (--no-baseline skips it). Writes DIR/runs.csv (after
         every run), DIR/README.md (command, commit, machine, tables beside the seed's), DIR/*.png.
         Default DIR: perf/results/<UTC date-time>.
+        --ipv4: the same measurements over IPv4 (RFC 5844): the VM runs dual stack (its IPv4 home address from its MAG's
+        DHCP server, busybox udhcpc), the UDP probe targets that address, the VM's TCP client the client node's IPv4
+        address, and the RTT is pinged over IPv4. --announce garp sends the guest's gratuitous ARP instead of its NA.
         --driver qemu: a real guest instead of the namespace VM (docs/real-guest.md): QEMU (TCG) in MAG1's namespace,
         --memory-mb of guest RAM, live-migrated over QMP (scripts/guest/qemu-vm) with the stream across the emulated WAN;
         --pause and --announce do not apply; --downtime-limit sets QEMU's (default 300 ms); --outage-intervals defaults
@@ -100,9 +103,11 @@ int RunExperiment(Options o)
         SettleMs = o.Int("settle", 1000),
         KeepCaptures = o.Has("keep-captures"),
         Driver = o.Get("driver") ?? "namespace",
+        Ipv4 = o.Has("ipv4"),
         DowntimeLimitMs = o.Has("downtime-limit") ? o.Int("downtime-limit", 300) : null,
     };
     if (options.Driver is not ("namespace" or "qemu")) throw new ArgumentException($"--driver {options.Driver}: namespace or qemu");
+    if (options.Announce is not ("na" or "rarp" or "garp" or "none")) throw new ArgumentException($"--announce {options.Announce}: na, rarp, garp or none");
     // A real guest's outage is QEMU's stop → resume (often under 100 ms) plus the handover; the emulated pause is 200 ms.
     options = options with { OutageIntervals = Math.Max(2, o.Int("outage-intervals", options.Driver == "qemu" ? 5 : 10)) };
     string outDir = Path.GetFullPath(o.Get("out") ?? Path.Combine(tools.Root, "perf", "results", DateTime.UtcNow.ToString("yyyy-MM-dd'T'HHmm'Z'", CultureInfo.InvariantCulture)));
@@ -228,9 +233,9 @@ void WriteReadme(string outDir, List<RunResult> all, Dictionary<double, double> 
     sb.Append(CultureInfo.InvariantCulture, $"| started | {started:yyyy-MM-dd HH:mm} UTC, took {duration.TotalMinutes:F0} min; load average (1/5/15 min) at start {loadStart}, at the end {loadEnd} (other work on the machine shares its two cores) |\n");
     sb.Append($"| method | {driver} |\n");
     if (options is not null && options.Driver == "qemu")
-        sb.Append(CultureInfo.InvariantCulture, $"| settings | {options.Runs} migrations per RTT, real guest of {options.MemoryMb} MB, link rate {options.Rate ?? "unlimited"}, {options.CaptureRuns} captured runs per RTT, probe outage threshold {options.OutageIntervals} intervals |\n");
+        sb.Append(CultureInfo.InvariantCulture, $"| settings | {options.Runs} migrations per RTT, real guest of {options.MemoryMb} MB, link rate {options.Rate ?? "unlimited"}, {options.CaptureRuns} captured runs per RTT, probe outage threshold {options.OutageIntervals} intervals, probes over {(options.Ipv4 ? "IPv4" : "IPv6")} |\n");
     else if (options is not null)
-        sb.Append(CultureInfo.InvariantCulture, $"| settings | {options.Runs} migrations per RTT, pause {options.PauseMs} ms, pre-copy {options.MemoryMb} MiB, link rate {options.Rate ?? "unlimited"}, {options.CaptureRuns} captured runs per RTT, announce {options.Announce} |\n");
+        sb.Append(CultureInfo.InvariantCulture, $"| settings | {options.Runs} migrations per RTT, pause {options.PauseMs} ms, pre-copy {options.MemoryMb} MiB, link rate {options.Rate ?? "unlimited"}, {options.CaptureRuns} captured runs per RTT, announce {options.Announce}, probes over {(options.Ipv4 ? "IPv4" : "IPv6")} |\n");
     sb.Append('\n');
     sb.Append("""
         ## How to read this
@@ -308,7 +313,7 @@ static string Machine()
 /// <summary><c>--name value</c>, <c>--name=value</c>, <c>--flag</c>.</summary>
 internal sealed class Options
 {
-    private static readonly HashSet<string> Flags = ["no-baseline", "keep-captures"];
+    private static readonly HashSet<string> Flags = ["no-baseline", "keep-captures", "ipv4"];
     private static readonly HashSet<string> Values =
         ["runs", "rtts", "pause", "outage-intervals", "downtime-limit", "memory-mb", "rate", "capture-runs", "announce", "settle", "driver", "baseline-pings", "baseline-seconds", "out", "pings", "seconds"];
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);

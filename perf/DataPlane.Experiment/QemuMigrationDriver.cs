@@ -36,10 +36,11 @@ public sealed class QemuMigrationDriver(Tools tools, ExperimentOptions options, 
     public string Name { get; } = $"dpt{Environment.ProcessId}q{Interlocked.Increment(ref s_counter)}";
     public string RunDir => $"/run/dataplane-testbed/{Name}";
     public string VmAddress { get; private set; } = "2001:db8:1001:1:5054:ff:fe00:1";
+    public string? VmIpv4Address { get; private set; }
     public string VmAt { get; private set; } = "mag1";
 
     public string Description => string.Create(CultureInfo.InvariantCulture,
-        $"real guest under QEMU (scripts/guest/qemu-vm; TCG, 1 vCPU, {options.MemoryMb} MB, Debian cloud kernel + busybox initramfs from scripts/guest/build-image), live-migrated over QMP between QEMUs in the MAGs' namespaces (destination started with -incoming on TCP port {options.MemoryPort}, stream MAG→LMA→MAG across two emulated links), QEMU downtime-limit {(options.DowntimeLimitMs is { } d ? d + " ms" : "default (300 ms)")}, bandwidth QEMU's default (128 MiB/s); WAN emulation dataplane-wan on the LMA's three links (one-way delay RTT/4 each way{(options.Rate is null ? "" : ", rate " + options.Rate)})");
+        $"real guest under QEMU (scripts/guest/qemu-vm; TCG, 1 vCPU, {options.MemoryMb} MB, Debian cloud kernel + busybox initramfs from scripts/guest/build-image{(options.Ipv4 ? "; dual stack, IPv4 by its udhcpc from the MAG, probes over IPv4" : "")}), live-migrated over QMP between QEMUs in the MAGs' namespaces (destination started with -incoming on TCP port {options.MemoryPort}, stream MAG→LMA→MAG across two emulated links), QEMU downtime-limit {(options.DowntimeLimitMs is { } d ? d + " ms" : "default (300 ms)")}, bandwidth QEMU's default (128 MiB/s); WAN emulation dataplane-wan on the LMA's three links (one-way delay RTT/4 each way{(options.Rate is null ? "" : ", rate " + options.Rate)})");
 
     public void Up(double rttMs)
     {
@@ -49,17 +50,20 @@ public sealed class QemuMigrationDriver(Tools tools, ExperimentOptions options, 
         var args = new List<string> { "up", "--name", Name, "--owner-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--vms", "1", "--no-attach",
             "--delay", NamespaceMigrationDriver.OneWayDelay(rttMs), "--dataplane", tools.Dataplane, "--probe", tools.Probe, "--wan-cmd", tools.Wan };
         if (options.Rate is { } rate) args.AddRange(["--rate", rate]);
+        if (options.Ipv4) args.AddRange(["--ipv4", "dual"]);
         var r = Proc.Run(tools.TestbedScript, args, TimeSpan.FromSeconds(120));
         if (r.ExitCode != 0) throw new InvalidOperationException($"testbed up failed:\n{r.Output}");
         _up = true;
         VmAt = "mag1";
         _tcpClients = 0;
         log.WriteLine($"  testbed {Name} up (VM 1 unattached), one-way delay {NamespaceMigrationDriver.OneWayDelay(rttMs)} per LMA link; booting the guest on mag1…");
-        using var start = QemuVm(TimeSpan.FromSeconds(180), "start", Guest, "--on", "mag1", "--vm", "1", "--memory", options.MemoryMb.ToString(CultureInfo.InvariantCulture),
-            "--udp-port", Runner.UdpPort.ToString(CultureInfo.InvariantCulture), "--wait-ready", "--timeout", "150");
+        string[] ipv4 = options.Ipv4 ? ["--ipv4", "dhcp"] : [];
+        using var start = QemuVm(TimeSpan.FromSeconds(180), "start", Guest, ["--on", "mag1", "--vm", "1", "--memory", options.MemoryMb.ToString(CultureInfo.InvariantCulture),
+            "--udp-port", Runner.UdpPort.ToString(CultureInfo.InvariantCulture), "--wait-ready", "--timeout", "150", .. ipv4]);
         VmAddress = start.RootElement.GetProperty("address").GetString() ?? VmAddress;
+        VmIpv4Address = options.Ipv4 ? start.RootElement.GetProperty("ipv4").GetString() : null;
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  guest {Guest} at {VmAddress} after {start.RootElement.GetProperty("bootToReadyMs").GetDouble() / 1000:F1} s"));
+            $"  guest {Guest} at {VmAddress}{(VmIpv4Address is null ? "" : " and " + VmIpv4Address)} after {start.RootElement.GetProperty("bootToReadyMs").GetDouble() / 1000:F1} s"));
     }
 
     public string[] On(string node, params string[] command) => ["ip", "netns", "exec", $"{Name}-{node}", .. command];

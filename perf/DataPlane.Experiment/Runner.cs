@@ -26,6 +26,10 @@ public sealed record ExperimentOptions
     public int OutageIntervals { get; init; } = 10;
     /// <summary>namespace (the emulated migration) or qemu (a real guest, <see cref="QemuMigrationDriver"/>).</summary>
     public string Driver { get; init; } = "namespace";
+    /// <summary>Probe over IPv4 (RFC 5844): the VM runs dual stack (its IPv4 address from its MAG's DHCP server), the UDP
+    /// probe targets its IPv4 home address, its TCP client the client node's IPv4 address, and the RTT is pinged over
+    /// IPv4; everything else is the same, so the two runs compare directly.</summary>
+    public bool Ipv4 { get; init; }
     /// <summary>QEMU's downtime-limit for the real guest; null = QEMU's default (300 ms).</summary>
     public int? DowntimeLimitMs { get; init; }
     /// <summary>Time between one run's end and the next migration.</summary>
@@ -126,12 +130,20 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
     public const int UdpPort = 7000;
     private const int TcpPort = 7001;
     private const string ClientAddress = "2001:db8:2::10";
+    private const string ClientIpv4Address = "198.51.100.10";
+
+    /// <summary>The VM's address the probes use: its IPv4 home address with --ipv4, else its IPv6 one.</summary>
+    private string VmTarget => options.Ipv4
+        ? driver.VmIpv4Address ?? throw new InvalidOperationException("--ipv4: the VM has no IPv4 address")
+        : driver.VmAddress;
+
+    private string Family => options.Ipv4 ? "-4" : "-6";
 
     /// <summary>Median client → VM ping RTT on the testbed as it is (what the emulated path really has).</summary>
     public double MeasureRtt()
     {
-        var r = Proc.Run(driver.On("client", "ping", "-6", "-c", "20", "-i", "0.05", "-W", "2", driver.VmAddress)[0],
-            driver.On("client", "ping", "-6", "-c", "20", "-i", "0.05", "-W", "2", driver.VmAddress)[1..], TimeSpan.FromSeconds(30));
+        var ping = driver.On("client", "ping", Family, "-c", "20", "-i", "0.05", "-W", "2", VmTarget);
+        var r = Proc.Run(ping[0], ping[1..], TimeSpan.FromSeconds(30));
         var rtts = r.Stdout.Split('\n').Select(l => l.IndexOf("time=", StringComparison.Ordinal) is int i and >= 0
                 ? double.Parse(l[(i + 5)..].Split(' ')[0], CultureInfo.InvariantCulture) : double.NaN)
             .Where(v => !double.IsNaN(v)).Order().ToArray();
@@ -153,7 +165,7 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
             server = Start(driver.On("client", tools.Probe, "tcp-server", "--port", TcpPort.ToString(CultureInfo.InvariantCulture), "--json", tcpJson,
                 "--accept-timeout", "20s", "--idle-timeout", "90s"));
             if (!server.WaitForOutput("listening", TimeSpan.FromSeconds(10))) throw new InvalidOperationException("tcp-server did not start: " + server.Stderr);
-            vm = driver.StartVmSide(UdpPort, ClientAddress, TcpPort);
+            vm = driver.StartVmSide(UdpPort, options.Ipv4 ? ClientIpv4Address : ClientAddress, TcpPort);
             if (capture)
             {
                 dump = Start(driver.On("lma", "dumpcap", "-q", "-B", "64", "-i", "eth-mag1", "-i", "eth-mag2", "-s", "256", "-w", pcap));
@@ -165,7 +177,7 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
 
             // The seed started the UDP stream right after invoking the migration; starting it just before is the same
             // to within the probe's own start-up, and the first probe is the start of the total migration time.
-            probe = Start(driver.On("client", tools.Probe, "udp-client", "--target", driver.VmAddress, "--port", UdpPort.ToString(CultureInfo.InvariantCulture),
+            probe = Start(driver.On("client", tools.Probe, "udp-client", "--target", VmTarget, "--port", UdpPort.ToString(CultureInfo.InvariantCulture),
                 "--interval", "10ms", "--until-recovered", "--max-duration", "240s", "--outage-intervals", options.OutageIntervals.ToString(CultureInfo.InvariantCulture),
                 "--json", udpJson, "--quiet"));
             Thread.Sleep(50);

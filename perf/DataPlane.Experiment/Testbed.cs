@@ -101,6 +101,9 @@ public interface IMigrationDriver : IDisposable
     /// <summary>The VM's home address.</summary>
     string VmAddress { get; }
 
+    /// <summary>The VM's IPv4 home address when it runs dual stack (<see cref="ExperimentOptions.Ipv4"/>), else null.</summary>
+    string? VmIpv4Address { get; }
+
     /// <summary>Where the VM is now (mag1 or mag2).</summary>
     string VmAt { get; }
 
@@ -133,10 +136,11 @@ public sealed class NamespaceMigrationDriver(Tools tools, ExperimentOptions opti
     public string Name { get; } = $"dpt{Environment.ProcessId}e{Interlocked.Increment(ref s_counter)}";
     public string RunDir => $"/run/dataplane-testbed/{Name}";
     public string VmAddress => "2001:db8:1001:1:5054:ff:fe00:1";
+    public string? VmIpv4Address { get; private set; }
     public string VmAt { get; private set; } = "mag1";
 
     public string Description => string.Create(CultureInfo.InvariantCulture,
-        $"namespace testbed (scripts/testbed): veth VM, emulated stop-and-copy pause {options.PauseMs} ms, pre-copy {options.MemoryMb} MiB as one TCP stream MAG→MAG through the LMA, announce {options.Announce}, WAN emulation dataplane-wan on the LMA's three links (one-way delay RTT/4 each way{(options.Rate is null ? "" : ", rate " + options.Rate)})");
+        $"namespace testbed (scripts/testbed): veth VM{(options.Ipv4 ? " (dual stack, IPv4 by busybox udhcpc from its MAG; probes over IPv4)" : "")}, emulated stop-and-copy pause {options.PauseMs} ms, pre-copy {options.MemoryMb} MiB as one TCP stream MAG→MAG through the LMA, announce {options.Announce}, WAN emulation dataplane-wan on the LMA's three links (one-way delay RTT/4 each way{(options.Rate is null ? "" : ", rate " + options.Rate)})");
 
     public void Up(double rttMs)
     {
@@ -144,12 +148,18 @@ public sealed class NamespaceMigrationDriver(Tools tools, ExperimentOptions opti
         var args = new List<string> { "up", "--name", Name, "--owner-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
             "--delay", OneWayDelay(rttMs), "--dataplane", tools.Dataplane, "--probe", tools.Probe, "--wan-cmd", tools.Wan };
         if (options.Rate is { } rate) args.AddRange(["--rate", rate]);
+        if (options.Ipv4) args.AddRange(["--ipv4", "dual"]);
         var r = Proc.Run(tools.TestbedScript, args, TimeSpan.FromSeconds(120));
         if (r.ExitCode != 0) throw new InvalidOperationException($"testbed up failed:\n{r.Output}");
         _up = true;
         VmAt = "mag1";
         log.WriteLine($"  testbed {Name} up, one-way delay {OneWayDelay(rttMs)} per LMA link");
         WaitForAddress(TimeSpan.FromSeconds(20));
+        if (options.Ipv4)
+        {
+            VmIpv4Address = WaitForIpv4Address(TimeSpan.FromSeconds(30));
+            log.WriteLine($"  vm1's IPv4 home address {VmIpv4Address} (DHCP)");
+        }
     }
 
     /// <summary>The one-way delay per LMA link for a client–VM RTT: the round trip crosses two delayed links twice.</summary>
@@ -171,6 +181,31 @@ public sealed class NamespaceMigrationDriver(Tools tools, ExperimentOptions opti
             Thread.Sleep(100);
         }
         throw new TimeoutException($"vm1 has no address {VmAddress} after {timeout.TotalSeconds} s: {last}");
+    }
+
+    /// <summary>The address vm1's DHCP client put on eth0 (the testbed runs busybox udhcpc with --ipv4).</summary>
+    private string WaitForIpv4Address(TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        string last = "";
+        while (sw.Elapsed < timeout)
+        {
+            last = Proc.Run("ip", ["netns", "exec", $"{Name}-vm1", "ip", "-4", "-o", "addr", "show", "dev", "eth0"], TimeSpan.FromSeconds(10)).Stdout;
+            if (Ipv4Of(last) is { } a) return a;
+            Thread.Sleep(100);
+        }
+        throw new TimeoutException($"vm1 has no IPv4 address from its MAG's DHCP server after {timeout.TotalSeconds} s: {last}");
+    }
+
+    /// <summary>The first address of `ip -4 -o addr show` output ("… inet 10.200.0.7/24 …"), without its length.</summary>
+    public static string? Ipv4Of(string ipOutput)
+    {
+        int i = ipOutput.IndexOf(" inet ", StringComparison.Ordinal);
+        if (i < 0) return null;
+        var cidr = ipOutput[(i + 6)..].Split(' ', 2)[0];
+        int slash = cidr.IndexOf('/', StringComparison.Ordinal);
+        var address = slash < 0 ? cidr : cidr[..slash];
+        return System.Net.IPAddress.TryParse(address, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? address : null;
     }
 
     private string[] InVm(params string[] command) => ["ip", "netns", "exec", $"{Name}-vm1", .. command];

@@ -95,7 +95,8 @@ public static class TrafficClassifier
         {
             case 135:
                 return TrafficClass.Mobility;
-            case 41:
+            case 41: // IPv6 in IPv6
+            case 4:  // IPv4 in IPv6 (RFC 5844 §3.1.3): a dual-stack or IPv4-only VM's traffic
                 return TrafficClass.Client;
             case 58:
                 if (frame.Length > at && frame[at] is >= 133 and <= 137) neighborDiscovery = true;

@@ -93,6 +93,7 @@ public sealed class ClassifierTests
         Assert.Equal(TrafficClass.Mobility, TrafficClassifier.Classify(Ipv6Frame(17, Ports(40000, 1812)), 7100, out _));
         Assert.Equal(TrafficClass.Mobility, TrafficClassifier.Classify(Ipv6Frame(17, Ports(1813, 40000)), 7100, out _));
         Assert.Equal(TrafficClass.Client, TrafficClassifier.Classify(Ipv6Frame(41, new byte[60]), 7100, out _));
+        Assert.Equal(TrafficClass.Client, TrafficClassifier.Classify(Ipv6Frame(4, new byte[40]), 7100, out _));
         Assert.Equal(TrafficClass.Other, TrafficClassifier.Classify(Ipv6Frame(58, [135, 0, 0, 0]), 7100, out bool nd));
         Assert.True(nd);
         // MLD report behind a hop-by-hop header (router alert): other, not ND.
@@ -186,6 +187,15 @@ public sealed class LogAndCsvTests
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public void The_vms_ipv4_address_is_read_from_ip_addr_show()
+    {
+        Assert.Equal("10.200.0.124", NamespaceMigrationDriver.Ipv4Of(
+            "2: eth0    inet 10.200.0.124/24 brd 10.200.0.255 scope global eth0\\       valid_lft forever preferred_lft forever\n"));
+        Assert.Null(NamespaceMigrationDriver.Ipv4Of(""));
+        Assert.Null(NamespaceMigrationDriver.Ipv4Of("2: eth0    inet6 2001:db8::1/64 scope global"));
     }
 
     [Fact]
