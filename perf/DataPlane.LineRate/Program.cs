@@ -17,8 +17,9 @@ for (int i = 0; i < args.Length; i++)
         case "--out": outDir = args[++i]; break;
         case "--offloads": offloadSettings = args[++i].Split(','); break;
         case "--tuning": tuning = args[++i]; break;
+        case "--families": Workloads.Families = [.. args[++i].Split(',').Select(f => int.Parse(f, CultureInfo.InvariantCulture))]; break;
         default:
-            Console.Error.WriteLine("usage: DataPlane.LineRate [--runs 3] [--duration 5] [--offloads on,off] [--tuning '{\"receiveOffload\":false}'] [--out DIR]");
+            Console.Error.WriteLine("usage: DataPlane.LineRate [--runs 3] [--duration 5] [--offloads on,off] [--families 6,4] [--tuning '{\"receiveOffload\":false}'] [--out DIR]");
             return 64;
     }
 }

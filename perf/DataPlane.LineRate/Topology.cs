@@ -10,6 +10,10 @@ public interface ITopology : IDisposable
     string VmAddress { get; }
     /// <summary>Every (namespace, interface) on the path, for switching offloads on and off.</summary>
     IReadOnlyList<(string Ns, string Dev)> Interfaces { get; }
+
+    /// <summary>The client's and the VM's IPv4 addresses, when the path carries IPv4 (null: IPv6 only).</summary>
+    string? ClientAddress4 => null;
+    string? VmAddress4 => null;
 }
 
 /// <summary>
@@ -50,14 +54,35 @@ public sealed class KernelTopology : ITopology
         foreach (var n in new[] { "host", "lma" }) Sh.Check("ip", "netns", "exec", Ns(n), "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1");
         // Same MTU as the DataPlane VM sees (its RA advertises the 1460-byte tunnel MTU), so TCP segments compare.
         Sh.Check("ip", "-n", Ns("vm"), "link", "set", "eth0", "mtu", "1460");
+        AddIpv4();
         WaitReachable();
+    }
+
+    /// <summary>
+    /// The same path for IPv4, as an IPv4 data centre routes it: the VM's subnet on the bridge with the host as its
+    /// gateway, routed host → anchor → client (DataPlane's IPv4 crosses the same hops inside IPv6, RFC 5844).
+    /// </summary>
+    private void AddIpv4()
+    {
+        Addr4("vm", "eth0", "10.200.0.10/24");
+        Addr4("host", "br0", "10.200.0.1/24");
+        Addr4("host", "eth-lma", "192.0.2.2/24");
+        Addr4("lma", "eth-host", "192.0.2.1/24");
+        Addr4("lma", "eth-client", "198.51.100.1/24");
+        Addr4("client", "eth-lma", "198.51.100.10/24");
+        Sh.Check("ip", "-n", Ns("vm"), "-4", "route", "add", "default", "via", "10.200.0.1");
+        Sh.Check("ip", "-n", Ns("host"), "-4", "route", "add", "default", "via", "192.0.2.1");
+        Sh.Check("ip", "-n", Ns("lma"), "-4", "route", "add", "10.200.0.0/24", "via", "192.0.2.2");
+        Sh.Check("ip", "-n", Ns("client"), "-4", "route", "add", "default", "via", "198.51.100.1");
+        foreach (var n in new[] { "host", "lma" }) Sh.Check("ip", "netns", "exec", Ns(n), "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
     }
 
     private void WaitReachable()
     {
         for (int i = 0; i < 100; i++)
         {
-            if (Sh.InNs(VmNs, TimeSpan.FromSeconds(5), "ping", "-6", "-c", "1", "-W", "1", ClientAddress).ExitCode == 0) return;
+            if (Sh.InNs(VmNs, TimeSpan.FromSeconds(5), "ping", "-6", "-c", "1", "-W", "1", ClientAddress).ExitCode == 0
+                && Sh.InNs(VmNs, TimeSpan.FromSeconds(5), "ping", "-4", "-c", "1", "-W", "1", ClientAddress4).ExitCode == 0) return;
             Thread.Sleep(100);
         }
         throw new InvalidOperationException("kernel topology: the VM cannot reach the client");
@@ -67,12 +92,15 @@ public sealed class KernelTopology : ITopology
     private static void Link(string ns1, string d1, string ns2, string d2) =>
         Sh.Check("ip", "link", "add", d1, "netns", ns1, "type", "veth", "peer", "name", d2, "netns", ns2);
     private void Addr(string n, string dev, string a) => Sh.Check("ip", "-n", Ns(n), "-6", "addr", "add", a, "dev", dev, "nodad");
+    private void Addr4(string n, string dev, string a) => Sh.Check("ip", "-n", Ns(n), "-4", "addr", "add", a, "dev", dev);
 
     public string Label => "kernel";
     public string VmNs => Ns("vm");
     public string ClientNs => Ns("client");
     public string ClientAddress => "2001:db8:2::10";
     public string VmAddress => "2001:db8:1001:1::10";
+    public string ClientAddress4 => "198.51.100.10";
+    public string VmAddress4 => "10.200.0.10";
     public IReadOnlyList<(string Ns, string Dev)> Interfaces =>
     [
         (Ns("vm"), "eth0"), (Ns("host"), "vmport"), (Ns("host"), "br0"), (Ns("host"), "eth-lma"),
@@ -85,7 +113,10 @@ public sealed class KernelTopology : ITopology
     }
 }
 
-/// <summary>The same path through DataPlane: the namespace testbed with one VM, no WAN delay.</summary>
+/// <summary>
+/// The same path through DataPlane: the namespace testbed with one dual-stack VM (IPv4 from its MAG's DHCP server,
+/// busybox udhcpc; IPv4-in-IPv6 to the LMA, RFC 5844), no WAN delay.
+/// </summary>
 public sealed class DataplaneTopology : ITopology
 {
     private readonly string _name;
@@ -96,17 +127,28 @@ public sealed class DataplaneTopology : ITopology
     {
         _name = name;
         _script = Path.Combine(root, "scripts", "testbed");
-        string[] up = ["up", "--name", name, "--vms", "1", "--owner-pid", Environment.ProcessId.ToString()];
+        string[] up = ["up", "--name", name, "--vms", "1", "--ipv4", "dual", "--owner-pid", Environment.ProcessId.ToString()];
         if (tuning is not null) up = [.. up, "--tuning", tuning];
         var r = Sh.Run(_script, up, TimeSpan.FromMinutes(2));
         if (r.ExitCode != 0) throw new InvalidOperationException("testbed up: " + r.Stdout + r.Stderr);
         for (int i = 0; i < 150; i++)
         {
             var a = Sh.InNs(VmNs, TimeSpan.FromSeconds(5), "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global").Stdout;
-            if (a.Contains(VmAddress, StringComparison.Ordinal) && !a.Contains("tentative", StringComparison.Ordinal)) return;
+            var a4 = Sh.InNs(VmNs, TimeSpan.FromSeconds(5), "ip", "-4", "-o", "addr", "show", "dev", "eth0").Stdout;
+            if (a.Contains(VmAddress, StringComparison.Ordinal) && !a.Contains("tentative", StringComparison.Ordinal) && Ipv4Of(a4) is { } v4)
+            {
+                VmAddress4 = v4;
+                return;
+            }
             Thread.Sleep(100);
         }
-        throw new InvalidOperationException("DataPlane topology: the VM got no address");
+        throw new InvalidOperationException("DataPlane topology: the VM got no IPv6 address or no IPv4 lease");
+    }
+
+    private static string? Ipv4Of(string ipOutput)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(ipOutput, @" inet ([0-9.]+)/");
+        return m.Success ? m.Groups[1].Value : null;
     }
 
     public string Label => "dataplane";
@@ -114,6 +156,8 @@ public sealed class DataplaneTopology : ITopology
     public string ClientNs => $"{_name}-client";
     public string ClientAddress => "2001:db8:2::10";
     public string VmAddress => "2001:db8:1001:1:5054:ff:fe00:1";
+    public string ClientAddress4 => "198.51.100.10";
+    public string? VmAddress4 { get; private set; }
     public IReadOnlyList<(string Ns, string Dev)> Interfaces =>
     [
         ($"{_name}-vm1", "eth0"), ($"{_name}-mag1", "vm1"), ($"{_name}-mag1", "eth-lma"),
