@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# profile.sh [--seconds 10] [--out DIR] [--reverse] [-- extra iperf3 args]
-#   Where the CPU goes while iperf3 pushes one TCP stream VM -> client (--reverse: client -> VM) through
+# profile.sh [--seconds 10] [--out DIR] [--reverse] [--ipv4] [-- extra iperf3 args]
+#   Where the CPU goes while iperf3 pushes one TCP stream VM -> client (--reverse: client -> VM; --ipv4: over
+#   IPv4, the VM dual stack with its address from its MAG's DHCP server) through
 #   DataPlane's MAG and LMA on the namespace testbed: `perf record` (Debian linux-perf) on the two daemons,
 #   then the split between user space (the native dataplane binary) and the kernel, and the top symbols.
 #   Root; `make build` first. The testbed has a unique name and is torn down on exit, also on failure.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SECONDS_=10 OUT="$ROOT/artifacts/perf/profile" REVERSE=()
+SECONDS_=10 OUT="$ROOT/artifacts/perf/profile" REVERSE=() IPV4=no
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) SECONDS_=${2:?}; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
     --reverse) REVERSE=(-R); shift ;;
+    --ipv4) IPV4=yes; shift ;;
     --) shift; break ;;
     *) echo "profile.sh: unknown argument '$1'" >&2; exit 64 ;;
   esac
@@ -22,13 +24,17 @@ N="dpprof$$"
 TB="$ROOT/scripts/testbed"
 mkdir -p "$OUT"
 trap '"$TB" down --name "$N" >/dev/null 2>&1 || true' EXIT
-"$TB" up --name "$N" --vms 1 --owner-pid $$ >/dev/null
+"$TB" up --name "$N" --vms 1 --owner-pid $$ $([ "$IPV4" = no ] || echo --ipv4 dual) >/dev/null
 VM=2001:db8:1001:1:5054:ff:fe00:1 CLIENT=2001:db8:2::10
 for _ in $(seq 100); do
   ip -n "$N-vm1" -6 -o addr show dev eth0 scope global | grep -q "$VM" &&
     ! ip -n "$N-vm1" -6 -o addr show dev eth0 scope global | grep -q tentative && break
   sleep 0.1
 done
+if [ "$IPV4" = yes ]; then
+  CLIENT=198.51.100.10
+  for _ in $(seq 200); do ip -n "$N-vm1" -4 -o addr show dev eth0 | grep -q ' inet ' && break; sleep 0.1; done
+fi
 RUN=/run/dataplane-testbed/$N
 ip netns exec "$N-client" iperf3 -s -1 -B "$CLIENT" >/dev/null 2>&1 &
 sleep 0.5

@@ -191,4 +191,30 @@ public class CaptureTests
         Assert.Contains("00:00:5e:00:52:13 > 52:54:00:00:00:01", line);
         Assert.Contains("ICMPv6 RouterAdvertisement", line);
     }
+
+    [Fact]
+    public void The_summary_line_says_what_an_ipv4_frame_or_an_arp_is()
+    {
+        var vm = MacAddress.Parse("52:54:00:00:00:01");
+        var router = MacAddress.Parse("00:00:5e:00:52:13");
+        var arp = new byte[60];
+        EthernetFrame.WriteHeader(arp, MacAddress.Broadcast, vm, EtherType.Arp);
+        new ArpRepr(ArpOperation.Request, vm, Ipv4Address.Parse("10.200.0.7"), default, Ipv4Address.Parse("10.200.0.1")).WriteTo(arp.AsSpan(14));
+        Assert.Contains("ARP who-has 10.200.0.1 tell 10.200.0.7", Cli.CaptureCommand.Summary(0, CaptureDirection.Rx, arp, PcapLinkType.Ethernet));
+        new ArpRepr(ArpOperation.Request, vm, Ipv4Address.Parse("10.200.0.7"), default, Ipv4Address.Parse("10.200.0.7")).WriteTo(arp.AsSpan(14));
+        Assert.Contains("ARP gratuitous 10.200.0.7", Cli.CaptureCommand.Summary(0, CaptureDirection.Rx, arp, PcapLinkType.Ethernet));
+
+        // An echo request from the VM, and the same packet as the uplink capture shows it inside IPv6 (next header 4).
+        var echo = new byte[20 + 8];
+        Icmpv4Packet.WriteEcho(echo.AsSpan(20), Icmpv4Type.EchoRequest, 1, 1, []);
+        Ipv4Packet.WriteHeader(echo, Ipv4Address.Parse("10.200.0.7"), Ipv4Address.Parse("198.51.100.10"), IpProtocol.Icmp, 8);
+        var frame = new byte[14 + echo.Length];
+        EthernetFrame.WriteHeader(frame, router, vm, EtherType.Ipv4);
+        echo.CopyTo(frame, 14);
+        Assert.Contains("10.200.0.7 > 198.51.100.10 ICMP EchoRequest", Cli.CaptureCommand.Summary(0, CaptureDirection.Rx, frame, PcapLinkType.Ethernet));
+        var tunnelled = new byte[40 + echo.Length];
+        Ipv6Packet.WriteHeader(tunnelled, Ipv6Address.Parse("2001:db8:100:1::2"), Ipv6Address.Parse("2001:db8:100::1"), IpProtocol.IpInIp, echo.Length, 64);
+        echo.CopyTo(tunnelled, 40);
+        Assert.Contains("IPv4-in-IPv6: 10.200.0.7 > 198.51.100.10 ICMP EchoRequest", Cli.CaptureCommand.Summary(0, CaptureDirection.Tx, tunnelled, PcapLinkType.Raw));
+    }
 }

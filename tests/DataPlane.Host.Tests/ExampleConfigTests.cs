@@ -30,6 +30,15 @@ public class ExampleConfigTests
         // The shared router MAC and link-local address must be the same on every MAG.
         Assert.Equal(mag1.Protocol.SharedMacAddress, mag2.Protocol.SharedMacAddress);
         Assert.Equal(mag1.Protocol.SharedLinkLocalAddress, mag2.Protocol.SharedLinkLocalAddress);
-        Assert.Equal(3, policy.Vms.Count);
+        Assert.Equal(4, policy.Vms.Count);
+        // IPv4 (RFC 5844): the static address is assignable in the LMA's home network, and every MAG's DHCP server
+        // says the same (§3.4: the same options on every MAG).
+        var ipv4 = lma.Protocol.Ipv4HomeNetwork!;
+        foreach (var a in policy.StaticIpv4HomeAddresses) Assert.True(ipv4.IsAssignable(a), $"{a} is not assignable in {ipv4.Subnet}");
+        Assert.Single(policy.StaticIpv4HomeAddresses);
+        Assert.Equal(mag1.Datapath.DhcpServerIdentifier, mag2.Datapath.DhcpServerIdentifier);
+        Assert.Equal(mag1.Datapath.DhcpLeaseTime, mag2.Datapath.DhcpLeaseTime);
+        Assert.Equal(mag1.Datapath.DhcpDnsServers, mag2.Datapath.DhcpDnsServers);
+        Assert.Equal(mag1.Datapath.DhcpDomainName, mag2.Datapath.DhcpDomainName);
     }
 }

@@ -171,10 +171,11 @@ public static class CaptureCommand
             switch (eth.EtherType)
             {
                 case EtherType.Ipv6:
+                case EtherType.Ipv4:
                     Ip(sb, eth.Payload);
                     break;
                 case EtherType.Arp:
-                    sb.Append("ARP");
+                    Arp(sb, eth.Payload);
                     break;
                 case EtherType.Rarp:
                     sb.Append("RARP (migration announce)");
@@ -191,11 +192,53 @@ public static class CaptureCommand
         return sb.ToString();
     }
 
+    private static void Arp(StringBuilder sb, Span<byte> payload)
+    {
+        if (!ArpPacket.TryCreate(payload, out var arp, out _))
+        {
+            sb.Append("ARP (malformed)");
+            return;
+        }
+        var r = arp.ToRepr();
+        sb.Append(r.Operation switch
+        {
+            ArpOperation.Request when r.IsGratuitous => $"ARP gratuitous {r.SenderProtocolAddress} (announce)",
+            ArpOperation.Request => $"ARP who-has {r.TargetProtocolAddress} tell {r.SenderProtocolAddress}",
+            ArpOperation.Reply => $"ARP {r.SenderProtocolAddress} is-at {r.SenderHardwareAddress}",
+            var op => $"ARP op {(ushort)op}",
+        });
+    }
+
+    private static void Ipv4(StringBuilder sb, Span<byte> packet)
+    {
+        if (!Ipv4Packet.TryCreate(packet, out var ip, out _))
+        {
+            sb.Append("(malformed IPv4)");
+            return;
+        }
+        sb.Append(ip.Source).Append(" > ").Append(ip.Destination).Append(' ');
+        var payload = ip.Payload;
+        switch (ip.Protocol)
+        {
+            case IpProtocol.Icmp when payload.Length > 0 && !ip.IsFragment:
+                sb.Append("ICMP ").Append(Enum.IsDefined((Icmpv4Type)payload[0]) ? ((Icmpv4Type)payload[0]).ToString() : payload[0].ToString(CultureInfo.InvariantCulture));
+                break;
+            case IpProtocol.Udp when !ip.IsFragment && UdpDatagram.TryCreate(payload, out var udp, out _):
+                sb.Append(CultureInfo.InvariantCulture, $"UDP {udp.SourcePort} > {udp.DestinationPort}");
+                if (udp.SourcePort is 67 or 68 && udp.DestinationPort is 67 or 68 && DhcpRepr.TryParse(udp.Payload, out var dhcp, out _))
+                    sb.Append(" DHCP ").Append(dhcp.MessageType);
+                break;
+            default:
+                sb.Append(LabelName(ip.Protocol)).Append(' ').Append(payload.Length.ToString(CultureInfo.InvariantCulture)).Append(" bytes");
+                break;
+        }
+    }
+
     private static void Ip(StringBuilder sb, Span<byte> packet)
     {
         if (packet.Length > 0 && packet[0] >> 4 == 4)
         {
-            sb.Append("IPv4");
+            Ipv4(sb, packet);
             return;
         }
         if (!Ipv6Packet.TryCreate(packet, out var ip, out _))
@@ -215,6 +258,10 @@ public static class CaptureCommand
                 break;
             case IpProtocol.Ipv6:
                 sb.Append("IPv6-in-IPv6: ");
+                Ip(sb, payload);
+                break;
+            case IpProtocol.IpInIp:
+                sb.Append("IPv4-in-IPv6: ");
                 Ip(sb, payload);
                 break;
             default:
