@@ -58,6 +58,8 @@ public class LmaIpv4DatapathTests
         Assert.True(d.Lma.TryLookupIpv4Route(Vm, out var mag));
         Assert.Equal(DomainFixture.Mag2, mag);
         Assert.True(d.M2.TryLookupIpv4HomeAddress(Vm, out _));
+        // The new MAG tells the arriving VM where its default router is, as its RA does for IPv6.
+        Assert.Equal(1, d.M2.Counters.ControlSent[ControlMessageKind.ArpAnnouncement]);
         Assert.Equal(VerdictKind.ToTunnel, Home(d, MagIpv4Tests.Ipv4Udp(Client, Vm, 100, true), out _).Kind);
         var stale = Packet.Of(Hex.Bytes(ScapyIpv4Vectors.UdpToClient)[EthernetFrame.HeaderLength..]);
         Assert.Equal(DropReason.TunnelSourceMismatch,

@@ -20,8 +20,13 @@ public class MagIpv4Tests
         Assert.True(pbu.Ipv4HomeAddressRequest!.IsAllZero);
         f.AcceptPbuWithIpv4(pbu);
         var control = f.TakeControl();
-        var (meta, offerFrame) = Assert.Single(control); // the OFFER, and no RA for an IPv4-only VM
+        // The OFFER, then the default router announced (IPv4's counterpart of the RA after a registration), and no RA
+        // for an IPv4-only VM. The announcement is the frame scapy expects as the answer to an ARP for the router.
+        Assert.Equal(2, control.Count);
+        var (meta, offerFrame) = control[0];
         Assert.Equal((ControlSink.Port, ControlMessageKind.DhcpReply, MagFixture.Port), (meta.Sink, meta.Kind, meta.Port));
+        Assert.Equal((ControlSink.Port, ControlMessageKind.ArpAnnouncement, MagFixture.Port), (control[1].Meta.Sink, control[1].Meta.Kind, control[1].Meta.Port));
+        Assert.Equal(ScapyIpv4Vectors.ArpReplyForRouter, Hex.Of(control[1].Bytes));
         var (src, dst, ethDst, offer) = MagFixture.ParseDhcpReply(offerFrame);
         // RFC 5844 §3.4.1/§3.4.3: the home address, the subnet mask, Router = Server Identifier = the default router,
         // Interface MTU = the tunnel MTU; to yiaddr at chaddr (the DISCOVER did not ask for a broadcast).
@@ -100,7 +105,24 @@ public class MagIpv4Tests
         Assert.True(ask.Ipv4HomeAddressRequest!.IsAllZero);
         Assert.Equal([MagFixture.Hnp], ask.HomeNetworkPrefixes);
         f.AcceptPbuWithIpv4(ask);
-        Assert.Equal(DhcpMessageType.Offer, MagFixture.ParseDhcpReply(Assert.Single(f.TakeControl()).Bytes).Dhcp.MessageType);
+        var control = f.TakeControl();
+        Assert.Equal(DhcpMessageType.Offer, MagFixture.ParseDhcpReply(control[0].Bytes).Dhcp.MessageType);
+        Assert.Equal([ControlMessageKind.DhcpReply, ControlMessageKind.ArpAnnouncement], control.Select(c => c.Meta.Kind));
+    }
+
+    [Fact]
+    public void The_default_router_is_announced_once_per_installed_address_not_on_every_refresh()
+    {
+        var f = new MagFixture();
+        f.EstablishIpv4();
+        Assert.Equal(1, f.Dp.Counters.ControlSent[ControlMessageKind.ArpAnnouncement]);
+        // A re-registration on the established session (QEMU's RARP) re-installs the same assignment: nothing new to announce.
+        f.Now += TimeSpan.FromSeconds(5);
+        f.FromVm(ScapyVectors.QemuRarp);
+        var again = f.TakePbu();
+        Assert.Equal(MagFixture.VmIpv4, again.Ipv4HomeAddressRequest!.Address);
+        f.AcceptPbuWithIpv4(again);
+        Assert.Equal(1, f.Dp.Counters.ControlSent[ControlMessageKind.ArpAnnouncement]);
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public sealed class HostileVmTests(ITestOutputHelper output)
         using var tb = new Testbed(output, vms: 2);
         var vm1 = tb.WaitForAddress(1, TimeSpan.FromSeconds(15));
         var vm2 = tb.WaitForAddress(2, TimeSpan.FromSeconds(15));
-        var before = Drops(tb, "vm1");
+        var before = tb.PortDrops("mag1", "vm1");
 
         // vm2 pings throughout the attack.
         var ping = tb.Background("vm2", "ping", "-6", "-c", "60", "-i", "0.05", "-W", "1", Testbed.Client);
@@ -28,7 +28,7 @@ public sealed class HostileVmTests(ITestOutputHelper output)
         output.WriteLine(pingOutput);
         Assert.Contains(" 0% packet loss", pingOutput);
 
-        var after = Drops(tb, "vm1");
+        var after = tb.PortDrops("mag1", "vm1");
         long Delta(string reason) => after.GetValueOrDefault(reason) - before.GetValueOrDefault(reason);
         output.WriteLine("drops on vm1's port: " + string.Join(", ", after.Select(kv => $"{kv.Key}={kv.Value}")));
         Assert.True(Delta("RouterAdvertisementGuard") >= 1, "RA not counted");
@@ -51,14 +51,5 @@ public sealed class HostileVmTests(ITestOutputHelper output)
         Assert.True(tb.Ping("vm2", Testbed.Client));
         Assert.True(tb.Ping("vm1", Testbed.Client));
         Assert.Equal("Established", tb.Ctl("mag1", "ports")!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "vm1")!["session"]!.GetValue<string>());
-    }
-
-    private static Dictionary<string, long> Drops(Testbed tb, string port)
-    {
-        var p = tb.Ctl("mag1", "ports")!.AsArray().Single(x => x!["name"]!.GetValue<string>() == port)!;
-        var d = new Dictionary<string, long>();
-        if (p["dropsByReason"] is JsonObject o)
-            foreach (var (k, v) in o) d[k] = v!.GetValue<long>();
-        return d;
     }
 }

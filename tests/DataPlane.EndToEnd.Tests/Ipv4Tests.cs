@@ -176,7 +176,7 @@ public sealed class Ipv4Tests(ITestOutputHelper output)
         var vm2 = tb.WaitForIpv4Address(2, TimeSpan.FromSeconds(20));
         var pcap = Path.Combine(tb.RunDir, "vm2.pcap");
         var capture = tb.Capture("vm2", "-i", "eth0", "-a", "duration:300", "-w", pcap);
-        var before = Drops(tb, "vm1");
+        var before = tb.PortDrops("mag1", "vm1");
 
         // vm2 pings the client from before the attack until after it: every echo answered.
         var ping = tb.Background("vm2", "ping", "-4", "-i", "0.05", "-W", "1", Testbed.Client4);
@@ -210,7 +210,7 @@ public sealed class Ipv4Tests(ITestOutputHelper output)
         Shell.Run("kill", ["-TERM", capture.Id.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
         Assert.True(capture.WaitForExit(20_000));
 
-        var after = Drops(tb, "vm1");
+        var after = tb.PortDrops("mag1", "vm1");
         long Delta(string reason) => after.GetValueOrDefault(reason) - before.GetValueOrDefault(reason);
         output.WriteLine("drops on vm1's port: " + string.Join(", ", after.Select(kv => $"{kv.Key}={kv.Value}")));
         Assert.True(Delta("ArpSpoofed") >= 20, $"ARP spoofing not counted: {Delta("ArpSpoofed")}");
@@ -251,14 +251,6 @@ public sealed class Ipv4Tests(ITestOutputHelper output)
     private static long DhcpAcks(Testbed tb, string mag) =>
         tb.Ctl(mag, "stats")!["datapath"]!["dhcpSent"]!["Ack"]?.GetValue<long>() ?? 0;
 
-    private static Dictionary<string, long> Drops(Testbed tb, string port)
-    {
-        var p = tb.Ctl("mag1", "ports")!.AsArray().Single(x => x!["name"]!.GetValue<string>() == port)!;
-        var d = new Dictionary<string, long>();
-        if (p["dropsByReason"] is JsonObject o)
-            foreach (var (k, v) in o) d[k] = v!.GetValue<long>();
-        return d;
-    }
 
     private static void WaitFor(Func<bool> condition, TimeSpan timeout, string what)
     {

@@ -116,6 +116,16 @@ public sealed partial class Testbed : IDisposable
         .. File.ReadAllLines(Path.Combine(RunDir, "esp_sa.uat")).Where(l => l.Length > 0).SelectMany(l => new[] { "-o", "uat:esp_sa:" + l }),
     ];
 
+    /// <summary>A MAG port's drop counters by reason (`ctl ports`' dropsByReason).</summary>
+    public Dictionary<string, long> PortDrops(string mag, string port)
+    {
+        var p = Ctl(mag, "ports")!.AsArray().Single(x => x!["name"]!.GetValue<string>() == port)!;
+        var d = new Dictionary<string, long>();
+        if (p["dropsByReason"] is JsonObject o)
+            foreach (var (k, v) in o) d[k] = v!.GetValue<long>();
+        return d;
+    }
+
     public void Attach(int vm) => Check(Shell.Run(Script, ["attach", $"vm{vm}", "--name", Name], TimeSpan.FromSeconds(30)), "attach");
 
     /// <summary>Migrate through the hotplug path; returns the script's step timestamps (epoch ms by step).</summary>

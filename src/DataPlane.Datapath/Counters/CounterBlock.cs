@@ -99,6 +99,11 @@ public enum ControlMessageKind : byte
     DhcpReply,
     /// <summary>ICMP (IPv4) Time Exceeded and Fragmentation Needed.</summary>
     Icmpv4Error,
+    /// <summary>
+    /// An unsolicited ARP reply for the default router to a VM whose IPv4 address was just installed here (after an
+    /// attachment or a handover): IPv4's counterpart of the RA that follows a registration.
+    /// </summary>
+    ArpAnnouncement,
 }
 
 /// <summary>Whole-data-path counters: every drop lands here as well as in the block of the entity it concerns.</summary>

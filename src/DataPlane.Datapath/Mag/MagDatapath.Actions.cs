@@ -68,6 +68,7 @@ public sealed partial class MagDatapath
             Counters.ActionsForUnknownPort++;
             return;
         }
+        var previous = port.Session?.Ipv4;
         Uninstall(port); // the LMA may have changed the prefixes: the new set replaces the old
         var session = new InstalledSession(install.Mac, [.. install.HomeNetworkPrefixes], install.LocalMobilityAnchor, install.Ipv4,
             VmBlock(install.Mac), Vm4Block(install.Mac), TunnelBlock(install.LocalMobilityAnchor));
@@ -80,6 +81,7 @@ public sealed partial class MagDatapath
             _ipv4HomeAddresses[v4.HomeAddress.Value] = port;
             // The DHCP request that was waiting for this address is answered now (§3.4.1's delayed response).
             AnswerPendingDhcp(port.Id);
+            if (previous != v4) AnnounceDefaultRouter(port, v4);
         }
     }
 

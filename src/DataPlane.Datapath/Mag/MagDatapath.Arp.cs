@@ -66,8 +66,19 @@ public sealed partial class MagDatapath
         return Consume(port, ControlFrameKind.ArpRequestUnanswered);
     }
 
+    /// <summary>
+    /// "The default router is at the shared MAC", unicast to the VM, when its IPv4 address is installed here: what the
+    /// RA after a registration does for IPv6. A guest whose link flapped (a Xen netfront reconnect, the testbed's
+    /// veth move) has lost its ARP entries, and the ARP request it sent while the port was not ours yet went
+    /// nowhere; without this it would wait for its own retransmission (a second on Linux) with its packets queued.
+    /// An ARP reply is taken only for an entry the guest is resolving or has (RFC 826; Linux's arp_accept 0), so it
+    /// completes what is pending and changes nothing else.
+    /// </summary>
+    private void AnnounceDefaultRouter(AccessPort port, Ipv4Assignment v4) =>
+        WriteArpReply(port, v4.DefaultRouter, v4.HomeAddress, ControlMessageKind.ArpAnnouncement);
+
     /// <summary>"<paramref name="target"/> is at the shared MAC", unicast to the VM.</summary>
-    private void WriteArpReply(AccessPort port, Ipv4Address target, Ipv4Address vmAddress)
+    private void WriteArpReply(AccessPort port, Ipv4Address target, Ipv4Address vmAddress, ControlMessageKind kind = ControlMessageKind.ArpReply)
     {
         if (!ControlOutput.TryBegin(out var slot))
         {
@@ -76,7 +87,7 @@ public sealed partial class MagDatapath
         }
         int at = EthernetFrame.WriteHeader(slot, port.VmMac, _sharedMac, EtherType.Arp);
         at += new ArpRepr(ArpOperation.Reply, _sharedMac, target, port.VmMac, vmAddress).WriteTo(slot[at..]);
-        CommitToPort(port, ControlMessageKind.ArpReply, default, default, at);
+        CommitToPort(port, kind, default, default, at);
     }
 
     /// <summary>IPv4 NUD (the machine's SendArpProbe): a unicast ARP request for the VM's home address, from the default router and the shared MAC.</summary>

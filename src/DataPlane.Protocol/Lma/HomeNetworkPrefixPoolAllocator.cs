@@ -15,7 +15,7 @@ public sealed class HomeNetworkPrefixPoolAllocator
     private readonly Ipv6Prefix _range;
     private readonly int _assignedLength;
     private readonly int _slotBits;
-    private readonly ulong[] _used;
+    private readonly SlotBitmap _used;
 
     public HomeNetworkPrefixPoolAllocator(Ipv6Prefix range, int assignedLength)
     {
@@ -24,22 +24,22 @@ public sealed class HomeNetworkPrefixPoolAllocator
         _range = range;
         _assignedLength = assignedLength;
         _slotBits = assignedLength - range.Length;
-        _used = new ulong[Math.Max(1, (1 << _slotBits) / 64)];
+        _used = new SlotBitmap(1 << _slotBits);
     }
 
     public int Capacity => 1 << _slotBits;
 
-    public int Allocated { get; private set; }
+    public int Allocated => _used.Count;
 
     public bool Contains(Ipv6Prefix prefix) => prefix.Length == _assignedLength && _range.Contains(prefix.Address);
 
-    public bool IsFree(Ipv6Prefix prefix) => Contains(prefix) && !IsUsed(SlotOf(prefix));
+    public bool IsFree(Ipv6Prefix prefix) => Contains(prefix) && !_used.IsUsed(SlotOf(prefix));
 
     /// <summary>Take a specific prefix (one a MAG asks for again after an LMA restart). False if taken or outside.</summary>
     public bool TryClaim(Ipv6Prefix prefix)
     {
         if (!IsFree(prefix)) return false;
-        SetUsed(SlotOf(prefix), true);
+        _used.Set(SlotOf(prefix), true);
         return true;
     }
 
@@ -49,40 +49,20 @@ public sealed class HomeNetworkPrefixPoolAllocator
         prefix = default;
         if (Allocated >= Capacity) return false;
         int mask = Capacity - 1;
-        int slot = (int)(Fnv1a(mobileNodeIdentifier) & (ulong)mask);
-        while (IsUsed(slot)) slot = (slot + 1) & mask;
-        SetUsed(slot, true);
+        int slot = (int)(SlotBitmap.StableHash(mobileNodeIdentifier) & (ulong)mask);
+        while (_used.IsUsed(slot)) slot = (slot + 1) & mask;
+        _used.Set(slot, true);
         prefix = PrefixOf(slot);
         return true;
     }
 
     public void Release(Ipv6Prefix prefix)
     {
-        if (Contains(prefix) && IsUsed(SlotOf(prefix))) SetUsed(SlotOf(prefix), false);
+        if (Contains(prefix)) _used.Set(SlotOf(prefix), false);
     }
 
     private int SlotOf(Ipv6Prefix p) => (int)((p.Address.High >> (64 - _assignedLength)) & (ulong)(Capacity - 1));
 
     private Ipv6Prefix PrefixOf(int slot) =>
         new(new Ipv6Address(_range.Address.High | ((ulong)slot << (64 - _assignedLength)), 0), _assignedLength);
-
-    private bool IsUsed(int slot) => (_used[slot >> 6] & (1UL << (slot & 63))) != 0;
-
-    private void SetUsed(int slot, bool used)
-    {
-        if (used) { _used[slot >> 6] |= 1UL << (slot & 63); Allocated++; }
-        else { _used[slot >> 6] &= ~(1UL << (slot & 63)); Allocated--; }
-    }
-
-    // FNV-1a over the UTF-16 code units: stable across processes (string.GetHashCode is randomised).
-    private static ulong Fnv1a(string s)
-    {
-        ulong h = 0xCBF2_9CE4_8422_2325UL;
-        foreach (char c in s)
-        {
-            h = (h ^ (byte)c) * 0x100_0000_01B3UL;
-            h = (h ^ (byte)(c >> 8)) * 0x100_0000_01B3UL;
-        }
-        return h;
-    }
 }

@@ -18,7 +18,7 @@ namespace DataPlane.Protocol.Lma;
 public sealed class Ipv4HomeAddressPool
 {
     private readonly Ipv4HomeNetwork _network;
-    private readonly ulong[] _used;
+    private readonly SlotBitmap _used;
     private readonly uint _first;
 
     public Ipv4HomeAddressPool(Ipv4HomeNetwork network)
@@ -26,7 +26,7 @@ public sealed class Ipv4HomeAddressPool
         network.Validate("Ipv4HomeNetwork");
         _network = network;
         _first = network.Subnet.Address.Value;
-        _used = new ulong[Math.Max(1, network.Subnet.Size / 64)];
+        _used = new SlotBitmap((int)network.Subnet.Size);
     }
 
     public Ipv4HomeNetwork Network => _network;
@@ -34,24 +34,24 @@ public sealed class Ipv4HomeAddressPool
     /// <summary>Addresses a VM may get: the subnet's hosts minus the default router.</summary>
     public int Capacity => (int)(_network.Subnet.Size - 3);
 
-    public int Allocated { get; private set; }
+    public int Allocated => _used.Count;
 
     public IEnumerable<Ipv4Address> AllocatedAddresses
     {
         get
         {
             for (long i = 0; i < _network.Subnet.Size; i++)
-                if (IsUsed((int)i)) yield return new Ipv4Address(_first + (uint)i);
+                if (_used.IsUsed((int)i)) yield return new Ipv4Address(_first + (uint)i);
         }
     }
 
-    public bool IsFree(Ipv4Address address) => _network.IsAssignable(address) && !IsUsed(SlotOf(address));
+    public bool IsFree(Ipv4Address address) => _network.IsAssignable(address) && !_used.IsUsed(SlotOf(address));
 
     /// <summary>Take a specific address (a profile's, or one a MAG asks for again after an LMA restart). False if taken or not assignable.</summary>
     public bool TryClaim(Ipv4Address address)
     {
         if (!IsFree(address)) return false;
-        SetUsed(SlotOf(address), true);
+        _used.Set(SlotOf(address), true);
         return true;
     }
 
@@ -60,13 +60,13 @@ public sealed class Ipv4HomeAddressPool
     {
         address = default;
         long size = _network.Subnet.Size;
-        int start = (int)(Fnv1a(mobileNodeIdentifier) % (ulong)size);
+        int start = (int)(SlotBitmap.StableHash(mobileNodeIdentifier) % (ulong)size);
         for (long n = 0; n < size; n++)
         {
             int slot = (int)((start + n) % size);
             var candidate = new Ipv4Address(_first + (uint)slot);
-            if (IsUsed(slot) || !_network.IsAssignable(candidate) || (skip is not null && skip(candidate))) continue;
-            SetUsed(slot, true);
+            if (_used.IsUsed(slot) || !_network.IsAssignable(candidate) || (skip is not null && skip(candidate))) continue;
+            _used.Set(slot, true);
             address = candidate;
             return true;
         }
@@ -75,28 +75,8 @@ public sealed class Ipv4HomeAddressPool
 
     public void Release(Ipv4Address address)
     {
-        if (_network.Subnet.Contains(address) && IsUsed(SlotOf(address))) SetUsed(SlotOf(address), false);
+        if (_network.Subnet.Contains(address)) _used.Set(SlotOf(address), false);
     }
 
     private int SlotOf(Ipv4Address a) => (int)(a.Value - _first);
-
-    private bool IsUsed(int slot) => (_used[slot >> 6] & (1UL << (slot & 63))) != 0;
-
-    private void SetUsed(int slot, bool used)
-    {
-        if (used) { _used[slot >> 6] |= 1UL << (slot & 63); Allocated++; }
-        else { _used[slot >> 6] &= ~(1UL << (slot & 63)); Allocated--; }
-    }
-
-    // FNV-1a over the UTF-16 code units: stable across processes (string.GetHashCode is randomised).
-    private static ulong Fnv1a(string s)
-    {
-        ulong h = 0xCBF2_9CE4_8422_2325UL;
-        foreach (char c in s)
-        {
-            h = (h ^ (byte)c) * 0x100_0000_01B3UL;
-            h = (h ^ (byte)(c >> 8)) * 0x100_0000_01B3UL;
-        }
-        return h;
-    }
 }
