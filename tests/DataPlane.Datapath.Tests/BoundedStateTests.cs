@@ -74,6 +74,33 @@ public sealed class BoundedStateTests
         Assert.False(f.Lma.ForgetPrefix(MagFixture.Hnp));
     }
 
+    [Fact]
+    public void Ipv4_counters_go_with_the_binding_once_forgotten_and_not_before()
+    {
+        var d = new DomainFixture(ipv4: true);
+        d.Attach(d.M1, ScapyIpv4Vectors.Discover);
+        var p = Packet.Of(ScapyIpv4Vectors.UdpToClient);
+        var up = d.M1.FromPort(MagFixture.Port, p.Buffer, p.Offset, p.Length, OffloadInfo.None, d.Now);
+        var tunnelled = Packet.Of(p.Output(up));
+        Assert.Equal(VerdictKind.ToHome, d.Lma.FromTunnel(tunnelled.Buffer, tunnelled.Offset, tunnelled.Length, DomainFixture.Mag1, DomainFixture.LmaAddress, d.Now).Kind);
+        Assert.True(d.Lma.Ipv4Counters.ContainsKey(MagFixture.VmIpv4));
+        Assert.True(d.M1.VmIpv4Counters.ContainsKey(MagFixture.VmMac));
+        // Still served: nothing is forgotten.
+        Assert.False(d.Lma.ForgetIpv4HomeAddress(MagFixture.VmIpv4));
+        Assert.False(d.M1.ForgetVm(MagFixture.VmMac));
+
+        // The VM leaves; its binding goes after MinDelayBeforeBceDelete; the hosts' retention then forgets it.
+        Assert.True(d.M1.RemovePort(MagFixture.Port, d.Now));
+        d.Settle();
+        d.Now += TimeSpan.FromMinutes(1);
+        d.Lma.Tick(d.Now);
+        Assert.Equal(0, d.Lma.Ipv4RouteCount);
+        Assert.True(d.Lma.ForgetIpv4HomeAddress(MagFixture.VmIpv4));
+        Assert.True(d.M1.ForgetVm(MagFixture.VmMac));
+        Assert.Empty(d.Lma.Ipv4Counters);
+        Assert.Empty(d.M1.VmIpv4Counters);
+    }
+
     private void Settle(MagDatapath mag, LmaDatapath lma, MacAddress mac, List<Ipv6Prefix> forgotten)
     {
         for (int round = 0; round < 20; round++)

@@ -16,6 +16,23 @@ public class Ipv4HostTests
     private static PolicySnapshot Policy(string json) => PolicyFile.Parse(ConfigObject.Parse(json, "policy.json"));
 
     [Fact]
+    public void A_forgotten_bindings_ipv4_home_address_is_handed_to_the_data_path_to_drop_its_counters()
+    {
+        var t0 = Protocol.Instant.FromDateTime(new DateTime(2026, 12, 1, 0, 0, 0, DateTimeKind.Utc));
+        var tracker = new Metrics.BindingTracker(TimeSpan.FromMinutes(10));
+        var forgotten = new List<Ipv4Address>();
+        tracker.Ipv4Forgotten = forgotten.Add;
+        var address = Ipv4Address.Parse("10.200.0.7");
+        tracker.OnChanged(new Protocol.Lma.LmaAction.BindingChanged("vm1@test", Protocol.Lma.BindingChange.Created,
+            Ipv6Address.Parse("2001:db8:100:1::2"), [], address), t0);
+        tracker.Refresh([], t0);                              // gone from the cache: absent, kept for the retention
+        tracker.Refresh([], t0 + TimeSpan.FromMinutes(5));
+        Assert.Empty(forgotten);
+        tracker.Refresh([], t0 + TimeSpan.FromMinutes(11));
+        Assert.Equal([address], forgotten);
+    }
+
+    [Fact]
     public void The_lma_ipv4_pool_is_the_home_subnet_with_its_first_host_as_router_unless_named()
     {
         var c = Lma("""{"address":"2001:db8:100::1","ipv4Pool":"10.200.0.0/24","policy":{"file":"p"}}""");

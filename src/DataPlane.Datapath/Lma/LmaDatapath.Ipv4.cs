@@ -17,6 +17,9 @@ public sealed partial class LmaDatapath
     /// <summary>Per-home-address (per-VM) IPv4 counters, kept after the address is unbound so they only grow.</summary>
     public IReadOnlyDictionary<Ipv4Address, CounterBlock> Ipv4Counters => _ipv4Counters;
 
+    /// <summary>The binding that held this address is gone for good: drop its counters. False while a route still counts into them.</summary>
+    public bool ForgetIpv4HomeAddress(Ipv4Address address) => !_ipv4Routes.ContainsKey(address.Value) && _ipv4Counters.Remove(address);
+
     public IEnumerable<LmaIpv4RouteView> Ipv4Routes => _ipv4Routes.Values.Select(r => new LmaIpv4RouteView(r.HomeAddress, r.Mag, r.Counters));
 
     /// <summary>The MAG serving this IPv4 home address.</summary>

@@ -88,6 +88,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         {
             foreach (var prefix in prefixes) _dp.ForgetPrefix(prefix);
         };
+        _bindings.Ipv4Forgotten = address => _dp.ForgetIpv4HomeAddress(address);
         _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = address });
         _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = address, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
         _tunnel4 = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.IpInIp, LocalAddress = address, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });

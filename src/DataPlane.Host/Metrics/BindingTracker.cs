@@ -30,6 +30,7 @@ public sealed class BindingTracker(TimeSpan retention)
     {
         if ((int)b.Change < _changes.Length) _changes[(int)b.Change]++;
         var binding = Get(b.MobileNodeIdentifier, b.HomeNetworkPrefixes, now);
+        binding.NoteIpv4(b.Ipv4HomeAddress);
         binding.LastPresentAt = now;
         switch (b.Change)
         {
@@ -61,6 +62,7 @@ public sealed class BindingTracker(TimeSpan retention)
         foreach (var e in cache)
         {
             var b = Get(e.MobileNodeIdentifier, e.HomeNetworkPrefixes, now);
+            b.NoteIpv4(e.Ipv4HomeAddress);
             b.Present = true;
             b.State = e.State;
             b.Mag = e.ProxyCareOfAddress;
@@ -83,11 +85,18 @@ public sealed class BindingTracker(TimeSpan retention)
             }
         }
         foreach (var id in _forget)
-            if (_bindings.Remove(id, out var gone)) Forgotten?.Invoke(gone.HomeNetworkPrefixes);
+        {
+            if (!_bindings.Remove(id, out var gone)) continue;
+            Forgotten?.Invoke(gone.HomeNetworkPrefixes);
+            foreach (var a in gone.Ipv4HomeAddresses) Ipv4Forgotten?.Invoke(a);
+        }
     }
 
     /// <summary>Called with the prefixes of each binding forgotten after the retention (the data path then drops their counters).</summary>
     public Action<IReadOnlyList<Ipv6Prefix>>? Forgotten { get; set; }
+
+    /// <summary>Likewise for each IPv4 home address the forgotten binding held (RFC 5844).</summary>
+    public Action<Ipv4Address>? Ipv4Forgotten { get; set; }
 
     private Binding Get(string mobileNodeIdentifier, IReadOnlyList<Ipv6Prefix> prefixes, Instant now)
     {
@@ -111,6 +120,13 @@ public sealed class BindingTracker(TimeSpan retention)
         public Ipv6Address? Mag { get; set; }
         public long Handoffs { get; set; }
         public Instant LastPresentAt { get; set; }
+        /// <summary>The IPv4 home addresses the binding has held (usually one), whose counters go when it is forgotten.</summary>
+        public List<Ipv4Address> Ipv4HomeAddresses { get; } = [];
+
+        internal void NoteIpv4(Ipv4Address? address)
+        {
+            if (address is { } a && !Ipv4HomeAddresses.Contains(a)) Ipv4HomeAddresses.Add(a);
+        }
 
         internal void SetPrefixes(IReadOnlyList<Ipv6Prefix> prefixes)
         {
