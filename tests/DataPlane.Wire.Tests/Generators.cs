@@ -29,6 +29,7 @@ internal static class Generators
         Gen.Select(Gen.Byte, Gen.Byte[0, 32], Ipv4, (s, n, a) => new Ipv4HomeAddressReplyOption((Ipv4HomeAddressReplyStatus)s, n, a)),
         Ipv4.Select(a => new Ipv4DefaultRouterAddressOption(a)),
         Gen.Bool.Select(s => new Ipv4DhcpSupportModeOption(s)),
+        Ipv6.Select(a => new MagIpv6AddressOption(a)),
         Gen.Select(UnknownOptionType, Gen.Byte.Array[0, 30], (t, d) => new UnknownMobilityOption(t, new OctetString(d))));
 
     public static readonly Gen<MobilityOptionList> MobilityOptions = MobilityOption.List[0, 12].Select(l => new MobilityOptionList(l));
@@ -39,7 +40,11 @@ internal static class Generators
         Gen.Select(Gen.Byte, Gen.Byte, Gen.UShort, Gen.UShort, MobilityOptions,
             (st, f, s, l, o) => new BindingAcknowledgement((BindingAckStatus)st, (BindingAckFlags)f, s, l) { Options = o }),
         Gen.Select(Gen.Bool, Gen.Bool, Gen.UInt, MobilityOptions,
-            (r, u, s, o) => new HeartbeatMessage(r, u, s) { Options = o }));
+            (r, u, s, o) => new HeartbeatMessage(r, u, s) { Options = o }),
+        Gen.Select(Gen.UShort, Gen.UShort, MobilityOptions,
+            (s, l, o) => new LocalizedRoutingInitiation(s, l) { Options = o }),
+        Gen.Select(Gen.UShort, Gen.Bool, Gen.Byte, Gen.UShort, MobilityOptions,
+            (s, u, st, l, o) => new LocalizedRoutingAcknowledgement(s, u, (LocalizedRoutingStatus)st, l) { Options = o }));
 
     /// <summary>A valid buffer with a few random byte changes, a truncation, or both.</summary>
     public static Gen<byte[]> Mutated(byte[] valid) =>

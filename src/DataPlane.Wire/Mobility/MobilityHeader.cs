@@ -19,10 +19,12 @@ public readonly ref struct MobilityHeader
     public const int MessageDataOffset = 6;
     public const int MinLength = 8;
 
-    /// <summary>Fixed body lengths of the message types we parse (BU, BA, Heartbeat are all 6 bytes).</summary>
+    /// <summary>Fixed body lengths of the message types we parse (BU, BA, Heartbeat, LRI and LRA are all 6 bytes).</summary>
     public const int BindingUpdateBodyLength = 6;
     public const int BindingAcknowledgementBodyLength = 6;
     public const int HeartbeatBodyLength = 6;
+    public const int LocalizedRoutingInitiationBodyLength = 6;
+    public const int LocalizedRoutingAcknowledgementBodyLength = 6;
 
     private readonly Span<byte> _buffer;
 
@@ -67,6 +69,8 @@ public readonly ref struct MobilityHeader
         MobilityHeaderType.BindingUpdate => BindingUpdateBodyLength,
         MobilityHeaderType.BindingAcknowledgement => BindingAcknowledgementBodyLength,
         MobilityHeaderType.Heartbeat => HeartbeatBodyLength,
+        MobilityHeaderType.LocalizedRoutingInitiation => LocalizedRoutingInitiationBodyLength,
+        MobilityHeaderType.LocalizedRoutingAcknowledgement => LocalizedRoutingAcknowledgementBodyLength,
         _ => -1,
     };
 

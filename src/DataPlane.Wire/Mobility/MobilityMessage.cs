@@ -55,6 +55,8 @@ public abstract record MobilityMessage
         {
             MobilityHeaderType.BindingUpdate => BindingUpdate.ReadBody(body) with { Options = options },
             MobilityHeaderType.BindingAcknowledgement => BindingAcknowledgement.ReadBody(body) with { Options = options },
+            MobilityHeaderType.LocalizedRoutingInitiation => LocalizedRoutingInitiation.ReadBody(body) with { Options = options },
+            MobilityHeaderType.LocalizedRoutingAcknowledgement => LocalizedRoutingAcknowledgement.ReadBody(body) with { Options = options },
             _ => HeartbeatMessage.ReadBody(body) with { Options = options },
         };
         return true;

@@ -15,6 +15,10 @@ public enum MobilityHeaderType : byte
     BindingError = 7,
     /// <summary>Heartbeat (RFC 5847 §3.1).</summary>
     Heartbeat = 13,
+    /// <summary>Localized Routing Initiation (RFC 6705 §10.1).</summary>
+    LocalizedRoutingInitiation = 17,
+    /// <summary>Localized Routing Acknowledgment (RFC 6705 §10.2).</summary>
+    LocalizedRoutingAcknowledgement = 18,
 }
 
 /// <summary>Binding Update flags (RFC 6275 §6.1.7, RFC 5213 §8.1, RFC 3963).</summary>
@@ -118,6 +122,8 @@ public enum MobilityOptionType : byte
     Ipv4DefaultRouterAddress = 38,
     /// <summary>IPv4 DHCP Support Mode (RFC 5844 §3.3.4); no alignment requirement.</summary>
     Ipv4DhcpSupportMode = 39,
+    /// <summary>MAG IPv6 Address (RFC 6705 §11.1): the other MAG of a localized routing pair; alignment 8n+4.</summary>
+    MagIpv6Address = 51,
 }
 
 /// <summary>Handoff Indicator values (RFC 5213 §8.4).</summary>
@@ -163,4 +169,17 @@ public enum Ipv4HomeAddressReplyStatus : byte
     IncorrectIpv4HomeAddress = 130,
     InvalidIpv4Address = 131,
     DynamicIpv4HomeAddressAssignmentNotAvailable = 132,
+}
+
+/// <summary>
+/// Localized Routing Acknowledgment status values (RFC 6705 §10.2; defined in the RFC itself, not in IANA's Binding
+/// Acknowledgement status registry, whose 128 and 129 mean something else).
+/// </summary>
+public enum LocalizedRoutingStatus : byte
+{
+    Success = 0,
+    /// <summary>The MAG does not do localized routing (its configuration, or for this pair).</summary>
+    LocalizedRoutingNotAllowed = 128,
+    /// <summary>The mobile node the LRI names is not attached to this MAG.</summary>
+    MobileNodeNotAttached = 129,
 }

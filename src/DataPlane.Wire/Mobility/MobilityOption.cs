@@ -112,6 +112,15 @@ public abstract record MobilityOption
             case MobilityOptionType.Ipv4DhcpSupportMode:
                 option = new Ipv4DhcpSupportModeOption((data[1] & 0x01) != 0);
                 return true;
+            case MobilityOptionType.MagIpv6Address:
+                // RFC 6705 §11.1: the Address Length "MUST be set to 128".
+                if (data[1] != 128)
+                {
+                    error = WireError.BadValue;
+                    return false;
+                }
+                option = new MagIpv6AddressOption(Ipv6Address.ReadFrom(data.Slice(2, 16)));
+                return true;
             default:
                 option = new UnknownMobilityOption(type, new OctetString(data));
                 return true;
@@ -295,6 +304,20 @@ public sealed record Ipv4DhcpSupportModeOption(bool ServerMode) : MobilityOption
     {
         data[0] = 0;
         data[1] = ServerMode ? (byte)1 : (byte)0;
+    }
+}
+
+/// <summary>MAG IPv6 Address (RFC 6705 §11.1): reserved(1) address-length(1, always 128) address(16); the other MAG of a localized routing pair.</summary>
+public sealed record MagIpv6AddressOption(Ipv6Address Address) : MobilityOption
+{
+    public override byte RawType => (byte)MobilityOptionType.MagIpv6Address;
+    public override int DataLength => MobilityOptionLayout.MagIpv6AddressDataLength;
+
+    public override void WriteData(Span<byte> data)
+    {
+        data[0] = 0;
+        data[1] = 128;
+        Address.WriteTo(data[2..]);
     }
 }
 

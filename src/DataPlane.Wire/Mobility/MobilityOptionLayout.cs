@@ -18,6 +18,8 @@ public static class MobilityOptionLayout
     public const int RestartCounterDataLength = 4;
     public const int Ipv4AddressOptionDataLength = 6;
     public const int Ipv4DhcpSupportModeDataLength = 2;
+    /// <summary>MAG IPv6 Address (RFC 6705 §11.1): reserved(1) address-length(1) address(16).</summary>
+    public const int MagIpv6AddressDataLength = 18;
 
     /// <summary>(modulus, remainder) of the alignment rule; (1, 0) for none.</summary>
     public static (int Modulus, int Remainder) Alignment(MobilityOptionType type) => type switch
@@ -31,6 +33,7 @@ public static class MobilityOptionLayout
         MobilityOptionType.Ipv4HomeAddressReply => (4, 0),
         MobilityOptionType.Ipv4DefaultRouterAddress => (4, 0),
         // RFC 5844 §3.3.4: "The IPv4 DHCP Support Mode option has no alignment requirement."
+        MobilityOptionType.MagIpv6Address => (8, 4),
         _ => (1, 0),
     };
 
@@ -47,6 +50,7 @@ public static class MobilityOptionLayout
         MobilityOptionType.Ipv4HomeAddressReply => Ipv4AddressOptionDataLength,
         MobilityOptionType.Ipv4DefaultRouterAddress => Ipv4AddressOptionDataLength,
         MobilityOptionType.Ipv4DhcpSupportMode => Ipv4DhcpSupportModeDataLength,
+        MobilityOptionType.MagIpv6Address => MagIpv6AddressDataLength,
         _ => -1,
     };
 
