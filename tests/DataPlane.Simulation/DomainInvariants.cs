@@ -94,8 +94,8 @@ public static class DomainInvariants
         foreach (var mag in d.Mags)
         {
             var m = mag.Machine;
-            int live = m.SessionCount + m.BindingUpdateListCount + m.HeartbeatPeers;
-            if (m.PendingTimers > live) violations.Add($"{mag.Name}: {m.PendingTimers} timers for {live} sessions+entries+peers");
+            int live = m.SessionCount + m.BindingUpdateListCount + m.HeartbeatPeers + m.LocalizedRouteCount;
+            if (m.PendingTimers > live) violations.Add($"{mag.Name}: {m.PendingTimers} timers for {live} sessions+entries+peers+direct routes");
             if (m.TimerHeapEntries > Math.Max(64, 2 * (m.PendingTimers - m.HeartbeatPeers)) + 1)
                 violations.Add($"{mag.Name}: timer heap holds {m.TimerHeapEntries} entries for {m.PendingTimers} timers");
             if (m.PendingPolicyRequests > m.SessionCount) violations.Add($"{mag.Name}: {m.PendingPolicyRequests} policy requests for {m.SessionCount} sessions");
@@ -103,8 +103,8 @@ public static class DomainInvariants
         if (!d.Lma.IsDown)
         {
             var l = d.Lma.Machine;
-            int live = l.BindingCacheCount + l.ParkedRegistrations + l.HeartbeatPeers;
-            if (l.PendingTimers > live) violations.Add($"lma: {l.PendingTimers} timers for {live} entries+parked+peers");
+            int live = l.BindingCacheCount + l.ParkedRegistrations + l.HeartbeatPeers + l.LocalizedRoutingSessionCount + l.LocalizedRoutingLegsInFlight;
+            if (l.PendingTimers > live) violations.Add($"lma: {l.PendingTimers} timers for {live} entries+parked+peers+pairs+LRIs");
             if (l.TimerHeapEntries > Math.Max(64, 2 * (l.PendingTimers - l.HeartbeatPeers)) + 1)
                 violations.Add($"lma: timer heap holds {l.TimerHeapEntries} entries for {l.PendingTimers} timers");
         }
@@ -154,12 +154,63 @@ public static class DomainInvariants
         return violations;
     }
 
+    /// <summary>
+    /// RFC 6705 at any instant: the hosts' views saw no contradictory action, and every pair the LMA holds joins two
+    /// bindings active at the very MAGs its legs name (the LMA re-points or ends pairs in the step that moves a binding).
+    /// </summary>
+    public static List<string> CheckLocalizedRouting(PmipDomain d)
+    {
+        var violations = new List<string>();
+        foreach (var mag in d.Mags) violations.AddRange(mag.Violations);
+        if (d.Lma.IsDown) return violations;
+        var lma = d.Lma.Machine;
+        foreach (var (local, localMag, remote, remoteMag, _) in lma.LocalizedRoutingLegs)
+        {
+            if (!lma.TryGetBinding(local, out var a) || a.State != BindingCacheState.Active || a.ProxyCareOfAddress != localMag)
+                violations.Add($"LMA pair {local}@{localMag} – {remote}@{remoteMag}: {local}'s binding is {(lma.TryGetBinding(local, out var x) ? $"{x.State} at {x.ProxyCareOfAddress}" : "missing")}");
+            if (!lma.TryGetBinding(remote, out var b) || b.State != BindingCacheState.Active || b.ProxyCareOfAddress != remoteMag)
+                violations.Add($"LMA pair {local}@{localMag} – {remote}@{remoteMag}: {remote}'s binding is {(lma.TryGetBinding(remote, out var y) ? $"{y.State} at {y.ProxyCareOfAddress}" : "missing")}");
+        }
+        if (lma.LocalizedRoutingSessionCount > lma.Options.LocalizedRouting.MaxSessions)
+            violations.Add($"LMA holds {lma.LocalizedRoutingSessionCount} pairs, above MaxSessions");
+        return violations;
+    }
+
+    /// <summary>
+    /// Once no LRI is in flight or unanswered: the direct routes the MAGs hold are exactly the legs the LMA has
+    /// established (same VM, same MAG, same peer VM and MAG), and each MAG's forwarding view holds what its machine says.
+    /// Empty (nothing checked) while signalling is still under way.
+    /// </summary>
+    public static List<string> CheckLocalizedRoutingSettled(PmipDomain d)
+    {
+        var violations = new List<string>();
+        if (d.Lma.IsDown || d.Lma.Machine.LocalizedRoutingLegsInFlight > 0) return violations;
+        if (d.Mags.Any(m => m.Uplink.MessagesInFlight > 0 || d.Downlink(m).MessagesInFlight > 0)) return violations;
+        var atLma = d.Lma.Machine.LocalizedRoutingLegs.Where(l => l.Established).Select(l => (l.Local, l.LocalMag, l.Remote, l.RemoteMag)).ToHashSet();
+        var atMags = new HashSet<(string, Ipv6Address, string, Ipv6Address)>();
+        foreach (var mag in d.Mags)
+        {
+            foreach (var r in mag.Machine.LocalizedRoutes)
+            {
+                atMags.Add((r.LocalMobileNodeIdentifier, mag.Address, r.RemoteMobileNodeIdentifier, r.RemoteMag));
+                if (!mag.DirectRoutes.TryGetValue(r.RouteId, out var view) || view.RemoteMag != r.RemoteMag || view.Port != r.Port)
+                    violations.Add($"{mag.Name}: route {r.RouteId} ({r.LocalMobileNodeIdentifier} → {r.RemoteMobileNodeIdentifier} via {r.RemoteMag}) not installed as the machine says");
+            }
+            if (mag.DirectRoutes.Count != mag.Machine.LocalizedRouteCount)
+                violations.Add($"{mag.Name}: {mag.DirectRoutes.Count} direct routes installed, the machine holds {mag.Machine.LocalizedRouteCount}");
+        }
+        foreach (var leg in atLma.Except(atMags)) violations.Add($"LMA leg {leg} established but not at the MAG");
+        foreach (var route in atMags.Except(atLma)) violations.Add($"MAG route {route} that the LMA does not hold");
+        return violations;
+    }
+
     /// <summary>All of the above that hold at any instant.</summary>
     public static List<string> CheckAll(PmipDomain d, TimeSpan bound)
     {
         var v = CheckAttachedVmsServed(d, bound);
         v.AddRange(CheckLmaForwardingMatchesCache(d));
         v.AddRange(CheckTimerBounds(d));
+        v.AddRange(CheckLocalizedRouting(d));
         return v;
     }
 }

@@ -124,7 +124,7 @@ public sealed class PmipDomain
         // Not _vms.Count: Forget removes VMs, and a new VM must never take a live one's MAC and MN-ID.
         int n = _nextVmIndex++;
         var mac = MacAddress.FromUInt64(0x5254_0000_0000UL | (uint)n);
-        var vm = new SimVm(n, mac, $"vm{n}@sim.dataplane.test", ipv6: Options.Service != IpService.Ipv4Only);
+        var vm = new SimVm(n, mac, $"vm{n}@sim.dataplane.test", ipv6: Options.Service != IpService.Ipv4Only) { CurrentTime = () => Sim.Now };
         IReadOnlyList<Ipv6Prefix> prefixes = Options.Prefixes == PrefixSource.Profile ? [ProfilePrefix(n)] : [];
         bool ipv6 = Options.Service != IpService.Ipv4Only, ipv4 = Options.Service != IpService.Ipv6Only;
         Ipv4Address? fixedIpv4 = ipv4 && Options.Ipv4Addresses == PrefixSource.Profile ? ProfileIpv4Address(n) : null;

@@ -24,7 +24,7 @@ public sealed class LinkRule(Func<MobilityMessage, bool> match, LinkVerdict verd
 /// <summary>Per-message-type counts on one link; sent − dropped + duplicated = delivered once nothing is in flight.</summary>
 public sealed class LinkCounters
 {
-    private readonly long[] _sent = new long[16], _dropped = new long[16], _duplicated = new long[16], _delivered = new long[16];
+    private readonly long[] _sent = new long[256], _dropped = new long[256], _duplicated = new long[256], _delivered = new long[256];
 
     public long Sent(MobilityHeaderType t) => _sent[(int)t];
     public long Dropped(MobilityHeaderType t) => _dropped[(int)t];

@@ -38,6 +38,24 @@ public sealed class SimLma
     public Dictionary<Ipv6Address, bool> Tunnels { get; } = [];
     public List<LmaAction.BindingChanged>? BindingChanges { get; set; }
 
+    /// <summary>Every RFC 6705 pair change the LMA reported, when not null (opt-in).</summary>
+    public List<(Instant At, LmaAction.LocalizedRoutingChanged Change)>? LocalizedRoutingChanges { get; set; }
+
+    private readonly Dictionary<Ipv6Prefix, Instant> _nextObservation = [];
+
+    /// <summary>
+    /// The data path carried a VM-to-VM packet between two MAGs: reported to the machine at most once a second per
+    /// source prefix, as LmaDatapath does.
+    /// </summary>
+    public void ObserveTraffic(Ipv6Prefix source, Ipv6Prefix destination)
+    {
+        if (IsDown) return;
+        var now = _domain.Sim.Now;
+        if (_nextObservation.TryGetValue(source, out var next) && now < next) return;
+        _nextObservation[source] = now + TimeSpan.FromSeconds(1);
+        Deliver(new LmaEvent.TrafficObserved(source, destination));
+    }
+
     /// <summary>Forwarding actions that contradicted the view (e.g. a route into a tunnel that is down).</summary>
     public List<string> Violations { get; } = [];
 
@@ -67,6 +85,7 @@ public sealed class SimLma
         Routes.Clear();
         Ipv4Routes.Clear();
         Tunnels.Clear();
+        _nextObservation.Clear();
         Restarts++;
         _domain.Sim.Schedule(downtime, () =>
         {
@@ -124,6 +143,9 @@ public sealed class SimLma
                     break;
                 case LmaAction.RequestProfile r:
                     _domain.RequestLmaProfile(r);
+                    break;
+                case LmaAction.LocalizedRoutingChanged c:
+                    LocalizedRoutingChanges?.Add((_domain.Sim.Now, c));
                     break;
             }
         }

@@ -41,6 +41,20 @@ public sealed class SimMag
     /// <summary>Forwarding installed by the machine, per port.</summary>
     public Dictionary<PortId, MagAction.InstallSession> Forwarding { get; } = [];
 
+    /// <summary>RFC 6705 direct routes installed by the machine, by route id (a RemoveSession takes its port's along, as the data path does).</summary>
+    public Dictionary<long, MagAction.InstallLocalizedRoute> DirectRoutes { get; } = [];
+
+    private readonly Dictionary<long, Instant> _nextRouteUseReport = [];
+
+    /// <summary>The data path's report that a direct route carried a packet, at most once a second per route (as MagDatapath does).</summary>
+    public void ReportRouteUse(long routeId)
+    {
+        var now = _domain.Sim.Now;
+        if (_nextRouteUseReport.TryGetValue(routeId, out var next) && now < next) return;
+        _nextRouteUseReport[routeId] = now + TimeSpan.FromSeconds(1);
+        Deliver(new MagEvent.LocalizedRouteUsed(routeId));
+    }
+
     public List<MagAction.HandoverCompleted> Handovers { get; } = [];
     public List<MagAction.SessionFailed> Failures { get; } = [];
     /// <summary>Heartbeat notifications (PeerUnreachable/Reachable/Restarted).</summary>
@@ -85,6 +99,15 @@ public sealed class SimMag
     /// <summary>Real (wall-clock) time spent inside the machine's Handle and Tick: its processing cost.</summary>
     public TimeSpan MachineTime { get; set; }
 
+    /// <summary>Forwarding actions that contradicted the view (a direct route without a session, removing one it does not have).</summary>
+    public List<string> Violations { get; } = [];
+
+    private void RemoveDirectRoute(long id)
+    {
+        DirectRoutes.Remove(id);
+        _nextRouteUseReport.Remove(id);
+    }
+
     private void Perform(IReadOnlyList<MagAction> actions)
     {
         var sim = _domain.Sim;
@@ -114,6 +137,15 @@ public sealed class SimMag
                     break;
                 case MagAction.RemoveSession r:
                     Forwarding.Remove(r.Port);
+                    foreach (var id in DirectRoutes.Where(kv => kv.Value.Port == r.Port).Select(kv => kv.Key).ToArray()) RemoveDirectRoute(id);
+                    break;
+                case MagAction.InstallLocalizedRoute i:
+                    if (!Forwarding.ContainsKey(i.Port)) Violations.Add($"{sim.Now}: {Name} installs direct route {i.RouteId} on {i.Port} without a session");
+                    DirectRoutes[i.RouteId] = i;
+                    break;
+                case MagAction.RemoveLocalizedRoute r:
+                    if (!DirectRoutes.ContainsKey(r.RouteId)) Violations.Add($"{sim.Now}: {Name} removes direct route {r.RouteId} it does not have");
+                    RemoveDirectRoute(r.RouteId);
                     break;
                 case MagAction.SendRouterAdvertisement ra:
                     sim.Schedule(_domain.Options.AccessDelay, () =>

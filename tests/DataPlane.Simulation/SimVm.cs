@@ -46,7 +46,36 @@ public sealed class SimVm
     public string MobileNodeIdentifier { get; }
 
     public VmState State { get; internal set; }
-    public SimMag? Mag { get; internal set; }
+
+    public SimMag? Mag
+    {
+        get => _mag;
+        internal set
+        {
+            if (_mag != value) Locations.Add((CurrentTime?.Invoke() ?? default, value));
+            _mag = value;
+        }
+    }
+
+    private SimMag? _mag;
+
+    /// <summary>Where the VM was and since when (the MAG it runs on or is paused at; null when off): the ground truth the invariants judge paths by.</summary>
+    public List<(Instant Since, SimMag? Mag)> Locations { get; } = [];
+
+    internal Func<Instant>? CurrentTime { get; set; }
+
+    /// <summary>Was the VM on <paramref name="mag"/> at some instant within [<paramref name="from"/>, <paramref name="to"/>]?</summary>
+    public bool WasOn(SimMag mag, Instant from, Instant to)
+    {
+        for (int i = Locations.Count - 1; i >= 0; i--)
+        {
+            var (since, where) = Locations[i];
+            var until = i + 1 < Locations.Count ? Locations[i + 1].Since : Instant.MaxValue;
+            if (where == mag && since <= to && until >= from) return true;
+            if (until < from) break;
+        }
+        return false;
+    }
     public PortId Port { get; internal set; }
     /// <summary>When it last started running on its current MAG.</summary>
     public Instant AttachedSince { get; internal set; }

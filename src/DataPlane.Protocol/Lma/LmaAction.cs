@@ -63,6 +63,13 @@ public abstract record LmaAction
     public sealed record BindingChanged(string MobileNodeIdentifier, BindingChange Change, Ipv6Address? ProxyCareOfAddress,
         IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes, Ipv4Address? Ipv4HomeAddress = null) : LmaAction;
 
+    /// <summary>
+    /// An RFC 6705 pair was initiated, established (both MAGs route it directly), re-pointed after a handover, or ended
+    /// (with the reason); notification for logs and metrics. The MAGs are those of each party's current leg.
+    /// </summary>
+    public sealed record LocalizedRoutingChanged(string MobileNodeA, Ipv6Address MagA, string MobileNodeB, Ipv6Address MagB,
+        LocalizedRoutingChange Change, LocalizedRoutingSessionEnd? Reason) : LmaAction;
+
     /// <summary>Heartbeat: a MAG stopped answering (notification; its bindings stay until they expire).</summary>
     public sealed record PeerUnreachable(Ipv6Address Peer) : LmaAction;
 

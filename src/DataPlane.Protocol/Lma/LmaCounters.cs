@@ -63,6 +63,23 @@ public sealed class LmaCounters
     /// <summary>Heartbeat requests from addresses that are not authorised MAGs: not answered.</summary>
     public long HeartbeatsFromUnauthorizedPeers;
 
+    /// <summary>RFC 6705: VM-to-VM traffic between two MAGs reported by the data path, LRIs by kind, answers, pairs.</summary>
+    public long TrafficObservations;
+    public readonly LabeledCounter<LriKind> LrisSent = new();
+    public long LriRetransmissions;
+    /// <summary>LRIs given up on after every retransmission.</summary>
+    public long LrisUnanswered;
+    public readonly LabeledCounter<LocalizedRoutingStatus> LrasReceivedByStatus = new();
+    /// <summary>LRAs matching no LRI in flight (duplicates, late answers, strangers).</summary>
+    public long LrasUnmatched;
+    public long LocalizedRoutingSessionsStarted;
+    public long LocalizedRoutingSessionsEstablished;
+    public readonly LabeledCounter<LocalizedRoutingSessionEnd> LocalizedRoutingSessionsEnded = new();
+    /// <summary>Established pairs told again (their traffic still came this way, or a MAG restarted).</summary>
+    public long LocalizedRoutingRepairs;
+    /// <summary>Pairs not started because MaxSessions were held.</summary>
+    public long LocalizedRoutingSessionsRefusedFull;
+
     public readonly HeartbeatCounters Heartbeat;
 
     internal LmaCounters(HeartbeatCounters heartbeat) => Heartbeat = heartbeat;

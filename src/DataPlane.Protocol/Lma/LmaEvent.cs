@@ -14,6 +14,13 @@ public abstract record LmaEvent
     public sealed record MobilityMessageReceived(Ipv6Address Source, MobilityMessage Message) : LmaEvent;
 
     /// <summary>
+    /// The data path carried a packet from a VM of <paramref name="SourcePrefix"/> to one of <paramref name="DestinationPrefix"/>,
+    /// both bound here, between two MAGs (about once a second per source prefix at most): RFC 6705 localized routing may
+    /// set up a direct route for the pair.
+    /// </summary>
+    public sealed record TrafficObserved(Ipv6Prefix SourcePrefix, Ipv6Prefix DestinationPrefix) : LmaEvent;
+
+    /// <summary>
     /// The host's answer to <see cref="LmaAction.RequestProfile"/>: the profile, or null. A null with
     /// <paramref name="LookupFailed"/> (the AAA server could not be asked, and the failure policy
     /// denies) refuses the waiting PBUs with 128, which the MAG retries; a plain null (the server said

@@ -1,4 +1,5 @@
 using DataPlane.Protocol.Heartbeat;
+using DataPlane.Protocol.LocalizedRouting;
 using DataPlane.Wire;
 
 namespace DataPlane.Protocol.Lma;
@@ -68,6 +69,9 @@ public sealed record LmaOptions
     /// <summary>Messages from one MAG accepted at once above the rate.</summary>
     public int MaxMessageBurstPerMag { get; init; } = 4000;
 
+    /// <summary>RFC 6705: direct MAG–MAG routes for pairs of VMs bound here that talk across two MAGs.</summary>
+    public LocalizedRoutingOptions LocalizedRouting { get; init; } = new();
+
     /// <summary>Throws <see cref="ProtocolOptionsException"/> naming the first bad setting.</summary>
     public void Validate()
     {
@@ -94,5 +98,6 @@ public sealed record LmaOptions
         Check.AtLeast(MaxBindingCacheEntries, 1, p + nameof(MaxBindingCacheEntries));
         Check.AtLeast(MaxParkedRegistrations, 0, p + nameof(MaxParkedRegistrations));
         Heartbeat.Validate(p + nameof(Heartbeat) + ".");
+        LocalizedRouting.Validate(p + nameof(LocalizedRouting) + ".");
     }
 }

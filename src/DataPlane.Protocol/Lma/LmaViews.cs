@@ -13,3 +13,16 @@ public readonly record struct BindingCacheView(
     Ipv4Address? Ipv4HomeAddress = null,
     byte Ipv4PrefixLength = 0,
     Ipv4Address? Ipv4DefaultRouter = null);
+
+/// <summary>A read-only snapshot of one localized routing pair: each party, the MAG told about it, and where that leg stands.</summary>
+public readonly record struct LocalizedRoutingView(
+    string MobileNodeA,
+    IReadOnlyList<Ipv6Prefix> PrefixesA,
+    Ipv6Address MagA,
+    string LegA,
+    string MobileNodeB,
+    IReadOnlyList<Ipv6Prefix> PrefixesB,
+    Ipv6Address MagB,
+    string LegB,
+    bool Established,
+    Instant? ExpiresAt);

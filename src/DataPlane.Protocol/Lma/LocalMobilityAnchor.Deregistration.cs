@@ -28,7 +28,7 @@ public sealed partial class LocalMobilityAnchor
         }
         if (!CheckOrdering(source, pbu, entry, now)) return;
         if (TrySelectiveDeregistration(source, pbu, entry, now)) return;
-        Deactivate(entry);
+        Deactivate(entry, now);
         entry.DeregisteredBy = source;
         entry.DeleteAt = now + _options.MinDelayBeforeBceDelete;
         RecordAccepted(source, pbu, entry);
@@ -100,7 +100,7 @@ public sealed partial class LocalMobilityAnchor
         var change = entry.State == BindingCacheState.Active ? BindingChange.Expired : BindingChange.Deleted;
         if (entry.State == BindingCacheState.Active) Counters.BindingsExpired++;
         else Counters.BindingsDeletedAfterHoldDown++;
-        Deactivate(entry);
+        Deactivate(entry, now);
         _awaitingDeletion--;
         _cache.Remove(entry);
         if (entry.PrefixesFromPool) foreach (var p in entry.HomeNetworkPrefixes) _pool!.Release(p);

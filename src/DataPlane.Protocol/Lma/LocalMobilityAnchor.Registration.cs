@@ -308,7 +308,7 @@ public sealed partial class LocalMobilityAnchor
         var requested = pbu.LifetimeSpan;
         var granted = requested < _options.MaxBindingLifetime ? requested : _options.MaxBindingLifetime;
         var grantedOnWire = TimeSpan.FromSeconds(PmipDefaults.ToLifetimeUnits(granted) * BindingUpdate.LifetimeUnitSeconds);
-        Activate(entry, source, now);
+        bool moved = Activate(entry, source, now);
         entry.ExpiresAt = now + grantedOnWire;
         entry.MagLinkLocalAddress = pbu.LinkLocalAddress;
         RecordAccepted(source, pbu, entry);
@@ -317,6 +317,9 @@ public sealed partial class LocalMobilityAnchor
             ipv4: Ipv4Binding.Of(entry), dhcpServerMode: DhcpServerMode));
         Counters.PbasSentByStatus.Increment(BindingAckStatus.Accepted);
         if (change is { } c) _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, c, source, entry.HomeNetworkPrefixes, entry.Ipv4HomeAddress));
+        // The VM's localized routing pairs follow it, in this same step; after the PBA, so that the new MAG, which
+        // checks an LRI against the session the PBA establishes, normally has it first.
+        if (moved) OnBindingMoved(entry, source, now);
     }
 
     private static void RecordAccepted(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry entry)
@@ -327,8 +330,8 @@ public sealed partial class LocalMobilityAnchor
         entry.LastAcceptedTimestamp = pbu.Timestamp;
     }
 
-    /// <summary>Route the entry's prefixes to <paramref name="mag"/>: new tunnel first, old one released last.</summary>
-    private void Activate(BindingCacheEntry entry, Ipv6Address mag, Instant now)
+    /// <summary>Route the entry's prefixes to <paramref name="mag"/>: new tunnel first, old one released last. True when it moved from another MAG.</summary>
+    private bool Activate(BindingCacheEntry entry, Ipv6Address mag, Instant now)
     {
         var previous = entry.ProxyCareOfAddress;
         if (entry.State == BindingCacheState.AwaitingDeletion)
@@ -337,7 +340,7 @@ public sealed partial class LocalMobilityAnchor
             entry.DeregisteredBy = null;
             _awaitingDeletion--;
         }
-        if (previous == mag) return;
+        if (previous == mag) return false;
         if (_tunnels.Acquire(mag))
         {
             Counters.TunnelsCreated++;
@@ -348,13 +351,16 @@ public sealed partial class LocalMobilityAnchor
         // RFC 5844 §3.1.2.2/§3.1.2.4: the IPv4 host route moves with the prefixes.
         if (entry.Ipv4HomeAddress is { } v4) _actions.Add(new LmaAction.Ipv4RouteAdd(v4, mag));
         entry.ProxyCareOfAddress = mag;
-        if (previous is { } old) ReleaseTunnel(old);
+        if (previous is not { } old) return false;
+        ReleaseTunnel(old);
+        return true;
     }
 
     /// <summary>Remove the entry's forwarding (de-registration, expiry).</summary>
-    private void Deactivate(BindingCacheEntry entry)
+    private void Deactivate(BindingCacheEntry entry, Instant now)
     {
         if (entry.State != BindingCacheState.Active) return;
+        OnBindingDeactivated(entry, now);
         foreach (var p in entry.HomeNetworkPrefixes) _actions.Add(new LmaAction.RouteRemove(p));
         if (entry.Ipv4HomeAddress is { } v4) _actions.Add(new LmaAction.Ipv4RouteRemove(v4));
         if (entry.ProxyCareOfAddress is { } mag) ReleaseTunnel(mag);

@@ -23,7 +23,8 @@ public sealed partial class LocalMobilityAnchor
     private readonly HomeNetworkPrefixPoolAllocator? _pool;
     private readonly Ipv4HomeAddressPool? _ipv4Pool;
     private readonly Func<Ipv4Address, bool> _isReservedIpv4;
-    // Targets are BindingCacheEntry (lifetime or hold-down), ParkedRegistration or ProfileLookup.
+    // Targets are BindingCacheEntry (lifetime or hold-down), ParkedRegistration, ProfileLookup, LocalizedRoutingLeg
+    // (LRI retransmission) or LocalizedRoutingSession (refresh, expiry).
     private readonly TimerQueue<object> _timers = new();
     private readonly HeartbeatPeerTracker _heartbeat;
     private readonly List<HeartbeatSignal> _heartbeatSignals = [];
@@ -42,6 +43,7 @@ public sealed partial class LocalMobilityAnchor
         _heartbeat = new HeartbeatPeerTracker(options.Heartbeat, options.RestartCounter, random);
         Counters = new LmaCounters(_heartbeat.Counters);
         _rateLimiter = new SignallingRateLimiter(options.MaxMessagesPerMagPerSecond, options.MaxMessageBurstPerMag);
+        _nextLriSequence = (ushort)random.NextUInt64();
     }
 
     public LmaOptions Options => _options;
@@ -74,8 +76,10 @@ public sealed partial class LocalMobilityAnchor
             case LmaEvent.MobilityMessageReceived m when !_rateLimiter.TryAcquire(m.Source, IsMagAuthorized(m.Source), now): Counters.MessagesRateLimited++; break;
             case LmaEvent.MobilityMessageReceived { Message: BindingUpdate pbu } m: OnProxyBindingUpdate(m.Source, pbu, now); break;
             case LmaEvent.MobilityMessageReceived { Message: HeartbeatMessage hb } m: OnHeartbeat(m.Source, hb, now); break;
+            case LmaEvent.MobilityMessageReceived { Message: LocalizedRoutingAcknowledgement lra } m: OnLocalizedRoutingAcknowledgement(m.Source, lra, now); break;
             case LmaEvent.MobilityMessageReceived: Counters.UnexpectedMessages++; break;
             case LmaEvent.ProfileDecided p: OnProfileDecided(p, now); break;
+            case LmaEvent.TrafficObserved t: OnTrafficObserved(t, now); break;
             default: throw new ArgumentOutOfRangeException(nameof(e), e, "unknown LMA event");
         }
         return _actions;
@@ -91,11 +95,13 @@ public sealed partial class LocalMobilityAnchor
                 case BindingCacheEntry entry: OnEntryTimer(entry, now); break;
                 case ParkedRegistration parked: OnParkedTimeout(parked, now); break;
                 case ProfileLookup lookup: OnProfileLookupTimeout(lookup, now); break;
+                case LocalizedRoutingLeg leg: OnLegTimer(leg, now); break;
+                case LocalizedRoutingSession session: OnSessionTimer(session, now); break;
             }
         }
         _heartbeatSignals.Clear();
         _heartbeat.Poll(now, _heartbeatSignals);
-        ApplyHeartbeatSignals();
+        ApplyHeartbeatSignals(now);
         return _actions;
     }
 
@@ -127,13 +133,14 @@ public sealed partial class LocalMobilityAnchor
         if (!hb.IsResponse && !authorized) Counters.HeartbeatsFromUnauthorizedPeers++;
         _heartbeatSignals.Clear();
         _heartbeat.OnMessage(source, hb, answerRequests: authorized, _heartbeatSignals);
-        ApplyHeartbeatSignals();
+        ApplyHeartbeatSignals(now);
     }
 
-    private void ApplyHeartbeatSignals()
+    private void ApplyHeartbeatSignals(Instant now)
     {
         foreach (var s in _heartbeatSignals)
         {
+            if (s.Kind == HeartbeatSignalKind.PeerRestarted) OnMagRestarted(s.Peer, now);
             _actions.Add(s.Kind switch
             {
                 HeartbeatSignalKind.Send => new LmaAction.SendMobilityMessage(_options.LocalMobilityAnchorAddress, s.Peer, s.Message!),

@@ -58,6 +58,9 @@ internal sealed class AccessSession(PortId port, MacAddress mac, AttachTrigger t
     /// <summary>After a non-retryable failure: triggers before this are absorbed.</summary>
     public Instant HoldOffUntil;
 
+    /// <summary>RFC 6705 direct routes of this VM, by the remote mobile node's MN-ID; null until the first.</summary>
+    public Dictionary<string, LocalizedRoute>? LocalizedRoutes;
+
     public Instant NudDeadline(MagOptions o) =>
         NudProbesSent == 0 ? LastReachableAt + o.NudReachableTime : LastNudProbeAt + o.NudProbeInterval;
 

@@ -73,6 +73,20 @@ public sealed class MagCounters
     /// <summary>A de-registration in progress was abandoned because the VM re-attached here first.</summary>
     public long DeregistrationsSuperseded;
 
+    /// <summary>RFC 6705: LRIs taken, those that named no usable pair (dropped), LRAs sent by status.</summary>
+    public long LrisReceived;
+    public long LrisMalformed;
+    /// <summary>LRIs from an address that is not the LMA of the mobile node they name (answered 129).</summary>
+    public long LrisFromOtherLma;
+    public readonly LabeledCounter<LocalizedRoutingStatus> LrasSent = new();
+    /// <summary>Direct routes installed, re-pointed at another MAG, refreshed, and ended by reason.</summary>
+    public long LocalizedRoutesInstalled;
+    public long LocalizedRoutesRepointed;
+    /// <summary>Routes the LMA confirmed: from accepting only to sending directly too.</summary>
+    public long LocalizedRoutesConfirmed;
+    public long LocalizedRoutesRefreshed;
+    public readonly LabeledCounter<LocalizedRouteEnd> LocalizedRoutesEnded = new();
+
     /// <summary>Mobility messages of a type the MAG does not take (e.g. a PBU).</summary>
     public long UnexpectedMessages;
 

@@ -126,3 +126,20 @@ public enum RouterAdvertisementReason : byte
     /// <summary>The periodic unsolicited RA.</summary>
     Periodic,
 }
+
+/// <summary>Why a direct (RFC 6705) route ended at the MAG.</summary>
+public enum LocalizedRouteEnd : byte
+{
+    /// <summary>The LMA asked (an LRI with lifetime 0): a VM moved, left or the pair ended.</summary>
+    Terminated,
+    /// <summary>The LMA's refresh found it unused since the previous one; the MAG declined (LRA with lifetime 0).</summary>
+    Idle,
+    /// <summary>Its lifetime ran out without a refresh.</summary>
+    Expired,
+    /// <summary>The local VM's session ended (detach, failure, superseded).</summary>
+    SessionEnded,
+    /// <summary>The LMA stopped answering heartbeats: in doubt, traffic goes the LMA way again.</summary>
+    LmaUnreachable,
+    /// <summary>The LMA restarted and forgot the pairs it had set up.</summary>
+    LmaRestarted,
+}

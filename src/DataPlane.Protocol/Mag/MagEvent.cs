@@ -33,6 +33,13 @@ public abstract record MagEvent
     /// <summary>The answer to <see cref="MagAction.RequestPolicy"/>: a profile, or null and a denial reason.</summary>
     public sealed record PolicyDecided(long RequestId, VmProfile? Profile, string? DenialReason = null) : MagEvent;
 
+    /// <summary>
+    /// The data path forwarded or accepted a packet over the direct route <paramref name="RouteId"/> (at most about once
+    /// a second per route: one reused event object, no timer work). An LMA's refresh of a route nobody used since the
+    /// last one is declined, so idle pairs end.
+    /// </summary>
+    public sealed record LocalizedRouteUsed(long RouteId) : MagEvent;
+
     /// <summary>A Mobility Header message (PBA, heartbeat) arrived from <paramref name="Source"/>.</summary>
     public sealed record MobilityMessageReceived(Ipv6Address Source, MobilityMessage Message) : MagEvent;
 

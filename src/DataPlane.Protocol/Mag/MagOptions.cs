@@ -89,6 +89,23 @@ public sealed record MagOptions
     public HeartbeatOptions Heartbeat { get; init; } = new();
 
     /// <summary>
+    /// RFC 5213 §6.10.3 EnableMAGLocalRouting: traffic between two VMs attached to this MAG is routed here instead of
+    /// through the LMA. The RFC's default is off (§9.2), for operators who need every packet to pass the LMA; ours is
+    /// on, because the traffic of a cloud is mostly VM to VM and the trip through a distant LMA is what makes it slow
+    /// (docs/protocol.md, "Optimized routing"). The data path reads it.
+    /// </summary>
+    public bool EnableMagLocalRouting { get; init; } = true;
+
+    /// <summary>Take part in RFC 6705 localized routing when the LMA initiates it (LRIs answered 0); off answers 128.</summary>
+    public bool LocalizedRouting { get; init; } = true;
+
+    /// <summary>Longest lifetime granted to an LRI (an infinite or longer request gets this).</summary>
+    public TimeSpan MaxLocalizedRoutingLifetime { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Direct routes held at once; LRIs beyond are refused (128), so a confused LMA cannot grow our memory without bound.</summary>
+    public int MaxLocalizedRoutes { get; init; } = 65_536;
+
+    /// <summary>
     /// Faster values for live migration, where the whole handover should cost one MAG–LMA round trip:
     /// the first retransmission a little after the worst expected RTT instead of 1.5 s, a 4 s cap so a
     /// lost PBA during an outage costs seconds rather than half a minute, more tries to cover the same
@@ -144,5 +161,8 @@ public sealed record MagOptions
         Check.That(FailedSessionRetryMax >= FailedSessionRetryInitial, p + nameof(FailedSessionRetryMax), "must not be shorter than FailedSessionRetryInitial");
         Check.NotNegative(RejectedSessionHoldOff, p + nameof(RejectedSessionHoldOff));
         Heartbeat.Validate(p + nameof(Heartbeat) + ".");
+        Check.That(MaxLocalizedRoutingLifetime >= TimeSpan.FromSeconds(1) && MaxLocalizedRoutingLifetime <= TimeSpan.FromSeconds(0xFFFE),
+            p + nameof(MaxLocalizedRoutingLifetime), "must be within 1 s..65534 s");
+        Check.AtLeast(MaxLocalizedRoutes, 0, p + nameof(MaxLocalizedRoutes));
     }
 }

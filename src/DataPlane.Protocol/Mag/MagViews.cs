@@ -26,3 +26,16 @@ public readonly record struct BindingUpdateListView(
     Instant? BindingExpiresAt,
     PortId? Port,
     Ipv4Assignment? Ipv4 = null);
+
+/// <summary>A read-only snapshot of one direct (RFC 6705) route.</summary>
+public readonly record struct LocalizedRouteView(
+    long RouteId,
+    PortId Port,
+    string LocalMobileNodeIdentifier,
+    string RemoteMobileNodeIdentifier,
+    IReadOnlyList<Ipv6Prefix> RemotePrefixes,
+    Ipv6Address RemoteMag,
+    Ipv6Address LocalMobilityAnchor,
+    bool Egress,
+    Instant ExpiresAt,
+    Instant? LastUsedAt);

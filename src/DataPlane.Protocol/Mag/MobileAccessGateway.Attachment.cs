@@ -195,6 +195,7 @@ public sealed partial class MobileAccessGateway
         _pendingPolicy.Remove(s.PolicyRequestId);
         _timers.Cancel(s);
         Counters.Detaches.Increment(reason);
+        EndLocalizedRoutes(s, LocalizedRouteEnd.SessionEnded);
         if (s.Installed)
         {
             s.Installed = false;
@@ -248,6 +249,7 @@ public sealed partial class MobileAccessGateway
     private void FailSession(AccessSession s, SessionFailureReason reason, BindingAckStatus? status, bool retry, Instant now)
     {
         Counters.SessionFailures.Increment(reason);
+        EndLocalizedRoutes(s, LocalizedRouteEnd.SessionEnded);
         if (s.Installed)
         {
             s.Installed = false;

@@ -16,12 +16,14 @@ public sealed partial class MobileAccessGateway
                     _actions.Add(new MagAction.SendMobilityMessage(_options.ProxyCareOfAddress, signal.Peer, signal.Message!));
                     break;
                 case HeartbeatSignalKind.PeerUnreachable:
+                    EndLocalizedRoutesOf(signal.Peer, LocalizedRouteEnd.LmaUnreachable);
                     _actions.Add(new MagAction.PeerUnreachable(signal.Peer));
                     break;
                 case HeartbeatSignalKind.PeerReachable:
                     _actions.Add(new MagAction.PeerReachable(signal.Peer));
                     break;
                 case HeartbeatSignalKind.PeerRestarted:
+                    EndLocalizedRoutesOf(signal.Peer, LocalizedRouteEnd.LmaRestarted);
                     int n = ReregisterAfterLmaRestart(signal.Peer, now);
                     _actions.Add(new MagAction.PeerRestarted(signal.Peer, signal.PreviousRestartCounter!.Value, signal.RestartCounter!.Value, n));
                     break;

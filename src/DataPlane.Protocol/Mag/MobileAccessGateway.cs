@@ -24,7 +24,7 @@ public sealed partial class MobileAccessGateway
     private readonly Dictionary<string, BindingUpdateListEntry> _bindingUpdateList = new(StringComparer.Ordinal);
     private readonly Dictionary<long, AccessSession> _pendingPolicy = [];
     private readonly Dictionary<Ipv6Address, int> _entriesPerLma = [];
-    // Targets are AccessSession or BindingUpdateListEntry: one timer each, for their earliest deadline.
+    // Targets are AccessSession, BindingUpdateListEntry or LocalizedRoute: one timer each, for their earliest deadline.
     private readonly TimerQueue<object> _timers = new();
     private readonly HeartbeatPeerTracker _heartbeat;
     private readonly List<HeartbeatSignal> _heartbeatSignals = [];
@@ -54,7 +54,7 @@ public sealed partial class MobileAccessGateway
 
     public int PendingPolicyRequests => _pendingPolicy.Count;
 
-    /// <summary>Armed timers (sessions, BUL entries, heartbeat peers). Never more than one per object.</summary>
+    /// <summary>Armed timers (sessions, BUL entries, direct routes, heartbeat peers). Never more than one per object.</summary>
     public int PendingTimers => _timers.Count + _heartbeat.PendingTimers;
 
     /// <summary>Timer heap entries including lazily deleted ones; stays within about twice <see cref="PendingTimers"/>.</summary>
@@ -74,6 +74,7 @@ public sealed partial class MobileAccessGateway
             case MagEvent.MobilityMessageReceived m: OnMobilityMessage(m.Source, m.Message, now); break;
             case MagEvent.Ipv4AddressRequested r: OnIpv4AddressRequested(r, now); break;
             case MagEvent.Ipv4AddressReleased r: OnIpv4AddressReleased(r, now); break;
+            case MagEvent.LocalizedRouteUsed u: OnLocalizedRouteUsed(u, now); break;
             default: throw new ArgumentOutOfRangeException(nameof(e), e, "unknown MAG event");
         }
         return _actions;
@@ -89,6 +90,7 @@ public sealed partial class MobileAccessGateway
             {
                 case AccessSession s: OnSessionTimer(s, now); break;
                 case BindingUpdateListEntry b: OnBindingTimer(b, now); break;
+                case LocalizedRoute r: OnLocalizedRouteTimer(r, now); break;
             }
         }
         _heartbeatSignals.Clear();
@@ -128,6 +130,7 @@ public sealed partial class MobileAccessGateway
         switch (message)
         {
             case BindingAcknowledgement pba: OnBindingAcknowledgement(source, pba, now); break;
+            case LocalizedRoutingInitiation lri: OnLocalizedRoutingInitiation(source, lri, now); break;
             case HeartbeatMessage hb:
                 _heartbeatSignals.Clear();
                 _heartbeat.OnMessage(source, hb, answerRequests: true, _heartbeatSignals);
