@@ -1,0 +1,327 @@
+using DataPlane.Protocol.LocalizedRouting;
+using DataPlane.Protocol.Lma;
+using DataPlane.Wire;
+
+namespace DataPlane.Protocol.Tests;
+
+/// <summary>The LMA's side of RFC 6705, event by event: what it sends each MAG, and when.</summary>
+public class LmaLocalizedRoutingTests
+{
+    private static readonly Ipv6Address LmaAddr = Ipv6Address.Parse("2001:db8:0:1::1");
+    private static readonly Ipv6Address Mag1 = Ipv6Address.Parse("2001:db8:0:2::1");
+    private static readonly Ipv6Address Mag2 = Ipv6Address.Parse("2001:db8:0:2::2");
+    private static readonly Ipv6Address Mag3 = Ipv6Address.Parse("2001:db8:0:2::3");
+    private static readonly Ipv6Prefix HnpA = Ipv6Prefix.Parse("2001:db8:100:a::/64");
+    private static readonly Ipv6Prefix HnpB = Ipv6Prefix.Parse("2001:db8:100:b::/64");
+    private static readonly Ipv6Prefix Pool = Ipv6Prefix.Parse("2001:db8:100::/48");
+
+    private sealed class Domain
+    {
+        private ushort _seq = 1;
+
+        public Domain(Func<LmaOptions, LmaOptions>? configure = null)
+        {
+            var o = new LmaOptions
+            {
+                LocalMobilityAnchorAddress = LmaAddr,
+                AuthorizedMags = new HashSet<Ipv6Address> { Mag1, Mag2, Mag3 },
+                HomeNetworkPrefixPool = Pool,
+            };
+            M = new LocalMobilityAnchor(configure?.Invoke(o) ?? o, new InMemoryLmaPolicy { AllowUnknownMobileNodes = true }, new SplitMix64Random(3));
+        }
+
+        public LocalMobilityAnchor M { get; }
+        public LmaCounters C => M.Counters;
+        public Instant Now = Instant.FromDateTime(new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+
+        public List<LmaAction> Register(Ipv6Address mag, string nai, Ipv6Prefix hnp, HandoffIndicator hi = HandoffIndicator.AttachmentOverNewInterface,
+            ushort lifetime = 900)
+        {
+            var options = Pbus.Complete(nai, Now, hnp, hi, MacAddress.FromUInt64((ulong)nai.GetHashCode() & 0xFFFF_FFFF));
+            var pbu = new BindingUpdate(_seq++, Pbus.ProxyFlags, lifetime) { Options = new MobilityOptionList(options) };
+            Now += TimeSpan.FromMilliseconds(1);
+            return Handle(new LmaEvent.MobilityMessageReceived(mag, pbu));
+        }
+
+        public List<LmaAction> Handle(LmaEvent e) => [.. M.Handle(e, Now)];
+
+        public List<LmaAction> Traffic(Ipv6Prefix from, Ipv6Prefix to) => Handle(new LmaEvent.TrafficObserved(from, to));
+
+        public List<LmaAction> Answer(Ipv6Address mag, LocalizedRoutingInitiation lri, LocalizedRoutingStatus status = LocalizedRoutingStatus.Success,
+            ushort? lifetime = null)
+        {
+            LocalizedRoutingMessages.TryRead(lri.Options, out var local, out var remote, out _);
+            var lra = LocalizedRoutingMessages.Acknowledgement(lri.Sequence, false, status, lifetime ?? lri.Lifetime, local!, remote);
+            return Handle(new LmaEvent.MobilityMessageReceived(mag, lra));
+        }
+
+        public List<LmaAction> Advance(TimeSpan by)
+        {
+            var end = Now + by;
+            var all = new List<LmaAction>();
+            while (M.NextDeadline is { } due && due <= end)
+            {
+                Now = Instant.Max(Now, due);
+                all.AddRange(M.Tick(Now));
+            }
+            Now = end;
+            return all;
+        }
+    }
+
+    private static List<(Ipv6Address Mag, LocalizedRoutingInitiation Lri)> Lris(IEnumerable<LmaAction> actions) =>
+        [.. actions.OfType<LmaAction.SendMobilityMessage>().Where(s => s.Message is LocalizedRoutingInitiation)
+            .Select(s => (s.Destination, (LocalizedRoutingInitiation)s.Message))];
+
+    private static LocalizedRoutingInitiation To(IEnumerable<(Ipv6Address Mag, LocalizedRoutingInitiation Lri)> lris, Ipv6Address mag) =>
+        Assert.Single(lris, l => l.Mag == mag).Lri;
+
+    private static (LocalizedRoutingParty Local, LocalizedRoutingParty Remote, Ipv6Address Mag) Read(LocalizedRoutingInitiation lri)
+    {
+        Assert.True(LocalizedRoutingMessages.TryRead(lri.Options, out var local, out var remote, out var mag));
+        return (local!, remote!, mag!.Value);
+    }
+
+    /// <summary>A on MAG1, B on MAG2, their pair set up and confirmed.</summary>
+    private static Domain Established(Func<LmaOptions, LmaOptions>? configure = null)
+    {
+        var d = new Domain(configure);
+        d.Register(Mag1, "a@t", HnpA);
+        d.Register(Mag2, "b@t", HnpB);
+        var setup = Lris(d.Traffic(HnpA, HnpB));
+        var confirms = Lris(d.Answer(Mag1, To(setup, Mag1)));
+        Assert.Empty(confirms);
+        confirms = Lris(d.Answer(Mag2, To(setup, Mag2)));
+        Assert.Equal(2, confirms.Count);
+        d.Answer(Mag1, To(confirms, Mag1));
+        d.Answer(Mag2, To(confirms, Mag2));
+        Assert.Equal(1, d.C.LocalizedRoutingSessionsEstablished);
+        return d;
+    }
+
+    [Fact]
+    public void Traffic_between_two_mags_sets_up_the_pair_with_each_mag_and_confirms_it_once_both_accept()
+    {
+        var d = new Domain();
+        d.Register(Mag1, "a@t", HnpA);
+        d.Register(Mag2, "b@t", HnpB);
+        var actions = d.Traffic(HnpA, HnpB);
+        var setup = Lris(actions);
+        Assert.Equal(2, setup.Count);
+        var (local1, remote1, mag1) = Read(To(setup, Mag1));
+        Assert.Equal(("a@t", "b@t", Mag2), (local1.MobileNodeIdentifier, remote1.MobileNodeIdentifier, mag1));
+        Assert.Equal([HnpA], local1.HomeNetworkPrefixes);
+        Assert.Equal([HnpB], remote1.HomeNetworkPrefixes);
+        var (local2, _, mag2) = Read(To(setup, Mag2));
+        Assert.Equal(("b@t", Mag1), (local2.MobileNodeIdentifier, mag2));
+        Assert.Equal((ushort)120, To(setup, Mag1).Lifetime);
+        Assert.NotEqual(To(setup, Mag1).Sequence, To(setup, Mag2).Sequence);
+        Assert.Equal(LocalizedRoutingChange.Initiated, Assert.Single(actions.OfType<LmaAction.LocalizedRoutingChanged>()).Change);
+
+        // More traffic while it is being set up starts nothing else.
+        Assert.Empty(Lris(d.Traffic(HnpB, HnpA)));
+        // One MAG answering is not enough to send directly: it would send to a MAG that may not take it yet.
+        Assert.Empty(Lris(d.Answer(Mag2, To(setup, Mag2))));
+        var confirms = Lris(d.Answer(Mag1, To(setup, Mag1)));
+        Assert.Equal(2, confirms.Count);
+        Assert.All(confirms, c => Assert.DoesNotContain(c.Lri.Sequence, setup.Select(s => s.Lri.Sequence)));
+        d.Answer(Mag1, To(confirms, Mag1));
+        var done = d.Answer(Mag2, To(confirms, Mag2));
+        Assert.Equal(LocalizedRoutingChange.Established, Assert.Single(done.OfType<LmaAction.LocalizedRoutingChanged>()).Change);
+        var view = Assert.Single(d.M.LocalizedRoutingSessions);
+        Assert.True(view.Established);
+        Assert.Equal(d.Now + TimeSpan.FromSeconds(120), view.ExpiresAt);
+        Assert.Equal(0, d.M.LocalizedRoutingLegsInFlight);
+    }
+
+    [Theory]
+    [InlineData("same mag")]
+    [InlineData("unbound destination")]
+    [InlineData("disabled")]
+    [InlineData("no room")]
+    public void Traffic_that_needs_no_pair_or_may_not_have_one_starts_none(string why)
+    {
+        var d = new Domain(o => why switch
+        {
+            "disabled" => o with { LocalizedRouting = o.LocalizedRouting with { Enabled = false } },
+            "no room" => o with { LocalizedRouting = o.LocalizedRouting with { MaxSessions = 0 } },
+            _ => o,
+        });
+        d.Register(Mag1, "a@t", HnpA);
+        if (why != "unbound destination") d.Register(why == "same mag" ? Mag1 : Mag2, "b@t", HnpB);
+        Assert.Empty(Lris(d.Traffic(HnpA, HnpB)));
+        Assert.Equal(0, d.M.LocalizedRoutingSessionCount);
+        Assert.Equal(why == "no room" ? 1 : 0, d.C.LocalizedRoutingSessionsRefusedFull);
+    }
+
+    [Fact]
+    public void An_unanswered_lri_is_retransmitted_with_backoff_and_then_the_pair_is_given_up_and_held_off()
+    {
+        var d = new Domain();
+        d.Register(Mag1, "a@t", HnpA);
+        d.Register(Mag2, "b@t", HnpB);
+        var setup = Lris(d.Traffic(HnpA, HnpB));
+        d.Answer(Mag2, To(setup, Mag2));
+        // MAG1 never answers: 1 s, 2 s, 4 s, 4 s, then given up (5 transmissions).
+        var resent = new List<Instant>();
+        var start = d.Now;
+        for (int i = 0; i < 60 && d.M.LocalizedRoutingSessionCount > 0; i++)
+        {
+            var actions = d.Advance(TimeSpan.FromMilliseconds(500));
+            foreach (var (mag, lri) in Lris(actions).Where(l => l.Mag == Mag1 && l.Lri.Lifetime != 0)) resent.Add(d.Now);
+        }
+        Assert.Equal(4, d.C.LriRetransmissions);
+        Assert.Equal([1.0, 3.0, 7.0, 11.0], resent.Select(t => Math.Round((t - start).TotalSeconds)).ToArray());
+        Assert.Equal(1, d.C.LocalizedRoutingSessionsEnded[LocalizedRoutingSessionEnd.NoAnswer]);
+        Assert.Equal(1, d.M.LocalizedRoutingPairsHeldOff);
+        Assert.Empty(Lris(d.Traffic(HnpA, HnpB)));
+        d.Advance(TimeSpan.FromSeconds(61));
+        Assert.Equal(2, Lris(d.Traffic(HnpA, HnpB)).Count);
+    }
+
+    [Fact]
+    public void A_refusal_ends_the_pair_and_the_other_mag_is_told_to_stop()
+    {
+        var d = new Domain();
+        d.Register(Mag1, "a@t", HnpA);
+        d.Register(Mag2, "b@t", HnpB);
+        var setup = Lris(d.Traffic(HnpA, HnpB));
+        d.Answer(Mag1, To(setup, Mag1));
+        var actions = d.Answer(Mag2, To(setup, Mag2), LocalizedRoutingStatus.LocalizedRoutingNotAllowed);
+        var stop = To(Lris(actions), Mag1);
+        Assert.True(stop.IsTermination);
+        Assert.DoesNotContain(Lris(actions), l => l.Mag == Mag2);
+        Assert.Equal(LocalizedRoutingSessionEnd.Refused, Assert.Single(actions.OfType<LmaAction.LocalizedRoutingChanged>()).Reason);
+        Assert.Equal(0, d.M.LocalizedRoutingSessionCount);
+        d.Answer(Mag1, stop, lifetime: 0);
+        Assert.Equal(0, d.M.LocalizedRoutingLegsInFlight);
+    }
+
+    [Fact]
+    public void A_129_from_the_mag_that_just_registered_the_vm_is_asked_again_at_once()
+    {
+        // Our LRI overtook the PBA it followed: the MAG did not know the VM yet.
+        var d = Established();
+        var moved = d.Register(Mag3, "b@t", HnpB, HandoffIndicator.HandoffBetweenMagsForSameInterface);
+        var lris = Lris(moved);
+        var toNew = To(lris, Mag3);
+        var again = Lris(d.Answer(Mag3, toNew, LocalizedRoutingStatus.MobileNodeNotAttached));
+        Assert.Equal(toNew, Assert.Single(again).Lri);
+        Assert.Equal(1, d.M.LocalizedRoutingSessionCount);
+    }
+
+    [Fact]
+    public void A_handover_re_points_the_staying_side_sets_up_the_new_mag_and_stops_the_old_one_in_the_same_step_after_the_pba()
+    {
+        var d = Established();
+        var actions = d.Register(Mag3, "b@t", HnpB, HandoffIndicator.HandoffBetweenMagsForSameInterface);
+        int pba = actions.FindIndex(a => a is LmaAction.SendMobilityMessage { Message: BindingAcknowledgement });
+        var lris = Lris(actions);
+        Assert.Equal(3, lris.Count);
+        Assert.True(actions.FindIndex(a => a is LmaAction.SendMobilityMessage { Message: LocalizedRoutingInitiation }) > pba);
+        var (_, _, repointedTo) = Read(To(lris, Mag1));
+        Assert.Equal(Mag3, repointedTo);
+        Assert.False(To(lris, Mag1).IsTermination);
+        var (newLocal, _, newPeer) = Read(To(lris, Mag3));
+        Assert.Equal(("b@t", Mag1), (newLocal.MobileNodeIdentifier, newPeer));
+        var stop = To(lris, Mag2);
+        Assert.True(stop.IsTermination);
+        Assert.Equal("a@t", Read(stop).Remote.MobileNodeIdentifier);
+        Assert.Equal(LocalizedRoutingChange.Repointed, Assert.Single(actions.OfType<LmaAction.LocalizedRoutingChanged>()).Change);
+        var legs = d.M.LocalizedRoutingLegs.ToList();
+        Assert.Contains(("b@t", Mag3, "a@t", Mag1, false), legs);
+        // Both answer: confirmed again.
+        d.Answer(Mag2, stop, lifetime: 0);
+        d.Answer(Mag1, To(lris, Mag1));
+        var confirms = Lris(d.Answer(Mag3, To(lris, Mag3)));
+        Assert.Equal([Mag1, Mag3], confirms.Select(c => c.Mag).OrderBy(m => m.ToString()).ToArray());
+    }
+
+    [Fact]
+    public void A_vm_moving_to_the_other_vms_mag_ends_the_pair()
+    {
+        var d = Established();
+        var actions = d.Register(Mag1, "b@t", HnpB, HandoffIndicator.HandoffBetweenMagsForSameInterface);
+        var lris = Lris(actions);
+        Assert.All(lris, l => Assert.True(l.Lri.IsTermination));
+        Assert.Equal([Mag1, Mag2], lris.Select(l => l.Mag).OrderBy(m => m.ToString()).ToArray());
+        Assert.Equal(LocalizedRoutingSessionEnd.SameMag, Assert.Single(actions.OfType<LmaAction.LocalizedRoutingChanged>()).Reason);
+        Assert.Equal(0, d.M.LocalizedRoutingSessionCount);
+    }
+
+    [Fact]
+    public void A_deregistration_ends_the_pair_at_both_mags()
+    {
+        var d = Established();
+        var actions = d.Register(Mag2, "b@t", HnpB, HandoffIndicator.HandoffStateNotChanged, lifetime: 0);
+        var lris = Lris(actions);
+        Assert.Equal(2, lris.Count);
+        Assert.All(lris, l => Assert.True(l.Lri.IsTermination));
+        Assert.Equal(LocalizedRoutingSessionEnd.BindingGone, Assert.Single(actions.OfType<LmaAction.LocalizedRoutingChanged>()).Reason);
+    }
+
+    [Fact]
+    public void An_established_pair_is_refreshed_and_ends_when_a_mag_declines()
+    {
+        var d = Established();
+        var refresh = Lris(d.Advance(TimeSpan.FromSeconds(90.5)));
+        Assert.True(refresh.Count == 2, string.Join("; ", refresh.Select(r => $"{r.Mag} {r.Lri}")));
+        Assert.Equal(2, d.C.LrisSent[LriKind.Refresh]);
+        d.Answer(Mag1, To(refresh, Mag1));
+        d.Answer(Mag2, To(refresh, Mag2));
+        Assert.True(Assert.Single(d.M.LocalizedRoutingSessions).Established);
+        refresh = Lris(d.Advance(TimeSpan.FromSeconds(90.5)));
+        var actions = d.Answer(Mag1, To(refresh, Mag1), lifetime: 0);
+        Assert.True(To(Lris(actions), Mag2).IsTermination);
+        Assert.Equal(LocalizedRoutingSessionEnd.Idle, Assert.Single(actions.OfType<LmaAction.LocalizedRoutingChanged>()).Reason);
+        // MAG2's answer to the refresh that was replaced by the stop is matched by nothing.
+        d.Answer(Mag2, To(refresh, Mag2));
+        Assert.Equal(1, d.C.LrasUnmatched);
+    }
+
+    [Fact]
+    public void Unanswered_refreshes_let_the_pair_expire()
+    {
+        var d = Established(o => o with { LocalizedRouting = o.LocalizedRouting with { MaxTransmissions = 50 } });
+        var actions = d.Advance(TimeSpan.FromSeconds(121));
+        Assert.Equal(LocalizedRoutingSessionEnd.Expired, Assert.Single(actions.OfType<LmaAction.LocalizedRoutingChanged>()).Reason);
+    }
+
+    [Fact]
+    public void Traffic_of_an_established_pair_still_seen_here_is_repaired_not_too_often()
+    {
+        var d = Established();
+        d.Advance(TimeSpan.FromSeconds(3));
+        var repair = Lris(d.Traffic(HnpA, HnpB));
+        Assert.Equal(Mag1, Assert.Single(repair).Mag);
+        Assert.Equal(1, d.C.LocalizedRoutingRepairs);
+        d.Advance(TimeSpan.FromSeconds(1));
+        Assert.Empty(Lris(d.Traffic(HnpA, HnpB)));
+        // Answered: confirmed, since MAG2 takes A's packets.
+        var confirm = Lris(d.Answer(Mag1, repair[0].Lri));
+        Assert.Equal(Mag1, Assert.Single(confirm).Mag);
+    }
+
+    [Fact]
+    public void Lras_from_strangers_or_for_nothing_in_flight_are_counted_and_ignored()
+    {
+        var d = Established();
+        var lra = LocalizedRoutingMessages.Acknowledgement(999, false, LocalizedRoutingStatus.Success, 10,
+            new LocalizedRoutingParty("a@t", [HnpA]), null);
+        Assert.Empty(d.Handle(new LmaEvent.MobilityMessageReceived(Ipv6Address.Parse("2001:db8:9::9"), lra)));
+        Assert.Empty(d.Handle(new LmaEvent.MobilityMessageReceived(Mag1, lra)));
+        Assert.Equal(2, d.C.LrasUnmatched);
+        Assert.Equal(1, d.M.LocalizedRoutingSessionCount);
+    }
+
+    [Fact]
+    public void An_unsolicited_lra_with_lifetime_zero_ends_the_pair()
+    {
+        var d = Established();
+        var lra = LocalizedRoutingMessages.Acknowledgement(7, true, LocalizedRoutingStatus.Success, 0,
+            new LocalizedRoutingParty("a@t", [HnpA]), new LocalizedRoutingParty("b@t", [HnpB]));
+        var actions = d.Handle(new LmaEvent.MobilityMessageReceived(Mag1, lra));
+        Assert.Equal(LocalizedRoutingSessionEnd.MagRequested, Assert.Single(actions.OfType<LmaAction.LocalizedRoutingChanged>()).Reason);
+        Assert.Equal(2, Lris(actions).Count(l => l.Lri.IsTermination));
+    }
+}
