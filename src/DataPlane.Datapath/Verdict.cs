@@ -32,7 +32,7 @@ public readonly struct Verdict
     private readonly int _b;
     private readonly int _port;
 
-    private Verdict(VerdictKind kind, DropReason reason, WireError error, int port, Ipv6Address address, int a, int b)
+    private Verdict(VerdictKind kind, DropReason reason, WireError error, int port, Ipv6Address address, int a, int b, in OffloadInfo offload = default)
     {
         Kind = kind;
         Reason = reason;
@@ -41,6 +41,7 @@ public readonly struct Verdict
         _address = address;
         _a = a;
         _b = b;
+        Offload = offload;
     }
 
     public VerdictKind Kind { get; }
@@ -67,6 +68,15 @@ public readonly struct Verdict
 
     public int SegmentCount => _b;
 
+    /// <summary>
+    /// For the forwarding verdicts: the offload metadata to send the packet or frame with — a TCP super-frame kept
+    /// whole (GSO type, gso_size) or a partial checksum left for the kernel or NIC to complete (NEEDS_CSUM).
+    /// Offsets count from the verdict's <see cref="Offset"/>: the inner IP packet for <see cref="VerdictKind.ToTunnel"/>
+    /// and <see cref="VerdictKind.ToHome"/>, the Ethernet frame for <see cref="VerdictKind.ToPort"/>.
+    /// <see cref="OffloadInfo.None"/>: a complete packet.
+    /// </summary>
+    public OffloadInfo Offload { get; }
+
     /// <summary>True for the verdicts that send bytes (<see cref="VerdictKind.ToTunnel"/>, <see cref="VerdictKind.ToPort"/>, <see cref="VerdictKind.ToHome"/>).</summary>
     public bool IsForwarded => Kind is VerdictKind.ToTunnel or VerdictKind.ToPort or VerdictKind.ToHome;
 
@@ -80,6 +90,9 @@ public readonly struct Verdict
     public static Verdict ToPort(PortId port, int offset, int length) =>
         new(VerdictKind.ToPort, DropReason.None, WireError.None, port.Value, default, offset, length);
 
+    public static Verdict ToPort(PortId port, int offset, int length, in OffloadInfo offload) =>
+        new(VerdictKind.ToPort, DropReason.None, WireError.None, port.Value, default, offset, length, offload);
+
     public static Verdict ToHome(int offset, int length) => new(VerdictKind.ToHome, DropReason.None, WireError.None, 0, default, offset, length);
 
     public static Verdict Segmented(int firstSegment, int count) =>
@@ -90,9 +103,11 @@ public readonly struct Verdict
         VerdictKind.Drop when Error != WireError.None => $"Drop({Reason}, {Error})",
         VerdictKind.Drop => $"Drop({Reason})",
         VerdictKind.ToTunnel => $"ToTunnel({TunnelDestination}, {Offset}, {Length})",
-        VerdictKind.ToPort => $"ToPort({Port}, {Offset}, {Length})",
+        VerdictKind.ToPort => $"ToPort({Port}, {Offset}, {Length}{OffloadText})",
         VerdictKind.ToHome => $"ToHome({Offset}, {Length})",
         VerdictKind.Segmented => $"Segmented({FirstSegment}, {SegmentCount})",
         _ => Kind.ToString(),
     };
+
+    private string OffloadText => Offload.IsGso || Offload.NeedsChecksum ? $", {Offload}" : "";
 }

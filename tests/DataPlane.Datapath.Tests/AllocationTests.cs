@@ -34,6 +34,79 @@ public class AllocationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Optimized_routing_allocates_nothing_between_ports_into_a_direct_tunnel_or_out_of_one()
+    {
+        var f = LocalRoutingTests.TwoVms();
+        LocalRoutingTests.Receive(f, LocalRoutingTests.Lri(10));
+        LocalRoutingTests.Receive(f, LocalRoutingTests.Lri(11));
+
+        // VM → MAG → the other VM's port (the route's use is reported once a second: part of what is measured)
+        var local = TestFrames.FromVm(payload: 200, destination: LocalRoutingTests.Vm2Address);
+        var localBuffer = new byte[Packet.DefaultHeadroom + local.Length];
+        Assert.Equal(0, Measure("VM → VM on the same MAG", () =>
+        {
+            local.CopyTo(localBuffer, Packet.DefaultHeadroom);
+            f.Now += TimeSpan.FromMilliseconds(1);
+            var v = f.Dp.FromPort(MagFixture.Port, localBuffer, Packet.DefaultHeadroom, local.Length, OffloadInfo.None, f.Now);
+            if (v.Kind != VerdictKind.ToPort) throw new InvalidOperationException(v.ToString());
+        }));
+
+        // VM → MAG → direct tunnel to the peer MAG
+        var direct = TestFrames.FromVm(payload: 200, destination: LocalRoutingTests.RemoteVm);
+        var directBuffer = new byte[Packet.DefaultHeadroom + direct.Length];
+        Assert.Equal(0, Measure("VM → direct tunnel", () =>
+        {
+            direct.CopyTo(directBuffer, Packet.DefaultHeadroom);
+            f.Now += TimeSpan.FromMilliseconds(1);
+            var v = f.Dp.FromPort(MagFixture.Port, directBuffer, Packet.DefaultHeadroom, direct.Length, OffloadInfo.None, f.Now);
+            if (v.Kind != VerdictKind.ToTunnel || v.TunnelDestination != LocalRoutingTests.PeerMag) throw new InvalidOperationException(v.ToString());
+        }));
+
+        // direct tunnel → MAG → VM
+        var inbound = TestFrames.Ipv6Udp(LocalRoutingTests.RemoteVm, MagFixture.VmAddress, payload: 200);
+        var inboundBuffer = new byte[Packet.DefaultHeadroom + inbound.Length];
+        inbound.CopyTo(inboundBuffer, Packet.DefaultHeadroom);
+        Assert.Equal(0, Measure("direct tunnel → VM", () =>
+        {
+            f.Now += TimeSpan.FromMilliseconds(1);
+            var v = f.Dp.FromTunnel(inboundBuffer, Packet.DefaultHeadroom, inbound.Length, LocalRoutingTests.PeerMag, MagFixture.Coa, f.Now);
+            if (v.Kind != VerdictKind.ToPort) throw new InvalidOperationException(v.ToString());
+        }));
+
+        // A TSO super-frame to the other VM, kept whole
+        var super = TestFrames.TcpSuperFrame(ipv6: true, payload: 30_000, TcpFlags.Ack, destination: LocalRoutingTests.Vm2Address);
+        var superBuffer = new byte[Packet.DefaultHeadroom + super.Length];
+        var offload = OffloadInfo.TcpSegmentation(GsoType.TcpV6, 1380, 86, EthernetFrame.HeaderLength + Ipv6Packet.HeaderLength, 16);
+        Assert.Equal(0, Measure("super-frame → VM on the same MAG", () =>
+        {
+            super.CopyTo(superBuffer, Packet.DefaultHeadroom);
+            f.Now += TimeSpan.FromMilliseconds(1);
+            var v = f.Dp.FromPort(MagFixture.Port, superBuffer, Packet.DefaultHeadroom, super.Length, offload, f.Now);
+            if (v.Kind != VerdictKind.ToPort || !v.Offload.IsGso) throw new InvalidOperationException(v.ToString());
+        }));
+    }
+
+    [Fact]
+    public void Noticing_vm_to_vm_traffic_at_the_lma_allocates_nothing()
+    {
+        var d = LmaLocalizedRoutingTests.TwoMags(new LmaDatapathOptions { TrafficObservationInterval = TimeSpan.FromMilliseconds(100) });
+        // The first packet starts a pair (its LRIs are never answered here); the later reports find it and change nothing:
+        // what is measured is the noticing on the per-packet path.
+        var upstream = TestFrames.Ipv6Udp(MagFixture.VmAddress, DomainFixture.SecondAddress, payload: 200);
+        var buffer = new byte[Packet.DefaultHeadroom + upstream.Length];
+        upstream.CopyTo(buffer, Packet.DefaultHeadroom);
+        d.Lma.FromTunnel(buffer, Packet.DefaultHeadroom, upstream.Length, DomainFixture.Mag1, DomainFixture.LmaAddress, d.Now);
+        d.Lma.ControlOutput.Clear();
+        Assert.Equal(0, Measure("tunnel → LMA, VM to VM, observed every 100 ms", () =>
+        {
+            d.Now += TimeSpan.FromMilliseconds(1);
+            var v = d.Lma.FromTunnel(buffer, Packet.DefaultHeadroom, upstream.Length, DomainFixture.Mag1, DomainFixture.LmaAddress, d.Now);
+            if (v.Kind != VerdictKind.ToHome) throw new InvalidOperationException(v.ToString());
+        }));
+        Assert.True(d.Lma.Counters.TrafficObservations > 100);
+    }
+
+    [Fact]
     public void Forwarding_in_every_direction_allocates_nothing()
     {
         var d = new DomainFixture();

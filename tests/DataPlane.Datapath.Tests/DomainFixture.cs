@@ -16,11 +16,18 @@ internal sealed class DomainFixture
     public static readonly Ipv6Address Mag1 = MagFixture.Coa;
     public static readonly Ipv6Address Mag2 = Ipv6Address.Parse("2001:db8:ffff::3");
 
+    /// <summary>A second VM the policy knows (for VM-to-VM tests): its MAC, NAI, prefix and SLAAC address.</summary>
+    public static readonly MacAddress SecondMac = MacAddress.Parse("52:54:00:ab:cd:ef");
+    public const string SecondNai = "52-54-00-ab-cd-ef@vm.test";
+    public static readonly Ipv6Prefix SecondHnp = Ipv6Prefix.Parse("2001:db8:7::/64");
+    public static readonly Ipv6Address SecondAddress = Ipv6Address.Parse("2001:db8:7::5054:ff:feab:cdef");
+
     /// <param name="ipv4">Dual stack (RFC 5844): the LMA has the IPv4 home network 10.200.0.0/24 and the VM's profile its address 10.200.0.9.</param>
-    public DomainFixture(LmaDatapathOptions? lmaOptions = null, bool ipv4 = false)
+    public DomainFixture(LmaDatapathOptions? lmaOptions = null, bool ipv4 = false, Func<LmaOptions, LmaOptions>? configureLma = null)
     {
         var policy = new InMemoryLmaPolicy();
         policy.SetProfile(MagFixture.Nai, new LmaMobileNodeProfile([MagFixture.Hnp]) { Ipv4Service = ipv4, Ipv4HomeAddress = ipv4 ? MagFixture.VmIpv4 : null });
+        policy.SetProfile(SecondNai, new LmaMobileNodeProfile([SecondHnp]));
         Policy = policy;
         _profile = ipv4
             ? _ => MagFixture.Ipv4Profile(dualStack: true) with { Ipv4HomeAddress = MagFixture.VmIpv4, Ipv4PrefixLength = 24 }
@@ -30,7 +37,7 @@ internal sealed class DomainFixture
             LocalMobilityAnchorAddress = LmaAddress, AuthorizedMags = new HashSet<Ipv6Address> { Mag1, Mag2 }, RestartCounter = 1,
             Ipv4HomeNetwork = ipv4 ? new Ipv4HomeNetwork(Ipv4Prefix.Parse("10.200.0.0/24"), MagFixture.Router4) : null,
         };
-        Lma = new LmaDatapath(new LocalMobilityAnchor(options, policy, new SplitMix64Random(3)), lmaOptions);
+        Lma = new LmaDatapath(new LocalMobilityAnchor(configureLma?.Invoke(options) ?? options, policy, new SplitMix64Random(3)), lmaOptions);
         M1 = new MagDatapath(new MobileAccessGateway(new MagOptions { ProxyCareOfAddress = Mag1 }, new SplitMix64Random(11)));
         M2 = new MagDatapath(new MobileAccessGateway(new MagOptions { ProxyCareOfAddress = Mag2 }, new SplitMix64Random(12)));
         M1.AddPort(MagFixture.Port, "vif1.0");
@@ -72,7 +79,9 @@ internal sealed class DomainFixture
             {
                 foreach (var request in mag.HostActions.OfType<MagAction.RequestPolicy>().ToList())
                 {
-                    mag.Handle(new MagEvent.PolicyDecided(request.RequestId, Profiles.GetValueOrDefault(request.Mac) ?? _profile(request.Mac)), Now);
+                    var profile = Profiles.GetValueOrDefault(request.Mac)
+                                  ?? (request.Mac == SecondMac ? new VmProfile(SecondNai, [SecondHnp], LmaAddress) : _profile(request.Mac));
+                    mag.Handle(new MagEvent.PolicyDecided(request.RequestId, profile), Now);
                     moved = true;
                 }
                 mag.ClearHostActions();

@@ -62,6 +62,16 @@ public sealed class CounterBlock
 
     public long DroppedTotal => Drops.Total;
 
+    /// <summary>
+    /// A VM's (MAG) share of <see cref="InPackets"/>/<see cref="OutPackets"/> that did not go through the LMA: routed
+    /// by the MAG between two of its ports (EnableMAGLocalRouting) and sent or received over a direct MAG–MAG tunnel
+    /// (RFC 6705). The rest went through the LMA. Zero in other blocks.
+    /// </summary>
+    public readonly PathCounters Local = new();
+
+    /// <inheritdoc cref="Local"/>
+    public readonly PathCounters Direct = new();
+
     internal void CountIn(int bytes)
     {
         InPackets++;
@@ -74,10 +84,44 @@ public sealed class CounterBlock
         OutBytes += bytes;
     }
 
+    /// <summary>A super-frame forwarded whole counts as the packets it stands for (its segments on the wire).</summary>
+    internal void CountIn(int packets, long bytes)
+    {
+        InPackets += packets;
+        InBytes += bytes;
+    }
+
+    internal void CountOut(int packets, long bytes)
+    {
+        OutPackets += packets;
+        OutBytes += bytes;
+    }
+
     internal void CountDrop(DropReason reason, WireError error)
     {
         Drops.Increment(reason);
         if (reason == DropReason.Malformed) MalformedBy.Increment(error);
+    }
+}
+
+/// <summary>Packets and bytes a VM sent and received along one path (see <see cref="CounterBlock.Local"/>).</summary>
+public sealed class PathCounters
+{
+    public long InPackets;
+    public long InBytes;
+    public long OutPackets;
+    public long OutBytes;
+
+    internal void CountIn(long packets, long bytes)
+    {
+        InPackets += packets;
+        InBytes += bytes;
+    }
+
+    internal void CountOut(long packets, long bytes)
+    {
+        OutPackets += packets;
+        OutBytes += bytes;
     }
 }
 
@@ -127,6 +171,13 @@ public sealed class DatapathCounters
     /// <summary>GSO super-frames cut, and the segments they gave.</summary>
     public long SuperFramesSegmented;
     public long SegmentsProduced;
+
+    /// <summary>MAG: packets routed between two of its ports (super-frames kept whole count once); and into direct MAG–MAG tunnels.</summary>
+    public long RoutedLocally;
+    public long RoutedDirect;
+
+    /// <summary>LMA: VM-to-VM traffic between two MAGs reported to the machine (RFC 6705 may route it MAG to MAG).</summary>
+    public long TrafficObservations;
 
     /// <summary>Protocol actions the data path performed itself (frames and tables) and those it passed to the host.</summary>
     public long ActionsExecuted;

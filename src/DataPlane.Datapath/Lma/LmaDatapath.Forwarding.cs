@@ -145,7 +145,22 @@ public sealed partial class LmaDatapath
         int inner = ip.Buffer.Length;
         tunnel.Counters.CountIn(inner);
         route.PrefixCounters.CountIn(inner);
+        if (_observeTraffic && now.Ticks >= route.NextObservationTicks) ObserveVmToVm(route, destination, now);
         return Verdict.ToHome(offset, inner);
+    }
+
+    /// <summary>
+    /// A VM's packet to a VM of another MAG (both bound here): tell the machine, which may set up RFC 6705 localized
+    /// routing for the pair. At most once per TrafficObservationInterval per source prefix, with a reused event.
+    /// </summary>
+    private void ObserveVmToVm(LmaRoute source, Ipv6Address destination, Instant now)
+    {
+        if (!_routes.TryLookup(destination, out var target) || ReferenceEquals(target.Tunnel, source.Tunnel)) return;
+        source.NextObservationTicks = now.Ticks + _options.TrafficObservationInterval.Ticks;
+        var e = source.Observation;
+        if (e is null || e.DestinationPrefix != target.Prefix) source.Observation = e = new Protocol.Lma.LmaEvent.TrafficObserved(source.Prefix, target.Prefix);
+        Counters.TrafficObservations++;
+        Handle(e, now);
     }
 
     /// <summary>An ICMPv6 error back towards a home-network sender, written for the home device.</summary>

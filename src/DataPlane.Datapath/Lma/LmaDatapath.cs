@@ -32,6 +32,7 @@ public sealed partial class LmaDatapath
     private readonly List<LmaAction> _hostActions = [];
     private RateLimiter _errorLimiter;
     private readonly SignallingGate _signalling;
+    private readonly bool _observeTraffic;
     /// <summary>The time of the event being handled, for the actions it produces.</summary>
     private Instant _now;
 
@@ -45,6 +46,7 @@ public sealed partial class LmaDatapath
         _address = machine.Options.LocalMobilityAnchorAddress;
         _errorSource = _options.IcmpErrorSource ?? _address;
         _ipv4ErrorSource = _options.Ipv4IcmpErrorSource ?? machine.Options.Ipv4HomeNetwork?.DefaultRouter;
+        _observeTraffic = machine.Options.LocalizedRouting.Enabled;
         ControlOutput = new ControlOutput(_options.ControlOutputCapacity);
         Segments = new SegmentPool(_options.SegmentPoolCapacity, (_options.SegmentHeadroom + _options.TunnelMtu + 63) & ~63, _options.SegmentHeadroom);
     }

@@ -32,6 +32,12 @@ public sealed record LmaDatapathOptions
     /// <summary>Free bytes in front of each segment, so the host can prepend an outer header in place.</summary>
     public int SegmentHeadroom { get; init; } = 64;
 
+    /// <summary>
+    /// How often at most a VM's traffic to another VM on another MAG is reported to the machine (RFC 6705 may route the
+    /// pair MAG to MAG), per source prefix: the per-packet cost is one comparison.
+    /// </summary>
+    public TimeSpan TrafficObservationInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Throws <see cref="Protocol.ProtocolOptionsException"/> naming the first bad setting.</summary>
     public void Validate()
     {
@@ -46,5 +52,6 @@ public sealed record LmaDatapathOptions
         MagDatapathOptions.Require(ControlOutputCapacity > 0, p + nameof(ControlOutputCapacity), "must be positive");
         MagDatapathOptions.Require(SegmentPoolCapacity > 0, p + nameof(SegmentPoolCapacity), "must be positive");
         MagDatapathOptions.Require(SegmentHeadroom is >= 0 and <= 512, p + nameof(SegmentHeadroom), "must be within 0..512");
+        MagDatapathOptions.Require(TrafficObservationInterval > TimeSpan.Zero, p + nameof(TrafficObservationInterval), "must be positive");
     }
 }

@@ -22,6 +22,10 @@ internal sealed class LmaRoute(Ipv6Prefix prefix, LmaTunnel tunnel, CounterBlock
     public Ipv6Address Mag => Tunnel.Mag;
 
     public CounterBlock PrefixCounters { get; } = prefixCounters;
+
+    /// <summary>When traffic from this prefix to another MAG's VM may next be reported (RFC 6705), and the last report, reused while its destination stays.</summary>
+    public long NextObservationTicks;
+    public Protocol.Lma.LmaEvent.TrafficObserved? Observation;
 }
 
 /// <summary>A bound IPv4 home address (RFC 5844's host route): the MAG serving it now and the VM's IPv4 counters.</summary>

@@ -53,6 +53,10 @@ internal sealed class AccessPort
 
     public readonly CounterBlock Counters = new();
 
+    /// <summary>RFC 6705 routes of the port's VM (copy on write: a handful at most). They belong to the port, not to the
+    /// installed session, so that re-installing a session with changed prefixes keeps them; RemoveSession clears them.</summary>
+    public DirectRoute[] DirectRoutes = [];
+
     /// <summary>One immutable event reused for every report, so reporting allocates nothing.</summary>
     public readonly MagEvent.ReachabilityConfirmed ReachabilityEvent;
 

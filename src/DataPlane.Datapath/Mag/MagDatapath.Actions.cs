@@ -35,10 +35,17 @@ public sealed partial class MagDatapath
                 if (FindPort(remove.Port) is { } port)
                 {
                     Uninstall(port);
+                    port.DirectRoutes = [];
                     // The VM is gone from this port: a learned MAC no longer identifies it (the next VM teaches its own).
                     if (remove.Reason is DetachReason.HotplugOffline or DetachReason.PortRemoved or DetachReason.NeighborUnreachable)
                         port.ForgetLearnedMac();
                 }
+                break;
+            case MagAction.InstallLocalizedRoute route:
+                InstallDirectRoute(route);
+                break;
+            case MagAction.RemoveLocalizedRoute route:
+                RemoveDirectRoute(route);
                 break;
             case MagAction.SendMobilityMessage send:
                 _signalling.Write(ControlOutput, Counters, send.Source, send.Destination, send.Message, _now);

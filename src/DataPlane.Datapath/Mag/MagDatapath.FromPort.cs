@@ -129,15 +129,11 @@ public sealed partial class MagDatapath
             SendErrorToVm(port, Icmpv6Type.PacketTooBig, 0, (uint)_options.TunnelMtu, packet, source, isIcmpError, now);
             return DropFromVm(port, DropReason.PacketTooBig);
         }
-        // RFC 2473 §3.1: the tunnel entry point decrements the inner hop limit once, as any forwarding would.
+        // RFC 2473 §3.1: the tunnel entry point decrements the inner hop limit once, as any forwarding would (and so
+        // does the MAG routing between two of its ports).
         if (!Ipv6Packet.TryCreate(packet, out var ip, out var error)) return DropFromVm(port, DropReason.Malformed, error); // classified above
         ip.HopLimit = (byte)(info.HopLimit - 1);
-        if (superFrameSegmentLength == 0)
-        {
-            session.Vm.CountIn(info.NetworkLength);
-            session.Tunnel.CountOut(info.NetworkLength);
-        }
-        return Verdict.ToTunnel(session.LocalMobilityAnchor, packetOffset, info.NetworkLength);
+        return RouteFromVm(port, session, buffer, offset, in info, packetOffset, destination, now, superFrameSegmentLength);
     }
 
     /// <summary>Gratuitous ARP and RARP (QEMU's self-announce): attachment triggers, rate-limited.</summary>
@@ -191,23 +187,29 @@ public sealed partial class MagDatapath
         // Every check once, on the super-frame; its hop limit is decremented in place and copied into each
         // segment. A segment too big for the tunnel gets one Packet Too Big for the whole super-frame.
         var verdict = ProcessFrame(port, buffer, offset, length, OffloadInfo.None, now, superFrame.FullSegmentPacketLength(gsoSize));
+        if (verdict.Kind == VerdictKind.ToPort) return LocalSuperFrame(port, in verdict, frame, in superFrame, in offload, gsoSize);
         if (verdict.Kind != VerdictKind.ToTunnel) return verdict;
 
         int count = superFrame.SegmentCount(gsoSize);
         if (superFrame.SegmentLength(gsoSize, 0) > Segments.MaxSegmentLength) return DropFromVm(port, DropReason.OffloadInvalid);
         if (!Segments.TryReserve(count, out int first)) return DropFromVm(port, DropReason.SegmentPoolExhausted);
         var session = port.Session!;
+        var peer = verdict.TunnelDestination;
+        bool direct = peer != session.LocalMobilityAnchor; // an RFC 6705 route: counted on that MAG's tunnel
+        var tunnel = direct ? TunnelBlock(peer) : session.Tunnel;
         int headroom = Segments.Headroom;
         for (int i = 0; i < count; i++)
         {
             var slot = Segments.Slot(first + i);
             int segmentLength = TcpSegmenter.WriteSegment(frame, superFrame, gsoSize, i, count, slot[headroom..]);
             int packetLength = segmentLength - superFrame.NetworkOffset;
-            Segments.SetVerdict(first + i, Verdict.ToTunnel(verdict.TunnelDestination, headroom + superFrame.NetworkOffset, packetLength));
+            Segments.SetVerdict(first + i, Verdict.ToTunnel(peer, headroom + superFrame.NetworkOffset, packetLength));
             session.Vm.CountIn(packetLength);
             if (!superFrame.IsIpv6) session.Vm4.CountIn(packetLength);
-            session.Tunnel.CountOut(packetLength);
+            if (direct) session.Vm.Direct.CountIn(1, packetLength);
+            tunnel.CountOut(packetLength);
         }
+        if (direct) Counters.RoutedDirect++;
         Counters.SuperFramesSegmented++;
         Counters.SegmentsProduced += count;
         return Verdict.Segmented(first, count);

@@ -3,15 +3,16 @@ using DataPlane.Wire;
 
 namespace DataPlane.Datapath;
 
-// Decapsulated packets from the LMA, delivered to the VM that owns the destination prefix.
+// Decapsulated packets from the LMA (or from a MAG over a direct route), delivered to the VM that owns the destination prefix.
 public sealed partial class MagDatapath
 {
     /// <summary>
     /// An inner packet from the uplink's IPv6-in-IPv6 raw socket (protocol 41 delivers the inner packet; the
     /// outer addresses come from msg_name and IPV6_PKTINFO): <c>buffer[offset..offset+length]</c> with at least
     /// an Ethernet header's worth of headroom. The outer source must be the LMA of the session that owns the
-    /// inner destination's prefix (anything else could inject traffic to a VM); the Ethernet header to the VM
-    /// is then written into the headroom and the verdict is <see cref="VerdictKind.ToPort"/>.
+    /// inner destination's prefix, or the MAG of one of that session's direct (RFC 6705) routes with the inner
+    /// source inside the route's prefixes (anything else could inject traffic to a VM); the Ethernet header to the
+    /// VM is then written into the headroom and the verdict is <see cref="VerdictKind.ToPort"/>.
     /// </summary>
     public Verdict FromTunnel(Span<byte> buffer, int offset, int length, Ipv6Address outerSource, Ipv6Address outerDestination, Instant now)
     {
@@ -26,15 +27,18 @@ public sealed partial class MagDatapath
         if (destination.IsMulticast) return DropFromTunnel(tunnel, DropReason.MulticastNotForwarded);
         if (!_prefixes.TryLookup(destination, out var port) || port.Session is not { } session)
             return DropFromTunnel(tunnel, DropReason.NoBinding);
-        if (session.LocalMobilityAnchor != outerSource) return DropFromTunnel(tunnel, DropReason.TunnelSourceMismatch);
+        DirectRoute? direct = null;
+        if (session.LocalMobilityAnchor != outerSource && (direct = AcceptDirect(port, outerSource, ip.Source, now)) is null)
+            return DropFromTunnel(tunnel, DropReason.TunnelSourceMismatch);
 
         // Packets to the VM are not decremented again: the LMA decremented as the tunnel entry point, and the
         // VM is on the exit point's own link.
         int inner = ip.Buffer.Length; // without anything after the declared payload length
         int frameOffset = offset - EthernetFrame.HeaderLength;
         EthernetFrame.WriteHeader(buffer.Slice(frameOffset, EthernetFrame.HeaderLength), session.Mac, _sharedMac, EtherType.Ipv6);
-        session.Tunnel.CountIn(inner);
+        (direct?.Tunnel ?? session.Tunnel).CountIn(inner);
         session.Vm.CountOut(inner);
+        if (direct is not null) session.Vm.Direct.CountOut(1, inner);
         if (session.FirstDeliveryTicks == 0) session.FirstDeliveryTicks = now.Ticks;
         port.Counters.CountOut(inner + EthernetFrame.HeaderLength);
         return Verdict.ToPort(port.Id, frameOffset, inner + EthernetFrame.HeaderLength);

@@ -63,6 +63,7 @@ public sealed partial class MagDatapath
         _proxyCareOfAddress = machine.Options.ProxyCareOfAddress;
         _errorSource = _options.IcmpErrorSource ?? _proxyCareOfAddress;
         _routerAddresses = [_sharedLinkLocal, .. _options.RouterAddresses];
+        _localRouting = machine.Options.EnableMagLocalRouting;
         _dnsServers = [.. _options.DnsServers];
         // RFC 5844 §3.4.3: the Interface MTU option carries the tunnel MTU.
         _dhcpSettings = new DhcpServerSettings(_options.DhcpLeaseTime, [.. _options.DhcpDnsServers],
@@ -131,7 +132,7 @@ public sealed partial class MagDatapath
         return found;
     }
 
-    /// <summary>Per-tunnel counters by LMA address.</summary>
+    /// <summary>Per-tunnel counters by peer: each LMA, and each MAG a direct (RFC 6705) route leads to.</summary>
     public IReadOnlyDictionary<Ipv6Address, CounterBlock> TunnelCounters => _tunnelCounters;
 
     /// <summary>Installed home network prefixes.</summary>
@@ -217,6 +218,7 @@ public sealed partial class MagDatapath
         if (FindPort(id) is not { } port) return false;
         Raise(new MagEvent.PortDetached(id, DetachReason.PortRemoved), now);
         Uninstall(port);
+        port.DirectRoutes = [];
         _ports[id.Value] = null;
         return true;
     }

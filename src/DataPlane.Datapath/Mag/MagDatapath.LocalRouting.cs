@@ -1,0 +1,179 @@
+using DataPlane.Protocol;
+using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
+
+namespace DataPlane.Datapath;
+
+// Optimized routing: where a VM's packet goes once it has passed every check. To another VM on this MAG, routed here
+// (RFC 5213 §6.10.3, EnableMAGLocalRouting): the shared router MAC as source, the hop limit decremented once, never
+// bridged. To a VM the LMA has paired with ours (RFC 6705), straight into a tunnel to that VM's MAG. Everything else
+// to the LMA. The receive side accepts a direct tunnel's packets only for a pair this MAG holds a route for, from the
+// very MAG that route names, with a source in the prefixes it names. Nothing here allocates.
+public sealed partial class MagDatapath
+{
+    private readonly bool _localRouting;
+
+    /// <summary>The RFC 6705 routes installed, per port (for ctl and metrics).</summary>
+    public IEnumerable<DirectRouteView> DirectRoutes => _ports.OfType<AccessPort>()
+        .SelectMany(p => p.DirectRoutes.Select(r => new DirectRouteView(r.Id, p.Id, r.RemotePrefixes, r.RemoteMag, r.Egress, r.Tunnel)));
+
+    /// <summary>
+    /// The forwarding decision for a packet from the VM of <paramref name="port"/> (hop limit already decremented), and
+    /// its counting; a super-frame (<paramref name="superFrameSegmentLength"/> non-zero) is counted by the caller.
+    /// </summary>
+    private Verdict RouteFromVm(AccessPort port, InstalledSession session, Span<byte> buffer, int offset, in FrameInfo info, int packetOffset,
+        Ipv6Address destination, Instant now, int superFrameSegmentLength)
+    {
+        int length = info.NetworkLength;
+        bool count = superFrameSegmentLength == 0;
+        if (_localRouting && _prefixes.TryLookup(destination, out var peer) && !ReferenceEquals(peer, port) && peer.Session is { } peerSession)
+        {
+            // Routed here: the frame becomes one from the router (the shared MAC) to the other VM, in place.
+            int frameLength = info.NetworkOffset + length;
+            EthernetFrame.WriteHeader(buffer.Slice(offset, EthernetFrame.HeaderLength), peerSession.Mac, _sharedMac, EtherType.Ipv6);
+            if (count)
+            {
+                session.Vm.CountIn(length);
+                session.Vm.Local.CountIn(1, length);
+                peerSession.Vm.CountOut(length);
+                peerSession.Vm.Local.CountOut(1, length);
+                peer.Counters.CountOut(frameLength);
+                Counters.RoutedLocally++;
+            }
+            return Verdict.ToPort(peer.Id, offset, frameLength);
+        }
+        var routes = port.DirectRoutes;
+        for (int i = 0; i < routes.Length; i++)
+        {
+            var route = routes[i];
+            if (!route.Egress || !route.Contains(destination)) continue;
+            ReportRouteUse(route, now);
+            if (count)
+            {
+                session.Vm.CountIn(length);
+                session.Vm.Direct.CountIn(1, length);
+                route.Tunnel.CountOut(length);
+                Counters.RoutedDirect++;
+            }
+            return Verdict.ToTunnel(route.RemoteMag, packetOffset, length);
+        }
+        if (count)
+        {
+            session.Vm.CountIn(length);
+            session.Tunnel.CountOut(length);
+        }
+        return Verdict.ToTunnel(session.LocalMobilityAnchor, packetOffset, length);
+    }
+
+    /// <summary>
+    /// A TCP super-frame routed to another VM here goes whole, with the descriptor it came with: the other VM's port has
+    /// a vnet header, so its kernel takes it as one (or cuts it, as a bridge would). Its checksum stays partial.
+    /// </summary>
+    private Verdict LocalSuperFrame(AccessPort port, in Verdict local, Span<byte> frame, in TcpSuperFrame superFrame, in OffloadInfo offload, int gsoSize)
+    {
+        var session = port.Session!;
+        var peer = FindPort(local.Port)!;
+        if (!offload.NeedsChecksum) WritePartialTcpChecksum(frame, in superFrame);
+        int count = superFrame.SegmentCount(gsoSize);
+        long bytes = superFrame.PacketEnd - superFrame.NetworkOffset + (long)(count - 1) * (superFrame.HeadersLength - superFrame.NetworkOffset);
+        session.Vm.CountIn(count, bytes);
+        session.Vm.Local.CountIn(count, bytes);
+        peer.Session!.Vm.CountOut(count, bytes);
+        peer.Session.Vm.Local.CountOut(count, bytes);
+        peer.Counters.CountOut(local.Length);
+        Counters.RoutedLocally++;
+        var descriptor = OffloadInfo.TcpSegmentation(offload.GsoType, (ushort)gsoSize, (ushort)superFrame.HeadersLength,
+            (ushort)superFrame.TransportOffset, 16);
+        return Verdict.ToPort(local.Port, local.Offset, local.Length, descriptor);
+    }
+
+    /// <summary>
+    /// What a TSO frame's TCP checksum field holds for whoever cuts it: the pseudo-header sum over the whole TCP
+    /// length, not complemented. A super-frame that came without NEEDS_CSUM carried a full checksum, meaningless to
+    /// its segments.
+    /// </summary>
+    private static void WritePartialTcpChecksum(Span<byte> frame, in TcpSuperFrame superFrame)
+    {
+        var l3 = frame[superFrame.NetworkOffset..superFrame.PacketEnd];
+        int tcpLength = superFrame.PacketEnd - superFrame.TransportOffset;
+        uint pseudo = InternetChecksum.PseudoHeader(Ipv6Address.ReadFrom(l3[8..]), Ipv6Address.ReadFrom(l3[24..]), (uint)tcpLength, (byte)IpProtocol.Tcp);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame.Slice(superFrame.TransportOffset + 16, 2), (ushort)~InternetChecksum.Finish(pseudo));
+    }
+
+    /// <summary>
+    /// A packet from a tunnel whose outer source is not the session's LMA: accepted only over a direct route of that
+    /// session naming that MAG, for a source inside the prefixes the route names.
+    /// </summary>
+    private DirectRoute? AcceptDirect(AccessPort port, Ipv6Address outerSource, Ipv6Address innerSource, Instant now)
+    {
+        var routes = port.DirectRoutes;
+        for (int i = 0; i < routes.Length; i++)
+        {
+            var route = routes[i];
+            if (route.RemoteMag != outerSource || !route.Contains(innerSource)) continue;
+            ReportRouteUse(route, now);
+            return route;
+        }
+        return null;
+    }
+
+    /// <summary>Tell the machine a route is in use, at most once per ActivityReportInterval (one reused event: no allocation).</summary>
+    private void ReportRouteUse(DirectRoute route, Instant now)
+    {
+        if (now.Ticks < route.NextUseReportTicks) return;
+        route.NextUseReportTicks = now.Ticks + _options.ActivityReportInterval.Ticks;
+        Raise(route.UsedEvent, now);
+    }
+
+    private void InstallDirectRoute(MagAction.InstallLocalizedRoute install)
+    {
+        if (FindPort(install.Port) is not { } port)
+        {
+            Counters.ActionsForUnknownPort++;
+            return;
+        }
+        var routes = port.DirectRoutes;
+        var route = new DirectRoute(install.RouteId, [.. install.RemotePrefixes], install.RemoteMag, install.Egress, TunnelBlock(install.RemoteMag));
+        for (int i = 0; i < routes.Length; i++)
+        {
+            if (routes[i].Id != install.RouteId) continue;
+            // Re-pointed or confirmed: replaced whole (the packet loop reads the array; nothing is mutated under it).
+            route.NextUseReportTicks = routes[i].RemoteMag == install.RemoteMag ? routes[i].NextUseReportTicks : 0;
+            var copy = (DirectRoute[])routes.Clone();
+            copy[i] = route;
+            port.DirectRoutes = copy;
+            return;
+        }
+        port.DirectRoutes = [.. routes, route];
+    }
+
+    private void RemoveDirectRoute(MagAction.RemoveLocalizedRoute remove)
+    {
+        if (FindPort(remove.Port) is not { } port) return;
+        port.DirectRoutes = [.. port.DirectRoutes.Where(r => r.Id != remove.RouteId)];
+    }
+}
+
+/// <summary>One RFC 6705 route of a port: the remote VM's prefixes and its MAG, and whether our packets may go there yet.</summary>
+internal sealed class DirectRoute(long id, Ipv6Prefix[] remotePrefixes, Ipv6Address remoteMag, bool egress, CounterBlock tunnel)
+{
+    public long Id { get; } = id;
+    public Ipv6Prefix[] RemotePrefixes { get; } = remotePrefixes;
+    public Ipv6Address RemoteMag { get; } = remoteMag;
+    public bool Egress { get; } = egress;
+    /// <summary>The counters of the tunnel to <see cref="RemoteMag"/> (shared by every route to that MAG).</summary>
+    public CounterBlock Tunnel { get; } = tunnel;
+    public long NextUseReportTicks;
+    public readonly MagEvent.LocalizedRouteUsed UsedEvent = new(id);
+
+    public bool Contains(Ipv6Address address)
+    {
+        foreach (var p in RemotePrefixes)
+            if (p.Contains(address)) return true;
+        return false;
+    }
+}
+
+/// <summary>A read-only snapshot of one direct route, with the counters of its tunnel.</summary>
+public readonly record struct DirectRouteView(long RouteId, PortId Port, IReadOnlyList<Ipv6Prefix> RemotePrefixes, Ipv6Address RemoteMag,
+    bool Egress, CounterBlock Tunnel);
