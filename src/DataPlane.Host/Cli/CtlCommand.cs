@@ -58,6 +58,7 @@ public static class CtlCommand
             ("tunnels", "tunnels", "tunnels with their packet and byte counters"),
             ("stats", "stats", "protocol and data path counters, drops by reason"),
             ("vms", "vms", "VMs with their traffic, drops and handovers, including those gone for less than metrics.vmRetention (MAG)"),
+            ("routes", "routes", "optimized routing: the direct MAG-MAG routes (MAG) or localized routing pairs (LMA) of RFC 6705"),
         })
         {
             var c = new Command(cmd, help);

@@ -19,6 +19,7 @@ public static class CtlTables
         ("tunnels", JsonArray a) when a.Count > 0 => Tunnels(a),
         ("vms", JsonArray a) when a.Count > 0 => Vms(a),
         ("sas", JsonArray a) when a.Count > 0 => Sas(a),
+        ("routes", JsonArray a) when a.Count > 0 => a[0]?["leg"] is not null ? LmaRoutes(a) : MagRoutes(a),
         ("stats", JsonObject o) => Stats(o),
         _ => TableWriter.Render(node),
     };
@@ -63,6 +64,21 @@ public static class CtlTables
                 : [S(t["lma"]), N(t["inPackets"]), Bytes(t["inBytes"]), N(t["outPackets"]), Bytes(t["outBytes"]), N(t["drops"])]));
     }
 
+    private static string MagRoutes(JsonArray rows) => Table(
+        ["PORT", "MN-ID", "TO MN-ID", "TO PREFIXES", "VIA MAG", "SENDING", "EXPIRES IN", "LAST USED"],
+        rows.OfType<JsonObject>().Select(r => new[]
+        {
+            S(r["port"]), S(r["nai"]), S(r["remoteNai"]), List(r["remotePrefixes"]), S(r["remoteMag"]), YesNo(r["egress"]),
+            Age(r["expiresInSeconds"]), r["lastUsedSecondsAgo"] is null ? "never" : $"{S(r["lastUsedSecondsAgo"])}s ago",
+        }));
+
+    private static string LmaRoutes(JsonArray rows) => Table(
+        ["MN-ID", "MAG", "LEG", "MN-ID", "MAG", "LEG", "ESTABLISHED", "EXPIRES IN"],
+        rows.OfType<JsonObject>().Select(r => new[]
+        {
+            S(r["nai"]), S(r["mag"]), S(r["leg"]), S(r["remoteNai"]), S(r["remoteMag"]), S(r["remoteLeg"]), YesNo(r["established"]), Age(r["expiresInSeconds"]),
+        }));
+
     private static string Sas(JsonArray rows) => Table(
         ["PEER", "NAME", "DIR", "SPI", "ALGORITHM", "STATE", "PACKETS", "SEQUENCE", "AUTH FAIL", "REPLAY", "LAST USED"],
         rows.OfType<JsonObject>().Select(a => new[]
@@ -72,11 +88,12 @@ public static class CtlTables
         }));
 
     private static string Vms(JsonArray rows) => Table(
-        ["MAC", "MN-ID", "PORT", "STATE", "HNP", "UP PKTS", "UP BYTES", "DOWN PKTS", "DOWN BYTES", "DROPS", "HANDOVERS", "LAST TRIGGER", "HANDOVER ms"],
+        ["MAC", "MN-ID", "PORT", "STATE", "HNP", "UP PKTS", "UP BYTES", "DOWN PKTS", "DOWN BYTES", "LOCAL UP/DOWN", "DIRECT UP/DOWN", "DROPS", "HANDOVERS", "LAST TRIGGER", "HANDOVER ms"],
         rows.OfType<JsonObject>().Select(v => new[]
         {
             S(v["mac"]), S(v["nai"]), S(v["port"]), S(v["state"]) + (v["goneSeconds"] is { } g ? $" ({Age(g)})" : ""), S(v["hnp"]),
-            N(v["uplinkPackets"]), Bytes(v["uplinkBytes"]), N(v["downlinkPackets"]), Bytes(v["downlinkBytes"]), N(v["drops"]),
+            N(v["uplinkPackets"]), Bytes(v["uplinkBytes"]), N(v["downlinkPackets"]), Bytes(v["downlinkBytes"]),
+            $"{N(v["localUplinkPackets"])}/{N(v["localDownlinkPackets"])}", $"{N(v["directUplinkPackets"])}/{N(v["directDownlinkPackets"])}", N(v["drops"]),
             N(v["handovers"]), S(v["lastTrigger"]), Ms(v["lastHandover"]?["firstRaMs"]),
         }));
 

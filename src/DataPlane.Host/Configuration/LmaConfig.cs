@@ -29,6 +29,8 @@ public sealed record LmaConfig
     public DataplaneConfig Dataplane { get; init; } = new();
     /// <summary>ESP keys for the Mobility Header (RFC 5213 §4); disabled when the section is absent.</summary>
     public SecurityConfig Security { get; init; } = SecurityConfig.Disabled;
+    /// <summary>The data path's settings (the tunnel MTU comes from uplinkMtu; how often VM-to-VM traffic is reported for RFC 6705).</summary>
+    public Datapath.LmaDatapathOptions Datapath { get; init; } = new();
 
     public static LmaConfig Load(string path) => Parse(ConfigObject.Load(path));
 
@@ -105,9 +107,32 @@ public sealed record LmaConfig
             };
             limits.Done();
         }
+        var datapath = new Datapath.LmaDatapathOptions { TunnelMtu = uplinkMtu - Ipv6Packet.HeaderLength };
+        if (root.OptionalObject("localizedRouting") is { } lr)
+        {
+            var d = o.LocalizedRouting;
+            o = o with
+            {
+                LocalizedRouting = d with
+                {
+                    Enabled = lr.OptionalBool("enabled", d.Enabled),
+                    Lifetime = lr.OptionalDuration("lifetime", d.Lifetime),
+                    RefreshFraction = lr.OptionalNumber("refreshFraction", d.RefreshFraction, 0.1, 0.95),
+                    InitialRetransmissionTimeout = lr.OptionalDuration("initialRetransmissionTimeout", d.InitialRetransmissionTimeout),
+                    MaxRetransmissionTimeout = lr.OptionalDuration("maxRetransmissionTimeout", d.MaxRetransmissionTimeout),
+                    MaxTransmissions = (int)lr.OptionalInteger("maxTransmissions", d.MaxTransmissions, 1, 100),
+                    MaxSessions = (int)lr.OptionalInteger("maxSessions", d.MaxSessions, 0, 10_000_000),
+                    RefusalHoldOff = lr.OptionalDuration("refusalHoldOff", d.RefusalHoldOff),
+                    RepairInterval = lr.OptionalDuration("repairInterval", d.RepairInterval),
+                },
+            };
+            datapath = datapath with { TrafficObservationInterval = lr.OptionalDuration("trafficObservationInterval", datapath.TrafficObservationInterval) };
+            lr.Done();
+        }
         root.Done();
         try
         {
+            datapath.Validate();
             o.Validate();
         }
         catch (ProtocolOptionsException e)
@@ -131,6 +156,7 @@ public sealed record LmaConfig
             Metrics = metrics,
             Dataplane = dataplane,
             Security = security,
+            Datapath = datapath,
         };
     }
 }

@@ -99,6 +99,7 @@ public sealed record MagConfig
             SharedLinkLocalAddress = sharedLinkLocal ?? Ipv6Address.LinkLocalFromMac(sharedMac),
             AdvertisedMtu = advertisedMtu,
         };
+        options = ParseLocalRouting(root.OptionalObject("localRouting"), options);
         var logging = LoggingConfig.Parse(root.OptionalObject("logging"));
         var metrics = MetricsConfig.Parse(root.OptionalObject("metrics"), MetricsConfig.DefaultMagPort);
         var dataplane = DataplaneConfig.Parse(root.OptionalObject("dataplane"));
@@ -162,6 +163,27 @@ public sealed record MagConfig
             throw d.Error("domainName", $"\"{domain}\" must be 1 to 255 printable ASCII characters");
         d.Done();
         return o with { DhcpServerIdentifier = serverId, DhcpLeaseTime = lease, DhcpDnsServers = dns, DhcpDomainName = domain };
+    }
+
+    /// <summary>
+    /// The "localRouting" section: VM-to-VM traffic that need not go through the LMA. enableMagLocalRouting (RFC 5213
+    /// §6.10.3) routes between two VMs of this MAG here; localizedRouting answers the LMA's RFC 6705 LRIs and so lets
+    /// two VMs on two MAGs talk MAG to MAG. Both on by default (docs/configuration.md says why and when to turn them off).
+    /// </summary>
+    private static MagOptions ParseLocalRouting(ConfigObject? l, MagOptions o)
+    {
+        if (l is null) return o;
+        o = o with
+        {
+            EnableMagLocalRouting = l.OptionalBool("enableMagLocalRouting", o.EnableMagLocalRouting),
+            LocalizedRouting = l.OptionalBool("localizedRouting", o.LocalizedRouting),
+            MaxLocalizedRoutingLifetime = l.OptionalDuration("maxLifetime", o.MaxLocalizedRoutingLifetime),
+            MaxLocalizedRoutes = (int)l.OptionalInteger("maxRoutes", o.MaxLocalizedRoutes, 0, 10_000_000),
+        };
+        l.Done();
+        if (o.MaxLocalizedRoutingLifetime < TimeSpan.FromSeconds(1) || o.MaxLocalizedRoutingLifetime > TimeSpan.FromSeconds(0xFFFE))
+            throw l.Error("maxLifetime", $"{Durations.Format(o.MaxLocalizedRoutingLifetime)} must be within 1s..65534s (the LRA's lifetime field counts 4 s units up to 65535)");
+        return o;
     }
 
     /// <summary>

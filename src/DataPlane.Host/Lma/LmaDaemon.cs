@@ -82,7 +82,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         var address = options.LocalMobilityAnchorAddress;
         var (security, secure) = SecureSignalling.Open(config.Security, address, log);
         _secure = secure;
-        _dp = new LmaDatapath(machine, new LmaDatapathOptions { TunnelMtu = config.TunnelMtu }, security);
+        _dp = new LmaDatapath(machine, config.Datapath with { TunnelMtu = config.TunnelMtu }, security);
         // A binding gone for longer than the retention: its series went, its prefixes' counters go too.
         _bindings.Forgotten = prefixes =>
         {
@@ -320,6 +320,10 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
                 case LmaAction.RequestProfile r:
                     AskProfile(r);
                     break;
+                case LmaAction.LocalizedRoutingChanged l:
+                    _log.LogInformation("localized routing: {A} at MAG {MagA} <-> {B} at MAG {MagB} {Change}{Reason}",
+                        l.MobileNodeA, l.MagA, l.MobileNodeB, l.MagB, l.Change, l.Reason is { } why ? $" ({why})" : "");
+                    break;
                 case LmaAction.PeerUnreachable u:
                     _peers.Unreachable(u.Peer);
                     _log.LogWarning("heartbeat: MAG {Peer} unreachable", u.Peer);
@@ -430,13 +434,38 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         "bindings" => _work.Post(() => ControlResponse.Success(BindingsJson())),
         "tunnels" => _work.Post(() => ControlResponse.Success(TunnelsJson())),
         "stats" => _work.Post(() => ControlResponse.Success(StatsJson())),
+        "routes" => _work.Post(() => ControlResponse.Success(RoutesJson())),
         "capture" => _work.Post(() => StartCapture(request)),
         "policy.reload" => Task.FromResult(_policy.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
         "sas" => _work.Post(() => ControlResponse.Success(SecureSignalling.SasJson(_dp.Security, _clock.Now))),
         "sas.reload" => _work.Post(() => _secure is null ? ControlResponse.Failure("sas.reload: no signalling keys are configured (the security section; a restart turns them on)")
             : _secure.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
-        _ => Task.FromResult(ControlResponse.Failure($"unknown command \"{request.Command}\" (LMA commands: bindings, tunnels, stats, capture, policy.reload, sas, sas.reload)")),
+        _ => Task.FromResult(ControlResponse.Failure($"unknown command \"{request.Command}\" (LMA commands: bindings, tunnels, stats, routes, capture, policy.reload, sas, sas.reload)")),
     };
+
+    /// <summary>`routes`: the RFC 6705 pairs, each party with its prefixes, the MAG told and where that leg stands.</summary>
+    private JsonArray RoutesJson()
+    {
+        var now = _clock.Now;
+        var list = new JsonArray();
+        foreach (var r in _dp.Machine.LocalizedRoutingSessions.OrderBy(r => r.MobileNodeA, StringComparer.Ordinal))
+        {
+            list.Add((JsonNode)new JsonObject
+            {
+                ["nai"] = r.MobileNodeA,
+                ["hnp"] = MagDaemon.Strings(r.PrefixesA),
+                ["mag"] = r.MagA.ToString(),
+                ["leg"] = r.LegA,
+                ["remoteNai"] = r.MobileNodeB,
+                ["remoteHnp"] = MagDaemon.Strings(r.PrefixesB),
+                ["remoteMag"] = r.MagB.ToString(),
+                ["remoteLeg"] = r.LegB,
+                ["established"] = r.Established,
+                ["expiresInSeconds"] = r.ExpiresAt is { } e ? (long)(e - now).TotalSeconds : null,
+            });
+        }
+        return list;
+    }
 
     private JsonArray BindingsJson()
     {

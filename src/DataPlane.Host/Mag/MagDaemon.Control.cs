@@ -24,13 +24,14 @@ public sealed partial class MagDaemon
         "tunnels" => OnLoop(() => ControlResponse.Success(TunnelsJson())),
         "stats" => OnLoop(() => ControlResponse.Success(StatsJson())),
         "vms" => OnLoop(() => ControlResponse.Success(VmsJson())),
+        "routes" => OnLoop(() => ControlResponse.Success(RoutesJson())),
         "capture" => OnLoop(() => StartCapture(request)),
         "policy.reload" => Task.FromResult(_policy.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
         "sas" => OnLoop(() => ControlResponse.Success(SecureSignalling.SasJson(_dp.Security, _clock.Now))),
         "sas.reload" => OnLoop(() => _secure is null ? ControlResponse.Failure("sas.reload: no signalling keys are configured (the security section; a restart turns them on)")
             : _secure.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
         _ => Task.FromResult(ControlResponse.Failure(
-            $"unknown command \"{request.Command}\" (MAG commands: port.add, port.del, ports, sessions, bindings, tunnels, stats, vms, capture, policy.reload, sas, sas.reload)")),
+            $"unknown command \"{request.Command}\" (MAG commands: port.add, port.del, ports, sessions, bindings, tunnels, stats, vms, routes, capture, policy.reload, sas, sas.reload)")),
     };
 
     /// <summary>`policy.security`: the signalling policy's counters beside the policy store's.</summary>
@@ -161,11 +162,39 @@ public sealed partial class MagDaemon
             list.Add((JsonNode)new JsonObject
             {
                 ["lma"] = lma.ToString(),
+                // A peer that is not an LMA of ours is another MAG, reached over an RFC 6705 direct route.
+                ["direct"] = _dp.Machine.LocalizedRoutes.Any(r => r.RemoteMag == lma),
                 ["inPackets"] = c.InPackets,
                 ["inBytes"] = c.InBytes,
                 ["outPackets"] = c.OutPackets,
                 ["outBytes"] = c.OutBytes,
                 ["drops"] = c.DroppedTotal,
+            });
+        }
+        return list;
+    }
+
+    /// <summary>`routes`: the RFC 6705 direct routes (which VM, towards whose prefixes, via which MAG, whether we send on it yet, its tunnel's counters).</summary>
+    private JsonArray RoutesJson()
+    {
+        var now = _clock.Now;
+        var list = new JsonArray();
+        foreach (var r in _dp.Machine.LocalizedRoutes.OrderBy(r => r.RouteId))
+        {
+            _dp.TunnelCounters.TryGetValue(r.RemoteMag, out var c);
+            list.Add((JsonNode)new JsonObject
+            {
+                ["port"] = PortName(r.Port),
+                ["nai"] = r.LocalMobileNodeIdentifier,
+                ["remoteNai"] = r.RemoteMobileNodeIdentifier,
+                ["remotePrefixes"] = Strings(r.RemotePrefixes),
+                ["remoteMag"] = r.RemoteMag.ToString(),
+                ["lma"] = r.LocalMobilityAnchor.ToString(),
+                ["egress"] = r.Egress,
+                ["expiresInSeconds"] = (long)(r.ExpiresAt - now).TotalSeconds,
+                ["lastUsedSecondsAgo"] = r.LastUsedAt is { } u ? (long)(now - u).TotalSeconds : null,
+                ["tunnelOutPackets"] = c?.OutPackets ?? 0,
+                ["tunnelInPackets"] = c?.InPackets ?? 0,
             });
         }
         return list;
@@ -185,6 +214,7 @@ public sealed partial class MagDaemon
         ["process"] = ProcessStats.ToJson(),
         ["vmsTracked"] = _vms.Count,
         ["vmCounters"] = _dp.VmCounters.Count,
+        ["localizedRoutes"] = _dp.Machine.LocalizedRouteCount,
     };
 
     internal static JsonObject SocketJson(PortCounters c) => new()

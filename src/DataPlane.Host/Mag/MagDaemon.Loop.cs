@@ -26,16 +26,19 @@ public sealed partial class MagDaemon
             }
             if (count == 0) return;
             if (port.Captures is { } captures) Taps.Batch(captures, _rxPort, count, CaptureDirection.Rx, CaptureMicros);
-            ForwardFromPort(_dp, port.Id, port.Device.HasVnetHeader, _rxPort, count, _uplink, now);
+            ForwardFromPort(_dp, port.Id, port.Device.HasVnetHeader, _rxPort, count, _uplink, now, _localDelivery);
             if (count < _rxPort.Capacity) return;
         }
     }
 
     /// <summary>
     /// One received batch of a port through the data path and out to the tunnel, in the order the VM sent it
-    /// (<see cref="TunnelOutput"/>); everything is sent before this returns, so the batch may be reused.
+    /// (<see cref="TunnelOutput"/>), or to another VM of this MAG (<paramref name="local"/>, EnableMAGLocalRouting:
+    /// the frame leaves from its receive slot with the offload descriptor the data path chose); everything is sent
+    /// before this returns, so the batch may be reused.
     /// </summary>
-    internal static void ForwardFromPort(MagDatapath dp, PortId port, bool vnetHeader, PacketBatch rx, int count, TunnelOutput output, Instant now)
+    internal static void ForwardFromPort(MagDatapath dp, PortId port, bool vnetHeader, PacketBatch rx, int count, TunnelOutput output, Instant now,
+        ILocalDelivery? local = null)
     {
         for (int i = 0; i < count; i++)
         {
@@ -52,9 +55,57 @@ public sealed partial class MagDaemon
                 case VerdictKind.Segmented:
                     output.Segments(v, dp.Segments);
                     break;
+                case VerdictKind.ToPort when local is not null:
+                    rx.SetFrame(i, v.Offset, v.Length);
+                    meta.Vnet = Offloads.ToVirtio(v.Offload);
+                    local.Queue(v.Port, i);
+                    break;
             }
         }
         output.Flush();
+        local?.Flush(rx);
+    }
+
+    /// <summary>Where <see cref="ForwardFromPort"/> puts frames routed to another port of this MAG: gathered per port, sent at the end of the batch.</summary>
+    internal interface ILocalDelivery
+    {
+        void Queue(PortId port, int slot);
+        void Flush(PacketBatch rx);
+    }
+
+    /// <summary>
+    /// The daemon's <see cref="ILocalDelivery"/>: each target port's slots in its <see cref="OpenPort.Pending"/> (free
+    /// outside <see cref="ReceiveTunnel"/>), one send per port and batch, its captures fed. Allocates nothing.
+    /// </summary>
+    private sealed class PortDelivery(MagDaemon daemon) : ILocalDelivery
+    {
+        private OpenPort[] _touched = new OpenPort[8];
+        private int _touchedCount;
+
+        public void Queue(PortId port, int slot)
+        {
+            if (!daemon._ports.TryGetValue(port.Value, out var p)) return; // removed in between: nothing to send to
+            if (p.PendingCount == 0)
+            {
+                if (_touchedCount == _touched.Length) Array.Resize(ref _touched, _touched.Length * 2); // grows with the ports, once
+                _touched[_touchedCount++] = p;
+            }
+            p.Pending[p.PendingCount++] = slot;
+        }
+
+        public void Flush(PacketBatch rx)
+        {
+            for (int i = 0; i < _touchedCount; i++)
+            {
+                var p = _touched[i];
+                var slots = p.Pending.AsSpan(0, p.PendingCount);
+                if (p.Captures is { } captures) Taps.Slots(captures, rx, slots, CaptureDirection.Tx, daemon.CaptureMicros);
+                p.Device.Send(rx, slots);
+                p.PendingCount = 0;
+                _touched[i] = null!;
+            }
+            _touchedCount = 0;
+        }
     }
 
     /// <summary>The tunnel peers for the packet uplink's next-hop refresh: the configured LMA and every LMA with a tunnel.</summary>

@@ -116,6 +116,12 @@ public sealed partial class MagDaemon
                 ["downlinkPackets"] = c?.OutPackets ?? 0,
                 ["downlinkBytes"] = c?.OutBytes ?? 0,
                 ["drops"] = c?.DroppedTotal ?? 0,
+                // The share of the traffic that did not go through the LMA: routed here to another VM of this MAG
+                // (EnableMAGLocalRouting), and over a direct MAG-MAG route (RFC 6705).
+                ["localUplinkPackets"] = c?.Local.InPackets ?? 0,
+                ["localDownlinkPackets"] = c?.Local.OutPackets ?? 0,
+                ["directUplinkPackets"] = c?.Direct.InPackets ?? 0,
+                ["directDownlinkPackets"] = c?.Direct.OutPackets ?? 0,
             };
             if (c is not null)
             {

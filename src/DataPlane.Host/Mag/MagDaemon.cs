@@ -49,6 +49,8 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     /// <summary>The tunnel's send path (`dataplane.uplink`): the raw socket, or AF_PACKET with the raw socket as fallback.</summary>
     private readonly TunnelUplink _tunnelUplink;
     private readonly TunnelDelivery _delivery;
+    /// <summary>Frames the data path routes from one VM to another on this MAG (EnableMAGLocalRouting).</summary>
+    private readonly PortDelivery _localDelivery;
     private readonly BusyPoll _busyPoll;
     private readonly EpollReady[] _ready = new EpollReady[128];
     private readonly Dictionary<int, OpenPort> _ports = [];
@@ -73,6 +75,7 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         _tx = new PacketBatch(_batchSize, 16384);
         _delivery = new TunnelDelivery(EthernetFrame.HeaderLength, tuning.ReceiveOffload, _batchSize);
         _busyPoll = new BusyPoll(tuning.BusyPollMicroseconds);
+        _localDelivery = new PortDelivery(this);
         var options = config.Protocol with { RestartCounter = restartCounter };
         var machine = new MobileAccessGateway(options, new SplitMix64Random((ulong)Environment.TickCount64 ^ (ulong)Environment.ProcessId));
         var coa = options.ProxyCareOfAddress;

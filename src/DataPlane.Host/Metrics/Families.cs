@@ -51,6 +51,16 @@ public static class Families
     public static readonly FamilyInfo VmIpv4Bytes = new("dataplane_vm_ipv4_bytes_total", FamilyType.Counter,
         "Bytes of the VM's IPv4 packets, by direction.", [.. Vm, "direction"]);
 
+    public static readonly FamilyInfo VmPathPackets = new("dataplane_vm_path_packets_total", FamilyType.Counter,
+        "The VM's packets that did not go through the LMA (a part of dataplane_vm_packets_total): path local = routed by this MAG to another of its VMs (EnableMAGLocalRouting), direct = over a MAG-MAG route (RFC 6705); by direction.",
+        [.. Vm, "path", "direction"]);
+    public static readonly FamilyInfo VmPathBytes = new("dataplane_vm_path_bytes_total", FamilyType.Counter,
+        "Bytes of the VM's packets by path (local, direct) and direction.", [.. Vm, "path", "direction"]);
+    public static readonly FamilyInfo MagLocalizedRoutes = new("dataplane_mag_localized_routes", FamilyType.Gauge,
+        "RFC 6705 direct routes installed now: sending = our VM's packets go straight to the other MAG, accepting = only its packets are taken (not confirmed yet).", "state");
+    public static readonly FamilyInfo MagLocalizedRouting = new("dataplane_mag_localized_routing_total", FamilyType.Counter,
+        "RFC 6705 at the MAG: lris_received, lris_malformed, lris_from_other_lma, routes_installed, routes_repointed, routes_confirmed, routes_refreshed, routed_locally, routed_direct, and ended_<reason> per route ended.", "event");
+
     // ---- Ports and tunnels ----
     public static readonly FamilyInfo PortPackets = new("dataplane_port_packets_total", FamilyType.Counter,
         "Frames on an access port: rx = received from it (before any check), tx = sent to it (forwarded and control).", "port", "direction");
@@ -152,6 +162,11 @@ public static class Families
     public static readonly FamilyInfo LmaBindingActive = new("dataplane_lma_binding_active", FamilyType.Gauge,
         "1 while the binding is active at a MAG (the mag label), 0 during the hold-down or after it is gone.", "mn_id", "hnp", "mag");
 
+    public static readonly FamilyInfo LmaLocalizedRoutingSessions = new("dataplane_lma_localized_routing_sessions", FamilyType.Gauge,
+        "RFC 6705 pairs held now: established (both MAGs route directly) and setting_up.", "state");
+    public static readonly FamilyInfo LmaLocalizedRouting = new("dataplane_lma_localized_routing_total", FamilyType.Counter,
+        "RFC 6705 at the LMA: traffic_observations, lris_sent, lri_retransmissions, lris_unanswered, lras_unmatched, sessions_started, sessions_established, repairs, refused_full, and ended_<reason> per pair ended.", "event");
+
     // ---- Both daemons ----
     public static readonly FamilyInfo HeartbeatReachable = new("dataplane_heartbeat_peer_reachable", FamilyType.Gauge,
         "RFC 5847 heartbeat: 1 while the peer answers (0 after more than missingHeartbeatsAllowed misses).", "peer");
@@ -219,14 +234,14 @@ public static class Families
         MagPorts, MagVmsTracked, MagPbusSent, MagPbusRetransmitted, MagPbasReceived, MagPbasDiscarded, MagAttachTriggers,
         MagSessionsStarted, MagSessionsEstablished, MagSessionFailures, MagDetaches, MagRouterAdvertisements, MagPolicyRequests,
         MagPolicyDenials, MagPolicyTimeouts, MagNudProbes, MagDeregistrations, MagRefreshes, MagReannouncements, MagHandoverDuration,
-        VmIpv4Info, VmIpv4Packets, VmIpv4Bytes, MagIpv4, MagIpv4Unavailable, MagDhcp,
+        VmIpv4Info, VmIpv4Packets, VmIpv4Bytes, MagIpv4, MagIpv4Unavailable, MagDhcp, VmPathPackets, VmPathBytes, MagLocalizedRoutes, MagLocalizedRouting,
     ];
 
     public static IReadOnlyList<FamilyInfo> Lma { get; } =
     [
         LmaBindingCache, LmaPbusReceived, LmaPbus, LmaPbasSent, LmaBindingChanges, LmaTunnels, LmaRoutes, LmaPendingLookups, LmaParked,
         LmaProfileLookups, LmaBindingsTracked, LmaBindingPackets, LmaBindingBytes, LmaBindingHandoffs, LmaBindingActive, TunnelUp, TunnelBindings,
-        LmaIpv4HomeAddresses, LmaIpv4, LmaBindingIpv4Packets, LmaBindingIpv4Bytes,
+        LmaIpv4HomeAddresses, LmaIpv4, LmaBindingIpv4Packets, LmaBindingIpv4Bytes, LmaLocalizedRoutingSessions, LmaLocalizedRouting,
     ];
 
     public static IReadOnlyList<FamilyInfo> Endpoint { get; } = [Info, LoopResponsive, SnapshotFailures, SnapshotSeconds];

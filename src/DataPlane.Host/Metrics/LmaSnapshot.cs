@@ -67,6 +67,24 @@ public static class LmaSnapshot
         s.Add(Families.LmaPendingLookups.Name, m.PendingProfileLookups);
         s.Add(Families.LmaParked.Name, m.ParkedRegistrations);
 
+        // RFC 6705: pairs held, and what it took to set them up and keep them.
+        int established = m.LocalizedRoutingSessions.Count(r => r.Established);
+        s.Add(Families.LmaLocalizedRoutingSessions.Name, established, null, "established");
+        s.Add(Families.LmaLocalizedRoutingSessions.Name, m.LocalizedRoutingSessionCount - established, null, "setting_up");
+        var lc = m.Counters;
+        var lr = Families.LmaLocalizedRouting.Name;
+        s.Add(lr, dp.Counters.TrafficObservations, null, "traffic_observations");
+        s.Add(lr, lc.LrisSent.Total, null, "lris_sent");
+        s.Add(lr, lc.LriRetransmissions, null, "lri_retransmissions");
+        s.Add(lr, lc.LrisUnanswered, null, "lris_unanswered");
+        s.Add(lr, lc.LrasUnmatched, null, "lras_unmatched");
+        s.Add(lr, lc.LocalizedRoutingSessionsStarted, null, "sessions_started");
+        s.Add(lr, lc.LocalizedRoutingSessionsEstablished, null, "sessions_established");
+        s.Add(lr, lc.LocalizedRoutingRepairs, null, "repairs");
+        s.Add(lr, lc.LocalizedRoutingSessionsRefusedFull, null, "refused_full");
+        foreach (var (reason, n) in ((ILabeledCounter)lc.LocalizedRoutingSessionsEnded).NonZeroByName())
+            s.Add(lr, n, null, "ended_" + LabelValues.SnakeCase(reason));
+
         var c2 = m.Counters;
         s.Add(Families.LmaPbusReceived.Name, c2.PbusReceived);
         var o = Families.LmaPbus.Name;

@@ -97,6 +97,7 @@ public static class MagSnapshot
         foreach (var session in m.Sessions) byState[(int)session.State]++;
         foreach (var st in SessionStates) s.Add(Families.MagSessions.Name, byState[(int)st], null, LabelValues.Of(st));
         s.Add(Families.MagBulEntries.Name, m.BindingUpdateListCount);
+        LocalizedRouting(s, dp);
 
         var c2 = m.Counters;
         foreach (var k in RegistrationKinds) s.Add(Families.MagPbusSent.Name, c2.PbusSent[k], null, LabelValues.Of(k));
@@ -171,7 +172,12 @@ public static class MagSnapshot
         s.Add(Families.VmPackets.Name, c?.OutPackets ?? 0, labels, CommonSamples.Downlink);
         s.Add(Families.VmBytes.Name, c?.InBytes ?? 0, labels, CommonSamples.Uplink);
         s.Add(Families.VmBytes.Name, c?.OutBytes ?? 0, labels, CommonSamples.Downlink);
-        if (c is not null) CommonSamples.Drops(s, Families.VmDrops.Name, labels, c);
+        if (c is not null)
+        {
+            CommonSamples.Drops(s, Families.VmDrops.Name, labels, c);
+            Path(s, labels, "local", c.Local);
+            Path(s, labels, "direct", c.Direct);
+        }
         foreach (var st in VmStates) s.Add(Families.VmBindingState.Name, vm.State == st ? 1 : 0, labels, LabelValues.Of(st));
         s.Add(Families.VmRegistrations.Name, vm.Registrations, labels);
         s.Add(Families.VmHandovers.Name, vm.Handovers, labels);
@@ -184,6 +190,36 @@ public static class MagSnapshot
             if (vm.LastFirstDownlink is { } dl) s.Add(Families.VmLastHandoverSeconds.Name, dl.TotalSeconds, labels, "first_downlink");
             s.Add(Families.VmLastHandoverTimestamp.Name, vm.LastHandoverAt.SinceUnixEpoch.TotalSeconds, labels);
         }
+    }
+
+    private static void Path(Snapshot s, string[] labels, string path, PathCounters c)
+    {
+        s.Add(Families.VmPathPackets.Name, c.InPackets, labels, path, CommonSamples.Uplink);
+        s.Add(Families.VmPathPackets.Name, c.OutPackets, labels, path, CommonSamples.Downlink);
+        s.Add(Families.VmPathBytes.Name, c.InBytes, labels, path, CommonSamples.Uplink);
+        s.Add(Families.VmPathBytes.Name, c.OutBytes, labels, path, CommonSamples.Downlink);
+    }
+
+    /// <summary>RFC 6705 and local routing at the MAG (dataplane_mag_localized_routes, dataplane_mag_localized_routing_total).</summary>
+    private static void LocalizedRouting(Snapshot s, MagDatapath dp)
+    {
+        var m = dp.Machine;
+        int sending = m.LocalizedRoutes.Count(r => r.Egress);
+        s.Add(Families.MagLocalizedRoutes.Name, sending, null, "sending");
+        s.Add(Families.MagLocalizedRoutes.Name, m.LocalizedRouteCount - sending, null, "accepting");
+        var c = m.Counters;
+        string name = Families.MagLocalizedRouting.Name;
+        s.Add(name, c.LrisReceived, null, "lris_received");
+        s.Add(name, c.LrisMalformed, null, "lris_malformed");
+        s.Add(name, c.LrisFromOtherLma, null, "lris_from_other_lma");
+        s.Add(name, c.LocalizedRoutesInstalled, null, "routes_installed");
+        s.Add(name, c.LocalizedRoutesRepointed, null, "routes_repointed");
+        s.Add(name, c.LocalizedRoutesConfirmed, null, "routes_confirmed");
+        s.Add(name, c.LocalizedRoutesRefreshed, null, "routes_refreshed");
+        s.Add(name, dp.Counters.RoutedLocally, null, "routed_locally");
+        s.Add(name, dp.Counters.RoutedDirect, null, "routed_direct");
+        foreach (var (reason, n) in ((ILabeledCounter)c.LocalizedRoutesEnded).NonZeroByName())
+            s.Add(name, n, null, "ended_" + LabelValues.SnakeCase(reason));
     }
 
     private static readonly string[] HiLabels = ["0", "1", "2", "3", "4", "5"];
