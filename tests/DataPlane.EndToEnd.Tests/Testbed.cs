@@ -39,7 +39,11 @@ public sealed partial class Testbed : IDisposable
     /// <param name="metrics">The daemons' "metrics" section (JSON, `--metrics`), e.g. a short vmRetention.</param>
     /// <param name="ipv4">The VMs' IP versions (`--ipv4`): none, dual or ipv4, or a list with one per VM ("ipv4,dual").
     /// An IPv4 VM runs busybox udhcpc against its MAG's DHCP server.</param>
-    public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true, string? policy = null, string? tuning = null, string? keys = null, string? metrics = null, string? ipv4 = null)
+    /// <param name="magLink">A direct MAG1–MAG2 link outside the WAN emulator (`up --mag-link`), as two hosts of one data centre.</param>
+    /// <param name="optimizedRouting">False: local and localized routing off on every daemon (`up --optimized-routing off`).</param>
+    /// <param name="wan">WAN emulation on the LMA's links (`up` options such as <c>["--delay", "5ms"]</c>).</param>
+    public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true, string? policy = null, string? tuning = null, string? keys = null, string? metrics = null, string? ipv4 = null,
+        bool magLink = false, bool optimizedRouting = true, string[]? wan = null)
     {
         _output = output;
         foreach (var binary in new[] { Dataplane, Probe })
@@ -53,6 +57,9 @@ public sealed partial class Testbed : IDisposable
         if (keys is not null) args.AddRange(["--keys", keys]);
         if (metrics is not null) args.AddRange(["--metrics", metrics]);
         if (ipv4 is not null) args.AddRange(["--ipv4", ipv4]);
+        if (magLink) args.Add("--mag-link");
+        if (!optimizedRouting) args.AddRange(["--optimized-routing", "off"]);
+        if (wan is not null) args.AddRange(wan);
         var r = Shell.Run(Script, args, TimeSpan.FromSeconds(90));
         if (r.ExitCode != 0) throw new InvalidOperationException($"testbed up failed:\n{r.Output}");
         _output.WriteLine($"testbed {Name} up");

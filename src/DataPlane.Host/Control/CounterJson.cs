@@ -22,6 +22,7 @@ public static class CounterJson
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicProperties, typeof(HeartbeatCounters))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicProperties, typeof(DatapathCounters))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicProperties, typeof(CounterBlock))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicProperties, typeof(PathCounters))]
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Counter types are preserved by the DynamicDependency attributes.")]
     public static JsonObject ToJson(object counters, int depth = 0)
     {
