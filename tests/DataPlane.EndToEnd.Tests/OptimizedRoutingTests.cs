@@ -27,9 +27,8 @@ public sealed class OptimizedRoutingTests(ITestOutputHelper output)
         output.WriteLine(ping.Output);
         Assert.Equal(0, ping.ExitCode);
         // TCP at full speed: the VM's TSO super-frames cross the MAG whole.
-        var iperfServer = tb.Background("vm2", "iperf3", "-s", "-1", "-p", "5201");
+        tb.Background("vm2", "iperf3", "-s", "-1", "-p", "5201"); // the client's report carries the server's count; stopped at Dispose
         var iperf = RunIperf(tb, "vm1", a2, seconds: 2);
-        Assert.True(iperfServer.WaitForExit(20_000), "iperf3 server did not finish");
         double receivedBytes = iperf["end"]!["sum_received"]!["bytes"]!.GetValue<double>();
         Assert.True(receivedBytes > 1_000_000, $"iperf3 moved only {receivedBytes} bytes vm1 → vm2");
         Stop(uplink);
@@ -41,7 +40,8 @@ public sealed class OptimizedRoutingTests(ITestOutputHelper output)
         // vm2 got vm1's echo requests from the router (shared MAC), hop limit decremented once: routed, not bridged.
         var echoes = Shell.Check("tshark", "-r", vm2Pcap, "-Y", $"icmpv6.type == 128 && ipv6.src == {a1}", "-T", "fields", "-e", "eth.src", "-e", "ipv6.hlim")
             .Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(echoes.Length >= 5, $"vm2 saw {echoes.Length} of vm1's echo requests");
+        // Which of them the capture holds depends on when tshark really started and stopped; the counters below count them all.
+        Assert.True(echoes.Length >= 1, "vm2's capture holds none of vm1's echo requests");
         Assert.All(echoes, e => Assert.Equal($"{Testbed.SharedMac}\t63", e));
         var fromVm1 = Shell.Check("tshark", "-r", vm2Pcap, "-Y", $"eth.src == {Testbed.Mac(1)}", "-T", "fields", "-e", "frame.number");
         Assert.True(string.IsNullOrWhiteSpace(fromVm1), "vm2 received frames with vm1's MAC: " + fromVm1);
@@ -64,13 +64,17 @@ public sealed class OptimizedRoutingTests(ITestOutputHelper output)
         var a2 = tb.WaitForAddress(2, TimeSpan.FromSeconds(15));
         var pcap = Path.Combine(tb.RunDir, "mag1-uplink.pcap");
         var uplink = tb.Capture("mag1", "-i", "eth-lma", "-a", "duration:300", "-w", pcap);
+        var (outBefore, inBefore) = LmaTunnel(tb);
         var ping = tb.Exec("vm1", TimeSpan.FromSeconds(30), "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", a2);
         Assert.Equal(0, ping.ExitCode);
+        var (outAfter, inAfter) = LmaTunnel(tb);
         Stop(uplink);
-        var requests = Shell.Check("tshark", "-r", pcap, "-Y", $"ipv6.nxt == 41 && icmpv6.type == 128 && ipv6.src == {a1} && ipv6.dst == {a2}", "-T", "fields", "-e", "frame.number")
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        // Each request up to the LMA and back down again.
-        Assert.True(requests.Length >= 6, $"{requests.Length} tunnelled echo requests vm1 → vm2 on MAG1's uplink (expected each twice)");
+        // Every answered echo went up to the LMA and came back down, and so did its reply: each crossed the tunnel twice.
+        int received = int.Parse(System.Text.RegularExpressions.Regex.Match(ping.Stdout, @"(\d+) received").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.True(received >= 1 && outAfter - outBefore >= 2 * received && inAfter - inBefore >= 2 * received,
+            $"vm1 ↔ vm2 did not go through the LMA: {received} answered, tunnel out {outBefore} → {outAfter}, in {inBefore} → {inAfter}");
+        var tunnelled = Shell.Check("tshark", "-r", pcap, "-Y", $"ipv6.nxt == 41 && icmpv6.type == 128 && ipv6.src == {a1} && ipv6.dst == {a2}", "-T", "fields", "-e", "frame.number");
+        Assert.False(string.IsNullOrWhiteSpace(tunnelled), "tshark saw no tunnelled echo request vm1 → vm2 on MAG1's uplink");
         Assert.Equal(0, tb.Ctl("mag1", "stats")!["datapath"]!["routedLocally"]!.GetValue<long>());
     }
 
@@ -129,7 +133,7 @@ public sealed class OptimizedRoutingTests(ITestOutputHelper output)
         Stop(direct);
 
         // The echoes crossed the MAG–MAG link tunnelled MAG1 ⇄ MAG2: requests vm1 → vm2 and replies.
-        var onLink = Shell.Check("tshark", "-r", directPcap, "-Y", $"ipv6.nxt == 41 && icmpv6.type in {{128 129}} && ipv6.addr == {a1} && ipv6.addr == {a2}",
+        var onLink = Shell.Check("tshark", "-r", directPcap, "-Y", $"ipv6.nxt == 41 && (icmpv6.type == 128 || icmpv6.type == 129) && ipv6.addr == {a1} && ipv6.addr == {a2}",
                 "-T", "fields", "-e", "ipv6.src", "-e", "ipv6.dst", "-e", "icmpv6.type")
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToList();
         Assert.Contains(onLink, f => f[0].StartsWith($"{Testbed.Mag1Address},{a1}", StringComparison.Ordinal) && f[1].StartsWith($"{Testbed.Mag2Address},{a2}", StringComparison.Ordinal) && f[2] == "128");
@@ -138,7 +142,7 @@ public sealed class OptimizedRoutingTests(ITestOutputHelper output)
         // LRI (17) from the LMA to both MAGs and LRA (18) back, every one in ESP with a correct ICV; nothing in the clear.
         var plain = Shell.Check("tshark", "-r", signallingPcap, "-Y", "ipv6.nxt == 135", "-T", "fields", "-e", "frame.number");
         Assert.True(string.IsNullOrWhiteSpace(plain), "Mobility Headers in the clear: frames " + plain);
-        var rows = Shell.Check("tshark", ["-r", signallingPcap, .. tb.TsharkEspArgs(), "-Y", "esp && mip6.mhtype in {17 18}", "-T", "fields", "-E", "separator=|",
+        var rows = Shell.Check("tshark", ["-r", signallingPcap, .. tb.TsharkEspArgs(), "-Y", "esp && (mip6.mhtype == 17 || mip6.mhtype == 18)", "-T", "fields", "-E", "separator=|",
                 "-e", "ipv6.src", "-e", "ipv6.dst", "-e", "esp.icv_good", "-e", "mip6.mhtype", "-e", "_ws.col.Info"])
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('|')).ToList();
         output.WriteLine(string.Join('\n', rows.Select(r => string.Join(' ', r))));
@@ -148,6 +152,13 @@ public sealed class OptimizedRoutingTests(ITestOutputHelper output)
             Assert.Contains(rows, r => r[0] == mag && r[1] == Testbed.LmaAddress && r[3] == "18" && r[4].Contains("Localized Routing Acknowledgment", StringComparison.Ordinal));
         }
         Assert.All(rows, r => Assert.Equal("1", r[2]));
+    }
+
+    /// <summary>MAG1's tunnel to the LMA: packets out and in (`ctl tunnels`).</summary>
+    private static (long Out, long In) LmaTunnel(Testbed tb)
+    {
+        var t = tb.Ctl("mag1", "tunnels")!.AsArray().Single(x => x!["lma"]!.GetValue<string>() == Testbed.LmaAddress)!;
+        return (t["outPackets"]!.GetValue<long>(), t["inPackets"]!.GetValue<long>());
     }
 
     private static bool Established(Testbed tb) =>
