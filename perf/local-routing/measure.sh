@@ -63,10 +63,15 @@ measure() {
   # rtt min/avg/max/mdev = a/b/c/d ms
   stats=$(awk -F'[ /]' '/^rtt/ { print $7","$8","$9","$10 }' "$out/pings-$tag.txt")
   ip netns exec "$NAME-vm2" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
-  local server=$! i
-  for ((i = 0; i < 50; i++)); do
+  local server=$! try
+  # Until the server listens (a loaded machine takes its time), then one measurement.
+  for ((try = 0; try < 300; try++)); do
+    ip netns exec "$NAME-vm2" ss -Hltn 'sport = :5201' | grep -q . && break
+    sleep 0.1
+  done
+  for ((try = 0; try < 5; try++)); do
     ip netns exec "$NAME-vm1" iperf3 -c "$a2" -p 5201 -t "$seconds" -J >"$out/iperf-$tag.json" 2>/dev/null && break
-    sleep 0.2
+    sleep 1
   done
   wait "$server" || true
   local mbit
