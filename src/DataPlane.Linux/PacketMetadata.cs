@@ -44,6 +44,10 @@ public struct PacketMetadata
     /// <summary>The virtio-net header received with the frame, or to send with it, on vnet_hdr ports.</summary>
     public VirtioNetHeader Vnet;
 
+    /// <summary>Tunnel receivers: the traffic class of the outer IPv6 header the packet came in (its ECN field
+    /// matters at decapsulation, RFC 5213 §5.6.3); 0 where the outer header is not seen (raw socket).</summary>
+    public byte TrafficClass { get; set; }
+
     /// <summary>Raw IPv6 sockets: the packet's source address (from recvmmsg's msg_name).</summary>
     public Ipv6Address Source { get; set; }
 

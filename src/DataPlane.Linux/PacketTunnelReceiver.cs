@@ -29,15 +29,25 @@ public sealed record PacketTunnelReceiverOptions
 
     /// <summary>SO_RCVBUFFORCE for the message backend.</summary>
     public int? ReceiveBufferBytes { get; init; }
+
+    /// <summary>
+    /// PACKET_VNET_HDR: each packet comes with its virtio-net header, so a TCP super-frame the sender kept whole (or
+    /// the interface's GRO merged) arrives as one packet with its GSO type and gso_size, and a partial checksum as
+    /// NEEDS_CSUM. The header in <see cref="PacketMetadata.Vnet"/> then counts from the inner packet. Super-frames
+    /// need 64 KiB slots: use the message backend (a ring of 64 KiB frames would be mostly empty).
+    /// </summary>
+    public bool VnetHeader { get; init; }
 }
 
 /// <summary>
 /// The tunnel's receive side on AF_PACKET: a socket on the uplink that takes, through a classic BPF filter, only
-/// IPv6 packets with next header 41 addressed to our tunnel address, before the kernel's IP layer sees them;
+/// IPv6 packets with next header 41 (or 4: IPv4-in-IPv6) addressed to our tunnel address, before the kernel's IP
+/// layer sees them;
 /// with <see cref="PacketTunnelReceiverOptions.BypassKernelInput"/> a tc ingress filter then drops them, so the
 /// kernel spends no IPv6 input, route look-up or raw-socket delivery on them (the per-packet cost that dominates
 /// a raw protocol-41 socket). <see cref="Receive"/> gives what <see cref="RawIpv6Socket.Receive"/> gives: the inner
-/// packet in each slot, outer source and destination in its metadata.
+/// packet in each slot, outer source and destination in its metadata, and also the outer traffic class and, with
+/// <see cref="PacketTunnelReceiverOptions.VnetHeader"/>, the offload metadata of the inner packet.
 /// </summary>
 /// <remarks>
 /// Packets the filter does not take (extension headers between the outer header and the inner packet, another
@@ -64,8 +74,12 @@ public sealed unsafe class PacketTunnelReceiver : IDisposable
     public PortLinkState LinkState => _socket.LinkState;
     public PortCounters Counters => _socket.Counters;
 
-    /// <summary>Frames the filter let through that were not a whole tunnel packet (counted, left empty in their slot).</summary>
+    /// <summary>Frames the filter let through that were not a whole tunnel packet, or whose offload metadata pointed
+    /// into the outer headers (counted, left empty in their slot).</summary>
     public long Malformed { get; private set; }
+
+    /// <summary>Packets that arrived as one GSO super-frame (sent whole, or merged by the interface's GRO).</summary>
+    public long SuperFrames { get; private set; }
 
     public bool BypassesKernelInput => _drop is not null;
 
@@ -96,6 +110,7 @@ public sealed unsafe class PacketTunnelReceiver : IDisposable
             RingFrames = options.RingFrames,
             RingFrameSize = (options.Mtu + EthernetFrame.HeaderLength + 256 + 15) & ~15,
             ReceiveBufferBytes = options.ReceiveBufferBytes,
+            VnetHeader = options.VnetHeader,
         };
         var socket = PacketSocket.Open(options.Interface, socketOptions, fd => AttachFilter(fd, local, options.Interface));
         TunnelIngressDrop? drop = null;
@@ -111,16 +126,17 @@ public sealed unsafe class PacketTunnelReceiver : IDisposable
         }
     }
 
-    /// <summary>Classic BPF: IPv6 (EtherType at 12), next header 41 (byte 20), destination = ours (bytes 38..53).</summary>
+    /// <summary>Classic BPF: IPv6 (EtherType at 12), next header 41 or 4 (byte 20: IPv6- or IPv4-in-IPv6), destination = ours (bytes 38..53).</summary>
     private static void AttachFilter(int fd, Ipv6Address local, string name)
     {
         const ushort ldh = 0x28, ldb = 0x30, ldw = 0x20, jeq = 0x15, ret = 0x06;
         Span<ulong> code =
         [
             Filter(ldh, 0, 0, 12),
-            Filter(jeq, 0, 11, 0x86DD),
+            Filter(jeq, 0, 12, 0x86DD),
             Filter(ldb, 0, 0, 20),
-            Filter(jeq, 0, 9, 41),
+            Filter(jeq, 1, 0, 41),
+            Filter(jeq, 0, 9, 4),
             Filter(ldw, 0, 0, 38),
             Filter(jeq, 0, 7, (uint)Bpf.AddressWord(local, 0)),
             Filter(ldw, 0, 0, 42),
@@ -170,12 +186,36 @@ public sealed unsafe class PacketTunnelReceiver : IDisposable
                 Malformed++;
                 continue;
             }
+            if (Options.VnetHeader && !ToInnerOffsets(ref meta.Vnet))
+            {
+                batch.SetLength(i, 0);
+                Malformed++;
+                continue;
+            }
             meta.Source = Ipv6Address.ReadFrom(outer[8..]);
             meta.Destination = Ipv6Address.ReadFrom(outer[24..]);
+            meta.TrafficClass = (byte)(((outer[0] & 0x0F) << 4) | (outer[1] >> 4));
             batch.TrimFront(i, OuterHeaders);
             batch.SetLength(i, payload);
         }
         return n;
+    }
+
+    /// <summary>The kernel counts the header's offsets from the outer Ethernet header; the slot will hold the inner packet.</summary>
+    private bool ToInnerOffsets(ref VirtioNetHeader vnet)
+    {
+        if (vnet.NeedsChecksum)
+        {
+            if (vnet.CsumStart < OuterHeaders) return false;
+            vnet.CsumStart -= OuterHeaders;
+        }
+        if (vnet.IsGso)
+        {
+            SuperFrames++;
+            // hdr_len is the kernel's hint (skb_headlen); the data path measures the headers itself.
+            vnet.HeaderLength = vnet.HeaderLength > OuterHeaders ? (ushort)(vnet.HeaderLength - OuterHeaders) : (ushort)0;
+        }
+        return true;
     }
 
     public void Dispose()
@@ -184,12 +224,12 @@ public sealed unsafe class PacketTunnelReceiver : IDisposable
         _socket.Dispose();
     }
 
-    public override string ToString() => $"AF_PACKET tunnel receiver {Options.Interface} for {Options.LocalAddress}{(_drop is null ? "" : ", kernel input bypassed")}";
+    public override string ToString() => $"AF_PACKET tunnel receiver {Options.Interface} for {Options.LocalAddress}{(Options.VnetHeader ? ", vnet_hdr" : "")}{(_drop is null ? "" : ", kernel input bypassed")}";
 }
 
 /// <summary>
-/// A tc clsact ingress filter on one interface that drops IPv6 packets with next header 41 addressed to one
-/// address: a 17-instruction eBPF program (direct action), attached through rtnetlink. AF_PACKET sockets see a
+/// A tc clsact ingress filter on one interface that drops IPv6 packets with next header 41 or 4 addressed to one
+/// address: an 18-instruction eBPF program (direct action), attached through rtnetlink. AF_PACKET sockets see a
 /// frame before tc ingress does, so a <see cref="PacketTunnelReceiver"/> still gets its copy; the kernel's IPv6
 /// input never runs for it. Removed (and the clsact qdisc too, if this added it) on <see cref="Dispose"/>.
 /// </summary>
@@ -224,10 +264,11 @@ public sealed class TunnelIngressDrop : IDisposable
         [
             Bpf.Instruction(Bpf.MovRegToReg64, dst: 6, src: 1),                 // 0: r6 = skb (for LD_ABS)
             Bpf.Instruction(Bpf.LoadAbsHalf, imm: 12),                          // 1: r0 = EtherType
-            Bpf.Instruction(Bpf.Jne32Imm, offset: 12, imm: 0x86DD),             // 2: → 15 pass
+            Bpf.Instruction(Bpf.Jne32Imm, offset: 13, imm: 0x86DD),             // 2: → 16 pass
             Bpf.Instruction(Bpf.LoadAbsByte, imm: 20),                          // 3: r0 = next header
-            Bpf.Instruction(Bpf.Jne32Imm, offset: 10, imm: 41),                 // 4: → 15
-            Bpf.Instruction(Bpf.LoadAbsWord, imm: 38),                          // 5: destination, word 0
+            Bpf.Instruction(Bpf.Jeq32Imm, offset: 1, imm: 41),                  // 4: IPv6-in-IPv6 → 6
+            Bpf.Instruction(Bpf.Jne32Imm, offset: 10, imm: 4),                  // 5: nor IPv4-in-IPv6 → 16
+            Bpf.Instruction(Bpf.LoadAbsWord, imm: 38),                          // 6: destination, word 0
             Bpf.Instruction(Bpf.Jne32Imm, offset: 8, imm: Bpf.AddressWord(local, 0)),
             Bpf.Instruction(Bpf.LoadAbsWord, imm: 42),
             Bpf.Instruction(Bpf.Jne32Imm, offset: 6, imm: Bpf.AddressWord(local, 1)),
@@ -235,10 +276,10 @@ public sealed class TunnelIngressDrop : IDisposable
             Bpf.Instruction(Bpf.Jne32Imm, offset: 4, imm: Bpf.AddressWord(local, 2)),
             Bpf.Instruction(Bpf.LoadAbsWord, imm: 50),
             Bpf.Instruction(Bpf.Jne32Imm, offset: 2, imm: Bpf.AddressWord(local, 3)),
-            Bpf.Instruction(Bpf.MovImm64, imm: TcActShot),                      // 13: ours: drop
-            Bpf.Instruction(Bpf.Exit),                                          // 14
-            Bpf.Instruction(Bpf.MovImm64, imm: TcActUnspec),                    // 15: pass: continue as usual
-            Bpf.Instruction(Bpf.Exit),                                          // 16
+            Bpf.Instruction(Bpf.MovImm64, imm: TcActShot),                      // 14: ours: drop
+            Bpf.Instruction(Bpf.Exit),                                          // 15
+            Bpf.Instruction(Bpf.MovImm64, imm: TcActUnspec),                    // 16: pass: continue as usual
+            Bpf.Instruction(Bpf.Exit),                                          // 17
         ];
         int fd = Bpf.LoadSchedCls(program, "dp_tunnel_drop");
         var nl = RtNetlink.Open();

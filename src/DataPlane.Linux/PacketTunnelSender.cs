@@ -18,8 +18,17 @@ public sealed record PacketTunnelOptions
     /// <summary>The outer hop limit (RFC 2473 §3.1 recommends 64).</summary>
     public int HopLimit { get; init; } = 64;
 
-    /// <summary>PACKET_QDISC_BYPASS: hand frames straight to the driver (no qdisc, no tc shaping on the uplink).</summary>
+    /// <summary>PACKET_QDISC_BYPASS: hand frames straight to the driver (no qdisc, no tc shaping on the uplink).
+    /// Not with <see cref="VnetHeader"/> super-frames: those need tc's egress hook (<see cref="TunnelGsoRelabel"/>).</summary>
     public bool QdiscBypass { get; init; }
+
+    /// <summary>
+    /// PACKET_VNET_HDR: every packet leaves with the virtio-net header in its slot's <see cref="PacketMetadata.Vnet"/>
+    /// (offsets counted from the inner packet, as the data path writes them; the sender adds the outer headers' 54
+    /// bytes), so a TCP super-frame (GSO TCPv6/TCPv4, relabelled by <see cref="TunnelGsoRelabel"/>) or a segment
+    /// with a partial checksum (NEEDS_CSUM) is handed to the kernel as it is.
+    /// </summary>
+    public bool VnetHeader { get; init; }
 
     /// <summary>SO_SNDBUFFORCE in bytes; null keeps the system default.</summary>
     public int? SendBufferBytes { get; init; }
@@ -39,7 +48,10 @@ public sealed record PacketTunnelOptions
 /// never sees our AF_PACKET traffic as use of its neighbour entry, so the entry goes STALE and is not
 /// re-verified by it; the signalling on the Mobility Header raw socket (heartbeats, refreshes) goes through the
 /// kernel's path to the same peers and keeps it checked, and the host re-reads it periodically.
-/// Outer header: traffic class 0, flow label 0, next header 41, payload length = the inner packet's length.
+/// Outer header (RFC 2473 §3.1, RFC 5213 §5.6.3): flow label 0, next header 41 for an inner IPv6 packet and 4 for
+/// an inner IPv4 one, payload length = the inner packet's length, and the ECN field per RFC 3168's
+/// full-functionality option (RFC 5213 §5.6.3): the inner packet's ECN codepoint copied, CE sent as ECT(0); the
+/// DSCP bits stay 0.
 /// </remarks>
 public sealed unsafe class PacketTunnelSender : IDisposable
 {
@@ -51,7 +63,8 @@ public sealed unsafe class PacketTunnelSender : IDisposable
         Errno.EAGAIN or Errno.ENOBUFS => SendErrorKind.WouldBlock,
         Errno.ENETDOWN => SendErrorKind.LinkDown,
         Errno.ENXIO or Errno.ENODEV => SendErrorKind.LinkRemoved,
-        Errno.EMSGSIZE or Errno.EINVAL or Errno.EPERM or Errno.EACCES or Errno.EOPNOTSUPP or Errno.EFAULT => SendErrorKind.DropOne,
+        // ENOMEM: the kernel could not segment a super-frame (no relabel program on the hook): that one is lost.
+        Errno.EMSGSIZE or Errno.EINVAL or Errno.EPERM or Errno.EACCES or Errno.EOPNOTSUPP or Errno.EFAULT or Errno.ENOMEM => SendErrorKind.DropOne,
         _ => SendErrorKind.Fatal,
     };
 
@@ -65,9 +78,10 @@ public sealed unsafe class PacketTunnelSender : IDisposable
     private int _lastTemplate = -1;
     private readonly int[] _prepared;
 
-    private PacketTunnelSender(int fd, PacketTunnelOptions options, int ifIndex, MacAddress mac, int maxBatch)
+    private PacketTunnelSender(int fd, PacketTunnelOptions options, int ifIndex, MacAddress mac, int maxBatch, ulong cookie)
     {
         _fd = fd;
+        SocketCookie = cookie;
         Options = options;
         IfIndex = ifIndex;
         InterfaceMac = mac;
@@ -81,6 +95,10 @@ public sealed unsafe class PacketTunnelSender : IDisposable
     public int IfIndex { get; }
     public MacAddress InterfaceMac { get; }
     public int Fd => _fd;
+
+    /// <summary>The socket's SO_COOKIE: what <see cref="TunnelGsoRelabel"/> recognises this sender's frames by.</summary>
+    public ulong SocketCookie { get; }
+
     public PortLinkState LinkState => _linkState;
     public PortCounters Counters { get; } = new();
 
@@ -104,13 +122,17 @@ public sealed unsafe class PacketTunnelSender : IDisposable
             int ifIndex = Sys.IfIndexOf(fd, options.Interface);
             if (options.QdiscBypass) Sys.SetInt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, $"PACKET_QDISC_BYPASS on {options.Interface}");
             if (options.SendBufferBytes is int snd) Sys.SetInt(fd, SOL_SOCKET, SO_SNDBUFFORCE, snd, $"SO_SNDBUFFORCE on {options.Interface}");
+            if (options.VnetHeader) Sys.SetInt(fd, SOL_PACKET, PACKET_VNET_HDR, 1, $"PACKET_VNET_HDR on {options.Interface}");
+            ulong cookie = 0;
+            socklen_t cookieLength = sizeof(ulong);
+            Sys.Check(getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &cookieLength), $"SO_COOKIE on {options.Interface}");
             // Protocol 0: bound to the interface for sending, receiving nothing.
             sockaddr_ll sll = default;
             sll.sll_family = (ushort)AF_PACKET;
             sll.sll_protocol = 0;
             sll.sll_ifindex = ifIndex;
             Sys.Check(bind(fd, (sockaddr*)&sll, (uint)sizeof(sockaddr_ll)), $"bind AF_PACKET to {options.Interface}");
-            return new PacketTunnelSender(fd, options, ifIndex, mac, maxBatch);
+            return new PacketTunnelSender(fd, options, ifIndex, mac, maxBatch, cookie);
         }
         catch
         {
@@ -192,12 +214,24 @@ public sealed unsafe class PacketTunnelSender : IDisposable
             int inner = meta.Length;
             var outer = batch.Prepend(slot, OuterHeaderLength);
             _templates.AsSpan(template * OuterHeaderLength, OuterHeaderLength).CopyTo(outer);
-            BinaryPrimitives.WriteUInt16BigEndian(outer.Slice(EthernetFrame.HeaderLength + 4, 2), (ushort)inner);
-            Prepare(batch, k, slot);
+            var ip = outer[EthernetFrame.HeaderLength..];
+            BinaryPrimitives.WriteUInt16BigEndian(ip.Slice(4, 2), (ushort)inner);
+            if (inner > 1)
+            {
+                // The inner packet's version picks the next header; its ECN codepoint goes into the outer traffic
+                // class (template: 0), with CE sent as ECT(0) (RFC 3168 §9.1.1, full functionality).
+                var first = batch.Frame(slot).Slice(OuterHeaderLength, 2);
+                bool v4 = first[0] >> 4 == 4;
+                int ecn = v4 ? first[1] & 3 : (first[1] >> 4) & 3;
+                if (ecn == 3) ecn = 2;
+                ip[1] = (byte)(ecn << 4);
+                ip[6] = v4 ? (byte)IpProtocol.IpInIp : (byte)IpProtocol.Ipv6;
+            }
+            Prepare(batch, k, slot, Options.VnetHeader);
             _prepared[k++] = slot;
         }
         if (k == 0) return 0;
-        int consumed = BatchSend.Run(_fd, batch.Headers, k, Counters, ref _linkState, s_classifySend, 0, _sendOperation);
+        int consumed = BatchSend.Run(_fd, batch.Headers, k, Counters, ref _linkState, s_classifySend, Options.VnetHeader ? VirtioNetHeader.Length : 0, _sendOperation);
         for (int i = 0; i < k; i++) batch.TrimFront(_prepared[i], OuterHeaderLength);
         return consumed;
     }
@@ -211,17 +245,28 @@ public sealed unsafe class PacketTunnelSender : IDisposable
         return index;
     }
 
-    /// <summary>Message <paramref name="k"/> carries slot <paramref name="slot"/>'s frame; no address (the bound
-    /// interface; the kernel takes the protocol from the Ethernet header).</summary>
-    private static void Prepare(PacketBatch batch, int k, int slot)
+    /// <summary>Message <paramref name="k"/> carries slot <paramref name="slot"/>'s frame (its outer header already
+    /// prepended), after its virtio-net header when the socket has one; no address (the bound interface; the kernel
+    /// takes the protocol from the Ethernet header).</summary>
+    private static void Prepare(PacketBatch batch, int k, int slot, bool vnetHeader)
     {
         iovec* iov = batch.Iovecs(k);
-        iov[0] = new iovec { iov_base = batch.FramePointer(slot), iov_len = batch.Meta(slot).Length };
+        int n = 0;
+        if (vnetHeader)
+        {
+            // The slot's header counts from the inner packet; on the wire it counts from the outer Ethernet header.
+            var vnet = batch.Meta(slot).Vnet;
+            if (vnet.NeedsChecksum) vnet.CsumStart += OuterHeaderLength;
+            if (vnet.IsGso && vnet.HeaderLength != 0) vnet.HeaderLength += OuterHeaderLength;
+            vnet.WriteTo(new Span<byte>(batch.VnetArea(k), VirtioNetHeader.Length));
+            iov[n++] = new iovec { iov_base = batch.VnetArea(k), iov_len = VirtioNetHeader.Length };
+        }
+        iov[n++] = new iovec { iov_base = batch.FramePointer(slot), iov_len = batch.Meta(slot).Length };
         msghdr* m = (msghdr*)(batch.Headers + k);
         m->msg_name = null;
         m->msg_namelen = 0;
         m->msg_iov = iov;
-        m->msg_iovlen = 1;
+        m->msg_iovlen = n;
         m->msg_control = null;
         m->msg_controllen = 0;
         m->msg_flags = 0;
@@ -233,5 +278,5 @@ public sealed unsafe class PacketTunnelSender : IDisposable
         GC.SuppressFinalize(this);
     }
 
-    public override string ToString() => $"AF_PACKET tunnel uplink {Options.Interface} (#{IfIndex}) from {Options.LocalAddress}, {_peers.Count} peers";
+    public override string ToString() => $"AF_PACKET tunnel uplink {Options.Interface} (#{IfIndex}{(Options.VnetHeader ? ", vnet_hdr" : "")}) from {Options.LocalAddress}, {_peers.Count} peers";
 }

@@ -433,10 +433,27 @@ public sealed unsafe partial class RtNetlink : IDisposable
     /// Attach a loaded BPF_PROG_TYPE_SCHED_CLS program as a direct-action ingress filter (`tc filter add dev X
     /// ingress prio P handle 1 bpf da fd F`), for every protocol.
     /// </summary>
-    public void AddIngressBpfFilter(int ifIndex, int programFd, string name, ushort priority)
+    public void AddIngressBpfFilter(int ifIndex, int programFd, string name, ushort priority) =>
+        AddBpfFilter(ifIndex, programFd, name, priority, Rtnl.TC_H_INGRESS_PARENT, replace: false);
+
+    public void DeleteIngressFilter(int ifIndex, ushort priority) => DeleteFilter(ifIndex, priority, Rtnl.TC_H_INGRESS_PARENT);
+
+    /// <summary>
+    /// Attach a loaded SCHED_CLS program as a direct-action egress filter on the clsact qdisc (`tc filter replace
+    /// dev X egress prio P handle 1 bpf da fd F`). With <paramref name="replace"/>, a filter already at that
+    /// priority and handle (one a crashed process left behind) is replaced instead of refused.
+    /// </summary>
+    public void AddEgressBpfFilter(int ifIndex, int programFd, string name, ushort priority, bool replace) =>
+        AddBpfFilter(ifIndex, programFd, name, priority, Rtnl.TC_H_EGRESS_PARENT, replace);
+
+    /// <summary>Remove the egress filter at <paramref name="priority"/>; ENOENT (or no clsact qdisc, EINVAL) when there is none.</summary>
+    public void DeleteEgressFilter(int ifIndex, ushort priority) => DeleteFilter(ifIndex, priority, Rtnl.TC_H_EGRESS_PARENT);
+
+    private void AddBpfFilter(int ifIndex, int programFd, string name, ushort priority, uint parent, bool replace)
     {
-        string op = $"add ingress bpf filter {name} prio {priority} dev #{ifIndex}";
-        var w = TcRequest(Rtnl.RTM_NEWTFILTER, Rtnl.NLM_F_CREATE | Rtnl.NLM_F_EXCL, ifIndex, 1, Rtnl.TC_H_INGRESS_PARENT,
+        string hook = parent == Rtnl.TC_H_EGRESS_PARENT ? "egress" : "ingress";
+        string op = $"{(replace ? "replace" : "add")} {hook} bpf filter {name} prio {priority} dev #{ifIndex}";
+        var w = TcRequest(Rtnl.RTM_NEWTFILTER, (ushort)(Rtnl.NLM_F_CREATE | (replace ? Rtnl.NLM_F_REPLACE : Rtnl.NLM_F_EXCL)), ifIndex, 1, parent,
             ((uint)priority << 16) | Rtnl.ETH_P_ALL_BE);
         w.AddString(Rtnl.TCA_KIND, "bpf");
         int options = w.BeginNested(Rtnl.TCA_OPTIONS);
@@ -447,11 +464,11 @@ public sealed unsafe partial class RtNetlink : IDisposable
         Transact(w.Finish(), op, null);
     }
 
-    public void DeleteIngressFilter(int ifIndex, ushort priority)
+    private void DeleteFilter(int ifIndex, ushort priority, uint parent)
     {
-        var w = TcRequest(Rtnl.RTM_DELTFILTER, 0, ifIndex, 1, Rtnl.TC_H_INGRESS_PARENT, ((uint)priority << 16) | Rtnl.ETH_P_ALL_BE);
+        var w = TcRequest(Rtnl.RTM_DELTFILTER, 0, ifIndex, 1, parent, ((uint)priority << 16) | Rtnl.ETH_P_ALL_BE);
         w.AddString(Rtnl.TCA_KIND, "bpf");
-        Transact(w.Finish(), $"delete ingress filter prio {priority} dev #{ifIndex}", null);
+        Transact(w.Finish(), $"delete {(parent == Rtnl.TC_H_EGRESS_PARENT ? "egress" : "ingress")} filter prio {priority} dev #{ifIndex}", null);
     }
 
     private NetlinkRequestWriter TcRequest(ushort type, ushort flags, int ifIndex, uint handle, uint parent, uint info)

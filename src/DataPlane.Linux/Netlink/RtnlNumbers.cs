@@ -92,6 +92,7 @@ internal static class Rtnl
     public const uint TC_H_CLSACT = 0xFFFF_FFF1;
     public const uint TC_H_CLSACT_HANDLE = 0xFFFF_0000;
     public const uint TC_H_INGRESS_PARENT = 0xFFFF_FFF2; // TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
+    public const uint TC_H_EGRESS_PARENT = 0xFFFF_FFF3;  // TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)
     public const ushort ETH_P_ALL_BE = 0x0300;           // htons(ETH_P_ALL)
 
     public const byte AF_UNSPEC = 0;
