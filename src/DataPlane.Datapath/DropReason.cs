@@ -64,4 +64,9 @@ public enum DropReason : byte
     ArpSpoofed,
     /// <summary>An IPv4 broadcast (255.255.255.255 or the home subnet's directed broadcast): never forwarded to other VMs.</summary>
     BroadcastNotForwarded,
+    /// <summary>
+    /// At a tunnel exit: the outer header says Congestion Experienced but the inner packet is Not-ECT, so the mark
+    /// cannot be passed on; RFC 5213 §5.6.3 with RFC 3168 §9.1.1 / RFC 6040 §4.2 drop it.
+    /// </summary>
+    CongestionOnNotEct,
 }

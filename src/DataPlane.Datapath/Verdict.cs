@@ -87,6 +87,9 @@ public readonly struct Verdict
     public static Verdict ToTunnel(Ipv6Address destination, int offset, int length) =>
         new(VerdictKind.ToTunnel, DropReason.None, WireError.None, 0, destination, offset, length);
 
+    public static Verdict ToTunnel(Ipv6Address destination, int offset, int length, in OffloadInfo offload) =>
+        new(VerdictKind.ToTunnel, DropReason.None, WireError.None, 0, destination, offset, length, offload);
+
     public static Verdict ToPort(PortId port, int offset, int length) =>
         new(VerdictKind.ToPort, DropReason.None, WireError.None, port.Value, default, offset, length);
 
@@ -95,6 +98,9 @@ public readonly struct Verdict
 
     public static Verdict ToHome(int offset, int length) => new(VerdictKind.ToHome, DropReason.None, WireError.None, 0, default, offset, length);
 
+    public static Verdict ToHome(int offset, int length, in OffloadInfo offload) =>
+        new(VerdictKind.ToHome, DropReason.None, WireError.None, 0, default, offset, length, offload);
+
     public static Verdict Segmented(int firstSegment, int count) =>
         new(VerdictKind.Segmented, DropReason.None, WireError.None, 0, default, firstSegment, count);
 
@@ -102,9 +108,9 @@ public readonly struct Verdict
     {
         VerdictKind.Drop when Error != WireError.None => $"Drop({Reason}, {Error})",
         VerdictKind.Drop => $"Drop({Reason})",
-        VerdictKind.ToTunnel => $"ToTunnel({TunnelDestination}, {Offset}, {Length})",
+        VerdictKind.ToTunnel => $"ToTunnel({TunnelDestination}, {Offset}, {Length}{OffloadText})",
         VerdictKind.ToPort => $"ToPort({Port}, {Offset}, {Length}{OffloadText})",
-        VerdictKind.ToHome => $"ToHome({Offset}, {Length})",
+        VerdictKind.ToHome => $"ToHome({Offset}, {Length}{OffloadText})",
         VerdictKind.Segmented => $"Segmented({FirstSegment}, {SegmentCount})",
         _ => Kind.ToString(),
     };

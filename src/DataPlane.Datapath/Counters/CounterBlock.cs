@@ -178,6 +178,11 @@ public sealed class DatapathCounters
 
     /// <summary>LMA: VM-to-VM traffic between two MAGs reported to the machine (RFC 6705 may route it MAG to MAG).</summary>
     public long TrafficObservations;
+    /// <summary>GSO super-frames forwarded whole into a tunnel (its path carries them: <see cref="ITunnelOffloads"/>).</summary>
+    public long SuperFramesForwarded;
+
+    /// <summary>GSO super-frames that came out of a tunnel whole (sent so, or merged by the receiving interface's GRO) and were delivered whole.</summary>
+    public long SuperFramesDelivered;
 
     /// <summary>Protocol actions the data path performed itself (frames and tables) and those it passed to the host.</summary>
     public long ActionsExecuted;

@@ -44,11 +44,7 @@ public sealed partial class LmaDatapath
         if (destination.IsMulticast) return Drop(null, DropReason.MulticastNotForwarded);
         if (destination.IsLinkLocal || source.IsLinkLocal) return Drop(null, DropReason.LinkLocalNotForwarded);
         var inner = ip.Buffer; // cut to the declared length
-        if (offload.NeedsChecksum)
-        {
-            if (!ChecksumCompletion.TryComplete(inner, inner.Length, offload, Ipv6Packet.HeaderLength)) return Drop(null, DropReason.OffloadInvalid);
-            Counters.ChecksumsCompleted++;
-        }
+        if (offload.NeedsChecksum && !ChecksumCompletion.IsWithin(inner, inner.Length, offload, Ipv6Packet.HeaderLength)) return Drop(null, DropReason.OffloadInvalid);
         if (!_routes.TryLookup(destination, out var route))
         {
             if (_options.SendDestinationUnreachable)
@@ -71,10 +67,22 @@ public sealed partial class LmaDatapath
             route.PrefixCounters.CountOut(inner.Length);
             route.Tunnel.Counters.CountOut(inner.Length);
         }
+        if (offload.NeedsChecksum)
+        {
+            // A path that completes checksums takes it partial, as the TUN gave it (offsets from the IPv6 header).
+            if (_tunnelOffloads?.CompletesChecksums(route.Mag) == true)
+                return Verdict.ToTunnel(route.Mag, offset, inner.Length, OffloadInfo.PartialChecksum(offload.ChecksumStart, offload.ChecksumOffset));
+            ChecksumCompletion.TryComplete(inner, inner.Length, offload, Ipv6Packet.HeaderLength);
+            Counters.ChecksumsCompleted++;
+        }
         return Verdict.ToTunnel(route.Mag, offset, inner.Length);
     }
 
-    /// <summary>A TCP super-packet from the home device: checked once, then cut (see <see cref="TcpSegmenter"/>).</summary>
+    /// <summary>
+    /// A TCP super-packet from the home device: checked once, then forwarded whole where the tunnel path to the MAG
+    /// carries super-frames (<see cref="ITunnelOffloads"/>), else cut (see <see cref="TcpSegmenter"/>), with partial
+    /// checksums where the path completes them.
+    /// </summary>
     private Verdict FromHomeSegmented(Span<byte> buffer, int offset, int length, in OffloadInfo offload, Instant now)
     {
         var packet = buffer.Slice(offset, length);
@@ -108,13 +116,25 @@ public sealed partial class LmaDatapath
             (vm, tunnel) = (route4.Counters, route4.Tunnel);
         }
         int count = superFrame.SegmentCount(gsoSize);
+        var mag = verdict.TunnelDestination;
+        if (_tunnelOffloads?.CarriesSuperFrames(mag) == true)
+        {
+            SuperFrameOffload.WritePartialChecksum(packet, in superFrame);
+            long bytes = SuperFrameOffload.SegmentBytes(in superFrame, count);
+            vm.CountOut(count, bytes);
+            tunnel.Counters.CountOut(count, bytes);
+            Counters.SuperFramesForwarded++;
+            return Verdict.ToTunnel(mag, verdict.Offset, verdict.Length, SuperFrameOffload.ForPacket(in superFrame, offload.GsoType, gsoSize));
+        }
         if (superFrame.SegmentLength(gsoSize, 0) > Segments.MaxSegmentLength) return Drop(vm, DropReason.OffloadInvalid);
         if (!Segments.TryReserve(count, out int first)) return Drop(vm, DropReason.SegmentPoolExhausted);
+        bool partial = _tunnelOffloads?.CompletesChecksums(mag) == true;
+        var segmentOffload = partial ? OffloadInfo.PartialChecksum((ushort)superFrame.TransportOffset, 16) : OffloadInfo.None;
         int headroom = Segments.Headroom;
         for (int i = 0; i < count; i++)
         {
-            int segmentLength = TcpSegmenter.WriteSegment(packet, superFrame, gsoSize, i, count, Segments.Slot(first + i)[headroom..]);
-            Segments.SetVerdict(first + i, Verdict.ToTunnel(verdict.TunnelDestination, headroom, segmentLength));
+            int segmentLength = TcpSegmenter.WriteSegment(packet, superFrame, gsoSize, i, count, Segments.Slot(first + i)[headroom..], partial);
+            Segments.SetVerdict(first + i, Verdict.ToTunnel(mag, headroom, segmentLength, segmentOffload));
             vm.CountOut(segmentLength);
             tunnel.Counters.CountOut(segmentLength);
         }
@@ -129,7 +149,17 @@ public sealed partial class LmaDatapath
     /// inner source inside a prefix bound to that very MAG: after a handover the old MAG's packets are refused.
     /// The inner hop limit is left alone (the kernel decrements it when it forwards from the TUN device).
     /// </summary>
-    public Verdict FromTunnel(Span<byte> buffer, int offset, int length, Ipv6Address outerSource, Ipv6Address outerDestination, Instant now)
+    public Verdict FromTunnel(Span<byte> buffer, int offset, int length, Ipv6Address outerSource, Ipv6Address outerDestination, Instant now) =>
+        FromTunnel(buffer, offset, length, outerSource, outerDestination, 0, OffloadInfo.None, now);
+
+    /// <summary>
+    /// As <see cref="FromTunnel(Span{byte}, int, int, Ipv6Address, Ipv6Address, Instant)"/>, from a receiver that sees
+    /// the outer header and the offload metadata (AF_PACKET with a vnet header): the outer ECN mark is carried into
+    /// the inner packet (RFC 5213 §5.6.3), and a TCP super-frame that crossed the tunnel whole, or a partial checksum,
+    /// goes on to the home device with the verdict's <see cref="Verdict.Offload"/> (offsets from the IPv6 header).
+    /// </summary>
+    public Verdict FromTunnel(Span<byte> buffer, int offset, int length, Ipv6Address outerSource, Ipv6Address outerDestination,
+        byte outerTrafficClass, in OffloadInfo offload, Instant now)
     {
         Counters.All.CountIn(length);
         _tunnels.TryGetValue(outerSource, out var tunnel);
@@ -143,10 +173,26 @@ public sealed partial class LmaDatapath
         if (destination.IsMulticast) return Drop(tunnel.Counters, DropReason.MulticastNotForwarded);
         if (destination.IsLinkLocal) return Drop(tunnel.Counters, DropReason.LinkLocalNotForwarded);
         int inner = ip.Buffer.Length;
-        tunnel.Counters.CountIn(inner);
-        route.PrefixCounters.CountIn(inner);
+        var innerPacket = packet[..inner];
+        int segments = 1;
+        TcpSuperFrame superFrame = default;
+        if ((offload.IsGso || offload.NeedsChecksum) && !SuperFrameOffload.TryValidateReceived(innerPacket, offload, out segments, out superFrame))
+            return Drop(tunnel.Counters, DropReason.OffloadInvalid);
+        if (!EcnDecapsulation.Apply(innerPacket, outerTrafficClass)) return Drop(tunnel.Counters, DropReason.CongestionOnNotEct);
+        if (offload.IsGso)
+        {
+            long bytes = SuperFrameOffload.SegmentBytes(in superFrame, segments);
+            tunnel.Counters.CountIn(segments, bytes);
+            route.PrefixCounters.CountIn(segments, bytes);
+            Counters.SuperFramesDelivered++;
+        }
+        else
+        {
+            tunnel.Counters.CountIn(inner);
+            route.PrefixCounters.CountIn(inner);
+        }
         if (_observeTraffic && now.Ticks >= route.NextObservationTicks) ObserveVmToVm(route, destination, now);
-        return Verdict.ToHome(offset, inner);
+        return offload.IsGso || offload.NeedsChecksum ? Verdict.ToHome(offset, inner, offload) : Verdict.ToHome(offset, inner);
     }
 
     /// <summary>

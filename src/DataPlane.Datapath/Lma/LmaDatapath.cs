@@ -63,6 +63,18 @@ public sealed partial class LmaDatapath
 
     public DatapathCounters Counters { get; } = new();
 
+    /// <summary>
+    /// What the host's tunnel path to each MAG can take (TCP super-frames whole, partial checksums), asked per
+    /// forwarded packet; null (the default): every super-packet is cut and every checksum completed here.
+    /// </summary>
+    public ITunnelOffloads? TunnelOffloads
+    {
+        get => _tunnelOffloads;
+        set => _tunnelOffloads = value;
+    }
+
+    private ITunnelOffloads? _tunnelOffloads;
+
     /// <summary>The machine's notifications (BindingChanged, PeerUnreachable/Reachable/Restarted) for the host to log and clear.</summary>
     public IReadOnlyList<LmaAction> HostActions => _hostActions;
 

@@ -43,14 +43,14 @@ public sealed partial class MagDatapath
         if (offload.NeedsChecksum && info.Kind is FrameKind.Ipv6 or FrameKind.Ipv4)
         {
             // The field must lie in the transport header: a checksum written over the IP header would change
-            // what was just classified.
-            if (!ChecksumCompletion.TryComplete(frame, info.NetworkOffset + info.NetworkLength, offload, info.UpperLayerOffset))
+            // what was just classified. IPv6 data may leave with it still partial (FromVmIpv6 decides).
+            if (!ChecksumCompletion.IsWithin(frame, info.NetworkOffset + info.NetworkLength, offload, info.UpperLayerOffset))
                 return DropFromVm(port, DropReason.OffloadInvalid);
-            Counters.ChecksumsCompleted++;
+            if (info.Kind != FrameKind.Ipv6) CompleteChecksum(frame, in info, in offload);
         }
         return info.Kind switch
         {
-            FrameKind.Ipv6 => FromVmIpv6(port, buffer, offset, in info, now, superFrameSegmentLength),
+            FrameKind.Ipv6 => FromVmIpv6(port, buffer, offset, in info, in offload, now, superFrameSegmentLength),
             FrameKind.Ipv4 => FromVmIpv4(port, buffer, offset, in info, now, superFrameSegmentLength),
             FrameKind.Arp => FromVmArp(port, frame, in info, now),
             FrameKind.Rarp => FromVmAnnouncement(port, ControlFrameKind.Rarp, AttachTrigger.Rarp, now),
@@ -94,13 +94,22 @@ public sealed partial class MagDatapath
         return true;
     }
 
-    private Verdict FromVmIpv6(AccessPort port, Span<byte> buffer, int offset, in FrameInfo info, Instant now, int superFrameSegmentLength)
+    /// <summary>Complete a partial checksum whose offsets were checked (<see cref="ChecksumCompletion.IsWithin"/>).</summary>
+    private void CompleteChecksum(Span<byte> frame, in FrameInfo info, in OffloadInfo offload)
+    {
+        ChecksumCompletion.TryComplete(frame, info.NetworkOffset + info.NetworkLength, offload, info.UpperLayerOffset);
+        Counters.ChecksumsCompleted++;
+    }
+
+    private Verdict FromVmIpv6(AccessPort port, Span<byte> buffer, int offset, in FrameInfo info, in OffloadInfo offload, Instant now, int superFrameSegmentLength)
     {
         if (info.UpperLayer == IpProtocol.Icmpv6 && IsLinkControl(info.Icmpv6Type))
         {
             // RFC 6980: Neighbor Discovery in fragments is discarded (a later fragment has no type to see).
             if (info.IsFragment) return DropFromVm(port, DropReason.Malformed, WireError.Unsupported);
-            return FromVmLinkControl(port, buffer.Slice(offset, info.NetworkOffset + info.NetworkLength), in info, now);
+            var linkFrame = buffer.Slice(offset, info.NetworkOffset + info.NetworkLength);
+            if (offload.NeedsChecksum) CompleteChecksum(linkFrame, in info, in offload); // RFC 4861 checks it
+            return FromVmLinkControl(port, linkFrame, in info, now);
         }
         if (info.UpperLayer == IpProtocol.Udp && info.SourcePort == WellKnownPorts.Dhcpv6Server)
             return ActivityThenDrop(port, DropReason.DhcpServerGuard, now);
@@ -133,7 +142,18 @@ public sealed partial class MagDatapath
         // does the MAG routing between two of its ports).
         if (!Ipv6Packet.TryCreate(packet, out var ip, out var error)) return DropFromVm(port, DropReason.Malformed, error); // classified above
         ip.HopLimit = (byte)(info.HopLimit - 1);
-        return RouteFromVm(port, session, buffer, offset, in info, packetOffset, destination, now, superFrameSegmentLength);
+        var verdict = RouteFromVm(port, session, buffer, offset, in info, packetOffset, destination, now, superFrameSegmentLength);
+        if (offload.NeedsChecksum)
+        {
+            // A path that completes checksums (AF_PACKET with a vnet header, or another VM's port routed to here)
+            // takes it as it came: no pass over the payload here. Into a tunnel, offsets now count from the IP header.
+            if (verdict.Kind == VerdictKind.ToPort) return Verdict.ToPort(verdict.Port, verdict.Offset, verdict.Length, offload);
+            if (verdict.Kind == VerdictKind.ToTunnel && _tunnelOffloads?.CompletesChecksums(verdict.TunnelDestination) == true)
+                return Verdict.ToTunnel(verdict.TunnelDestination, verdict.Offset, verdict.Length,
+                    OffloadInfo.PartialChecksum((ushort)(offload.ChecksumStart - info.NetworkOffset), offload.ChecksumOffset));
+            CompleteChecksum(buffer.Slice(offset, info.NetworkOffset + info.NetworkLength), in info, in offload);
+        }
+        return verdict;
     }
 
     /// <summary>Gratuitous ARP and RARP (QEMU's self-announce): attachment triggers, rate-limited.</summary>
@@ -152,9 +172,11 @@ public sealed partial class MagDatapath
     }
 
     /// <summary>
-    /// A GSO super-frame (IFF_VNET_HDR/PACKET_VNET_HDR with a gso_type): checked once as a whole, then cut
-    /// into segments in <see cref="Segments"/>, each forwarded into the tunnel (virtio-net has no IP-in-IP GSO
-    /// type, so the kernel cannot do it after we encapsulate). UDP GSO is dropped for now.
+    /// A GSO super-frame (IFF_VNET_HDR/PACKET_VNET_HDR with a gso_type): checked once as a whole, then either
+    /// forwarded whole (the tunnel path to the LMA <see cref="ITunnelOffloads.CarriesSuperFrames">carries
+    /// super-frames</see>: the verdict's <see cref="Verdict.Offload"/> is its GSO descriptor) or cut into segments in
+    /// <see cref="Segments"/>, each forwarded into the tunnel, with a partial checksum where the path completes it.
+    /// UDP GSO is dropped for now.
     /// </summary>
     private Verdict FromPortSegmented(AccessPort port, Span<byte> buffer, int offset, int length, in OffloadInfo offload, Instant now)
     {
@@ -191,19 +213,37 @@ public sealed partial class MagDatapath
         if (verdict.Kind != VerdictKind.ToTunnel) return verdict;
 
         int count = superFrame.SegmentCount(gsoSize);
-        if (superFrame.SegmentLength(gsoSize, 0) > Segments.MaxSegmentLength) return DropFromVm(port, DropReason.OffloadInvalid);
-        if (!Segments.TryReserve(count, out int first)) return DropFromVm(port, DropReason.SegmentPoolExhausted);
         var session = port.Session!;
         var peer = verdict.TunnelDestination;
         bool direct = peer != session.LocalMobilityAnchor; // an RFC 6705 route: counted on that MAG's tunnel
         var tunnel = direct ? TunnelBlock(peer) : session.Tunnel;
+        if (_tunnelOffloads?.CarriesSuperFrames(peer) == true)
+        {
+            // Whole: one send, one skb across the host; the kernel or the NIC cuts it only where it must.
+            SuperFrameOffload.WritePartialChecksum(frame, in superFrame);
+            long bytes = SuperFrameOffload.SegmentBytes(in superFrame, count);
+            session.Vm.CountIn(count, bytes);
+            if (!superFrame.IsIpv6) session.Vm4.CountIn(count, bytes);
+            if (direct)
+            {
+                session.Vm.Direct.CountIn(count, bytes);
+                Counters.RoutedDirect++;
+            }
+            tunnel.CountOut(count, bytes);
+            Counters.SuperFramesForwarded++;
+            return Verdict.ToTunnel(peer, verdict.Offset, verdict.Length, SuperFrameOffload.ForPacket(in superFrame, offload.GsoType, gsoSize));
+        }
+        if (superFrame.SegmentLength(gsoSize, 0) > Segments.MaxSegmentLength) return DropFromVm(port, DropReason.OffloadInvalid);
+        if (!Segments.TryReserve(count, out int first)) return DropFromVm(port, DropReason.SegmentPoolExhausted);
+        bool partial = _tunnelOffloads?.CompletesChecksums(peer) == true;
+        var segmentOffload = partial ? OffloadInfo.PartialChecksum((ushort)(superFrame.TransportOffset - superFrame.NetworkOffset), 16) : OffloadInfo.None;
         int headroom = Segments.Headroom;
         for (int i = 0; i < count; i++)
         {
             var slot = Segments.Slot(first + i);
-            int segmentLength = TcpSegmenter.WriteSegment(frame, superFrame, gsoSize, i, count, slot[headroom..]);
+            int segmentLength = TcpSegmenter.WriteSegment(frame, superFrame, gsoSize, i, count, slot[headroom..], partial);
             int packetLength = segmentLength - superFrame.NetworkOffset;
-            Segments.SetVerdict(first + i, Verdict.ToTunnel(peer, headroom + superFrame.NetworkOffset, packetLength));
+            Segments.SetVerdict(first + i, Verdict.ToTunnel(peer, headroom + superFrame.NetworkOffset, packetLength, segmentOffload));
             session.Vm.CountIn(packetLength);
             if (!superFrame.IsIpv6) session.Vm4.CountIn(packetLength);
             if (direct) session.Vm.Direct.CountIn(1, packetLength);

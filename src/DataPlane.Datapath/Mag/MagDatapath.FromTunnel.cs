@@ -14,7 +14,18 @@ public sealed partial class MagDatapath
     /// source inside the route's prefixes (anything else could inject traffic to a VM); the Ethernet header to the
     /// VM is then written into the headroom and the verdict is <see cref="VerdictKind.ToPort"/>.
     /// </summary>
-    public Verdict FromTunnel(Span<byte> buffer, int offset, int length, Ipv6Address outerSource, Ipv6Address outerDestination, Instant now)
+    public Verdict FromTunnel(Span<byte> buffer, int offset, int length, Ipv6Address outerSource, Ipv6Address outerDestination, Instant now) =>
+        FromTunnel(buffer, offset, length, outerSource, outerDestination, 0, OffloadInfo.None, now);
+
+    /// <summary>
+    /// As <see cref="FromTunnel(Span{byte}, int, int, Ipv6Address, Ipv6Address, Instant)"/>, from a receiver that sees
+    /// the outer header and the offload metadata (AF_PACKET with a vnet header): <paramref name="outerTrafficClass"/>
+    /// carries the path's ECN mark into the inner packet (RFC 5213 §5.6.3), and <paramref name="offload"/> (offsets
+    /// from the inner packet) describes a TCP super-frame that crossed the tunnel whole or a partial checksum; both
+    /// are checked against the packet and go on to the VM's port with the verdict's <see cref="Verdict.Offload"/>.
+    /// </summary>
+    public Verdict FromTunnel(Span<byte> buffer, int offset, int length, Ipv6Address outerSource, Ipv6Address outerDestination,
+        byte outerTrafficClass, in OffloadInfo offload, Instant now)
     {
         Counters.All.CountIn(length);
         _tunnelCounters.TryGetValue(outerSource, out var tunnel); // null for a stranger
@@ -34,14 +45,35 @@ public sealed partial class MagDatapath
         // Packets to the VM are not decremented again: the LMA decremented as the tunnel entry point, and the
         // VM is on the exit point's own link.
         int inner = ip.Buffer.Length; // without anything after the declared payload length
+        var innerPacket = packet[..inner];
+        int segments = 1;
+        TcpSuperFrame superFrame = default;
+        if ((offload.IsGso || offload.NeedsChecksum) && !SuperFrameOffload.TryValidateReceived(innerPacket, offload, out segments, out superFrame))
+            return DropFromTunnel(tunnel, DropReason.OffloadInvalid);
+        if (!EcnDecapsulation.Apply(innerPacket, outerTrafficClass)) return DropFromTunnel(tunnel, DropReason.CongestionOnNotEct);
         int frameOffset = offset - EthernetFrame.HeaderLength;
         EthernetFrame.WriteHeader(buffer.Slice(frameOffset, EthernetFrame.HeaderLength), session.Mac, _sharedMac, EtherType.Ipv6);
-        (direct?.Tunnel ?? session.Tunnel).CountIn(inner);
-        session.Vm.CountOut(inner);
-        if (direct is not null) session.Vm.Direct.CountOut(1, inner);
+        var inTunnel = direct?.Tunnel ?? session.Tunnel;
+        if (offload.IsGso)
+        {
+            // Counted as the packets it stands for; the VM's kernel takes it whole (its port has a vnet header).
+            long bytes = SuperFrameOffload.SegmentBytes(in superFrame, segments);
+            inTunnel.CountIn(segments, bytes);
+            session.Vm.CountOut(segments, bytes);
+            if (direct is not null) session.Vm.Direct.CountOut(segments, bytes);
+            Counters.SuperFramesDelivered++;
+        }
+        else
+        {
+            inTunnel.CountIn(inner);
+            session.Vm.CountOut(inner);
+            if (direct is not null) session.Vm.Direct.CountOut(1, inner);
+        }
         if (session.FirstDeliveryTicks == 0) session.FirstDeliveryTicks = now.Ticks;
         port.Counters.CountOut(inner + EthernetFrame.HeaderLength);
-        return Verdict.ToPort(port.Id, frameOffset, inner + EthernetFrame.HeaderLength);
+        return offload.IsGso || offload.NeedsChecksum
+            ? Verdict.ToPort(port.Id, frameOffset, inner + EthernetFrame.HeaderLength, SuperFrameOffload.Shifted(offload, EthernetFrame.HeaderLength))
+            : Verdict.ToPort(port.Id, frameOffset, inner + EthernetFrame.HeaderLength);
     }
 
     /// <summary>

@@ -88,6 +88,18 @@ public sealed partial class MagDatapath
     public DatapathCounters Counters { get; } = new();
 
     /// <summary>
+    /// What the host's tunnel path to each LMA can take (TCP super-frames whole, partial checksums), asked per
+    /// forwarded frame; null (the default): every super-frame is cut and every checksum completed here.
+    /// </summary>
+    public ITunnelOffloads? TunnelOffloads
+    {
+        get => _tunnelOffloads;
+        set => _tunnelOffloads = value;
+    }
+
+    private ITunnelOffloads? _tunnelOffloads;
+
+    /// <summary>
     /// The machine's actions the data path does not perform itself (RequestPolicy, SessionFailed,
     /// HandoverCompleted, heartbeat notifications), in order, for the host to act on and then clear.
     /// </summary>

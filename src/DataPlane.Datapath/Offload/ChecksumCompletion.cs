@@ -18,13 +18,21 @@ public static class ChecksumCompletion
     /// </summary>
     public static bool TryComplete(Span<byte> frame, int packetEnd, in OffloadInfo offload, int minimumStart)
     {
+        if (!IsWithin(frame, packetEnd, offload, minimumStart)) return false;
         int start = offload.ChecksumStart;
         int field = start + offload.ChecksumOffset;
-        if (start < minimumStart || packetEnd > frame.Length || field + sizeof(ushort) > packetEnd) return false;
         ushort value = InternetChecksum.Finish(InternetChecksum.Sum(frame[start..packetEnd]));
         // A computed zero goes out as 0xFFFF, its one's complement twin: zero means "no checksum" to UDP
         // over IPv4 and is invalid over IPv6, while every verifier accepts 0xFFFF (CSUM_MANGLED_0).
         BinaryPrimitives.WriteUInt16BigEndian(frame.Slice(field, sizeof(ushort)), value == 0 ? (ushort)0xFFFF : value);
         return true;
+    }
+
+    /// <summary>The offsets of a partial checksum lie inside the packet, the field at or after <paramref name="minimumStart"/>.</summary>
+    public static bool IsWithin(Span<byte> frame, int packetEnd, in OffloadInfo offload, int minimumStart)
+    {
+        int start = offload.ChecksumStart;
+        int field = start + offload.ChecksumOffset;
+        return start >= minimumStart && packetEnd <= frame.Length && field + sizeof(ushort) <= packetEnd;
     }
 }

@@ -29,20 +29,29 @@ public struct CoalesceEntry
     /// <summary>A host-chosen output (the MAG's port number; 0 for the LMA's home device): frames with
     /// different tags never merge.</summary>
     public int Tag;
-    /// <summary>Out: for a frame that now carries more than one segment, the GSO descriptor to send it with
-    /// (GSO TCPv6, gso_size, partial checksum); <see cref="OffloadInfo.None"/> otherwise.</summary>
+    /// <summary>
+    /// In: the offload metadata the frame came with (offsets from the frame's first byte): a GSO super-frame that
+    /// crossed the tunnel whole is passed on as it is, never merged; a partial checksum (NEEDS_CSUM) or one the
+    /// kernel verified (DATA_VALID) is trusted as the kernel trusts it, not summed again. Out: for a frame that now
+    /// carries more than one segment, the GSO descriptor to send it with (GSO TCPv6, gso_size, partial checksum);
+    /// otherwise what it came with.
+    /// </summary>
     public OffloadInfo Offload;
     /// <summary>Out: 0 = merged into an earlier frame (do not send it); 1 = send as it is; n &gt; 1 = a
     /// super-frame of n segments (send it with <see cref="Offload"/>).</summary>
     public int Segments;
 
-    public CoalesceEntry(int slot, int offset, int length, int tag = 0)
+    public CoalesceEntry(int slot, int offset, int length, int tag = 0) : this(slot, offset, length, tag, OffloadInfo.None)
+    {
+    }
+
+    public CoalesceEntry(int slot, int offset, int length, int tag, in OffloadInfo offload)
     {
         Slot = slot;
         Offset = offset;
         Length = length;
         Tag = tag;
-        Offload = default;
+        Offload = offload;
         Segments = 1;
     }
 }
@@ -62,7 +71,9 @@ public struct CoalesceEntry
 /// except PSH on the last segment; every segment but the last exactly gso_size (the first one's payload) long;
 /// at most 64 KiB of IPv6 payload and what the slot can hold. Each segment's TCP checksum is verified before it
 /// is merged (the super-frame's own becomes a partial one the receiver does not check again), so a corrupted
-/// segment is passed on alone for its receiver to drop, as the kernel would. A frame of a flow that cannot be
+/// segment is passed on alone for its receiver to drop, as the kernel would; one that came with a partial checksum
+/// (NEEDS_CSUM) or a verified one (DATA_VALID) is trusted as the kernel trusts it, and one that came as a super-frame
+/// is not touched. A frame of a flow that cannot be
 /// merged (a pure ACK, FIN, out of order) closes that flow's super-frame, so the order within a flow is kept;
 /// frames of different flows may change places only with the earlier super-frame they would have followed.
 /// </remarks>
@@ -116,7 +127,6 @@ public sealed class TcpCoalescer
         {
             ref var e = ref entries[i];
             e.Segments = 1;
-            e.Offload = default;
             Offer(slots, entries, i);
             if (e.Segments != 0) output++;
         }
@@ -142,6 +152,13 @@ public sealed class TcpCoalescer
 
         var key = new FlowKey(ip, tcp, e.Tag);
         int f = FindFlow(in key);
+        if (e.Offload.IsGso)
+        {
+            // Already a super-frame (it crossed the tunnel whole): it goes on as it is, after what came before it.
+            if (f >= 0) CloseFlow(slots, entries, f);
+            return;
+        }
+        bool trusted = (e.Offload.Flags & (OffloadFlags.NeedsChecksum | OffloadFlags.DataValid)) != 0;
         byte flags = tcp[13];
         int payload = ipPayload - tcpHeader;
         // Only data segments with ACK (and PSH, which ends a super-frame) take part; anything else of an open
@@ -155,7 +172,7 @@ public sealed class TcpCoalescer
         if (f >= 0)
         {
             ref var flow = ref _flows[f];
-            var merge = TryMerge(slots, entries, ref flow, ref e, frame, ip, tcp, tcpHeader, payload, sequence, flags);
+            var merge = TryMerge(slots, entries, ref flow, ref e, frame, ip, tcp, tcpHeader, payload, sequence, flags, trusted);
             if (merge == Merge.Merged) return;
             CloseFlow(slots, entries, f);
             // The last segment a super-frame could take; or a corrupted one, which goes on alone for its receiver to drop.
@@ -170,7 +187,7 @@ public sealed class TcpCoalescer
             GsoSize = payload,
             TcpHeaderLength = tcpHeader,
             NextSequence = sequence + (uint)payload,
-            HeadVerified = false,
+            HeadVerified = trusted,
         };
     }
 
@@ -186,7 +203,7 @@ public sealed class TcpCoalescer
     }
 
     private Merge TryMerge<TSlots>(TSlots slots, Span<CoalesceEntry> entries, ref Flow flow, ref CoalesceEntry e, Span<byte> frame,
-        Span<byte> ip, Span<byte> tcp, int tcpHeader, int payload, uint sequence, byte flags) where TSlots : IFrameSlots
+        Span<byte> ip, Span<byte> tcp, int tcpHeader, int payload, uint sequence, byte flags, bool trusted) where TSlots : IFrameSlots
     {
         ref var head = ref entries[flow.Entry];
         if (sequence != flow.NextSequence || payload > flow.GsoSize || tcpHeader != flow.TcpHeaderLength || head.Segments >= _maxSegments)
@@ -213,7 +230,7 @@ public sealed class TcpCoalescer
             }
             flow.HeadVerified = true;
         }
-        if (!ChecksumValid(ip, tcp))
+        if (!trusted && !ChecksumValid(ip, tcp))
         {
             ChecksumFailures++;
             return Merge.BadChecksum;

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using DataPlane.Wire;
 
 namespace DataPlane.Datapath;
@@ -87,9 +88,11 @@ public static class TcpSegmenter
     /// <summary>
     /// Write segment <paramref name="index"/> of <paramref name="count"/> into <paramref name="destination"/>
     /// (which must not overlap the super-frame); returns its length. The super-frame is only read, so the
-    /// segments can be written in any order.
+    /// segments can be written in any order. With <paramref name="partialChecksum"/> the TCP checksum field gets
+    /// only the pseudo-header sum, for a path that completes it (NEEDS_CSUM): no pass over the payload here.
     /// </summary>
-    public static int WriteSegment(Span<byte> superFrameBytes, in TcpSuperFrame superFrame, int gsoSize, int index, int count, Span<byte> destination)
+    public static int WriteSegment(Span<byte> superFrameBytes, in TcpSuperFrame superFrame, int gsoSize, int index, int count, Span<byte> destination,
+        bool partialChecksum = false)
     {
         int payloadStart = superFrame.HeadersLength + index * gsoSize;
         int length = superFrame.SegmentLength(gsoSize, index);
@@ -106,7 +109,8 @@ public static class TcpSegmenter
         {
             Ipv6Packet.SetPayloadLength(l3, l3.Length - Ipv6Packet.HeaderLength);
             Ipv6Packet.TryCreate(l3, out var ip, out _); // the length now matches the segment exactly
-            tcp.FillChecksum(ip.Source, ip.Destination);
+            if (partialChecksum) WritePseudoHeaderSum(tcpBytes, InternetChecksum.PseudoHeader(ip.Source, ip.Destination, (uint)(length - superFrame.TransportOffset), (byte)IpProtocol.Tcp));
+            else tcp.FillChecksum(ip.Source, ip.Destination);
         }
         else
         {
@@ -115,8 +119,13 @@ public static class TcpSegmenter
             // every segment unless the ID is fixed), and a fresh header checksum.
             Ipv4Packet.WriteHeader(l3, original.Source, original.Destination, IpProtocol.Tcp, l3.Length - Ipv4Packet.MinHeaderLength,
                 original.TimeToLive, (ushort)(original.Identification + index), original.DontFragment, original.TypeOfService);
-            tcp.FillChecksum(original.Source, original.Destination);
+            if (partialChecksum) WritePseudoHeaderSum(tcpBytes, InternetChecksum.PseudoHeader(original.Source, original.Destination, (ushort)(length - superFrame.TransportOffset), (byte)IpProtocol.Tcp));
+            else tcp.FillChecksum(original.Source, original.Destination);
         }
         return length;
     }
+
+    /// <summary>The partial checksum Linux expects with NEEDS_CSUM: the folded pseudo-header sum, not complemented.</summary>
+    private static void WritePseudoHeaderSum(Span<byte> tcp, uint pseudoHeader) =>
+        BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], (ushort)~InternetChecksum.Finish(pseudoHeader));
 }

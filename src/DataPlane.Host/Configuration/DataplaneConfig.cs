@@ -3,9 +3,11 @@ namespace DataPlane.Host.Configuration;
 /// <summary>How tunnel packets leave (`dataplane.uplink`).</summary>
 public enum UplinkKind
 {
-    /// <summary>The protocol-41 raw socket: the kernel builds the outer IPv6 header and resolves the next hop per packet.</summary>
+    /// <summary>The protocol-41 raw socket: the kernel builds the outer IPv6 header and resolves the next hop per packet,
+    /// and hands received tunnel packets over one by one. No offloads across the tunnel.</summary>
     Raw,
-    /// <summary>AF_PACKET on the interface the route to the peer leaves by, with a precomputed outer Ethernet+IPv6 header per peer.</summary>
+    /// <summary>AF_PACKET with virtio-net headers on the interfaces the routes to the peers leave by: a precomputed
+    /// outer Ethernet+IPv6 header per peer on the way out, the inner packet with its offload metadata on the way in.</summary>
     Packet,
 }
 
@@ -40,8 +42,23 @@ public sealed record DataplaneConfig
     /// <summary>Userspace GRO on the tunnel's receive path: TCP segments of a flow are delivered as one super-frame with a vnet header.</summary>
     public bool ReceiveOffload { get; init; } = true;
 
-    /// <summary>The tunnel's send path: the raw socket (default) or AF_PACKET (<see cref="UplinkKind.Packet"/>). Receiving is always on the raw socket.</summary>
-    public UplinkKind Uplink { get; init; } = UplinkKind.Raw;
+    /// <summary>The tunnel's path: AF_PACKET (<see cref="UplinkKind.Packet"/>, default) or the raw socket.</summary>
+    public UplinkKind Uplink { get; init; } = UplinkKind.Packet;
+
+    /// <summary>
+    /// TCP super-frames cross the tunnel whole (packet uplink only): encapsulated with their GSO metadata and relabelled
+    /// as IP-in-IPv6 GSO by a tc egress BPF program the daemon attaches to the uplink. Off, or where the program cannot
+    /// be attached, they are cut in userspace and sent with partial checksums for the kernel to complete.
+    /// </summary>
+    public bool TunnelOffload { get; init; } = true;
+
+    /// <summary>Turn on GRO (and <see cref="GroFlushTimeoutMicroseconds"/>) on the interfaces the tunnel arrives on (packet uplink only); restored at stop.</summary>
+    public bool InterfaceGro { get; init; } = true;
+
+    public const int DefaultGroFlushTimeoutMicroseconds = 50;
+
+    /// <summary>gro_flush_timeout to set with <see cref="InterfaceGro"/>, in µs; 0 leaves the interface's own.</summary>
+    public int GroFlushTimeoutMicroseconds { get; init; } = DefaultGroFlushTimeoutMicroseconds;
 
     public static DataplaneConfig Parse(ConfigObject? o)
     {
@@ -55,11 +72,22 @@ public sealed record DataplaneConfig
         bool gro = o.OptionalBool("receiveOffload", true);
         var uplink = o.OptionalString("uplink") switch
         {
-            null or "raw" => UplinkKind.Raw,
-            "packet" => UplinkKind.Packet,
+            null or "packet" => UplinkKind.Packet,
+            "raw" => UplinkKind.Raw,
             var other => throw o.Error("uplink", $"\"{other}\" is not an uplink (raw, packet)"),
         };
+        // The offloads across the tunnel need what only the packet uplink has (vnet headers, tc on the interface).
+        foreach (var key in new[] { "tunnelOffload", "interfaceGro" })
+            if (uplink == UplinkKind.Raw && o.Has(key) && o.OptionalBool(key, false))
+                throw o.Error(key, "needs \"uplink\": \"packet\" (the raw socket carries no offload metadata)");
+        bool tunnelOffload = o.OptionalBool("tunnelOffload", uplink == UplinkKind.Packet);
+        bool interfaceGro = o.OptionalBool("interfaceGro", uplink == UplinkKind.Packet);
+        int flush = (int)o.OptionalInteger("groFlushTimeoutMicroseconds", DefaultGroFlushTimeoutMicroseconds, 0, 10_000);
         o.Done();
-        return new DataplaneConfig { BatchSize = batch, SocketBufferBytes = buffer, Cpus = cpus, BusyPollMicroseconds = busyPoll, ReceiveOffload = gro, Uplink = uplink };
+        return new DataplaneConfig
+        {
+            BatchSize = batch, SocketBufferBytes = buffer, Cpus = cpus, BusyPollMicroseconds = busyPoll, ReceiveOffload = gro, Uplink = uplink,
+            TunnelOffload = tunnelOffload, InterfaceGro = interfaceGro, GroFlushTimeoutMicroseconds = flush,
+        };
     }
 }

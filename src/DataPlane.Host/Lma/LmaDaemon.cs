@@ -55,6 +55,8 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
     /// <summary>The tunnel's send path (`dataplane.uplink`): the raw socket, or AF_PACKET with the raw socket as fallback.</summary>
     private readonly TunnelUplink _tunnelUplink;
     private readonly TunnelDelivery _delivery;
+    private readonly Func<PacketBatch, int> _receiveRaw;
+    private readonly Func<PacketBatch, int> _receiveRaw4;
     private readonly BusyPoll _busyPoll;
     private readonly int[] _slots;
     private readonly EpollReady[] _ready = new EpollReady[16];
@@ -102,7 +104,11 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             _log.LogInformation("routing the prefix pool {Pool} into {Home}", pool, config.HomeInterface);
         }
         if (options.Ipv4HomeNetwork is { } ipv4) StartIpv4HomeNetwork(ipv4);
-        _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, address, tuning.SocketBufferBytes, log);
+        _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, address, tuning.SocketBufferBytes, log, TunnelPath.For(tuning));
+        _tunnelUplink.ReceiverOpened += AddTunnelReceiver;
+        _receiveRaw = _tunnel.Receive;
+        _receiveRaw4 = _tunnel4.Receive;
+        if (tuning.Uplink == UplinkKind.Packet) _dp.TunnelOffloads = _tunnelUplink;
         _uplink = new TunnelOutput(new Ipv4TunnelSink(new CapturingUplinkSink(_tunnelUplink, address, () => _uplinkCaptures, () => CaptureMicros),
             new RawTunnelSink(_tunnel4, address, () => _uplinkCaptures, () => CaptureMicros)), _tx);
         _epoll.Add(_home.Fd, HomeToken);
@@ -139,19 +145,21 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
                 switch (_ready[i].Token)
                 {
                     case HomeToken: ReceiveHome(now); break;
-                    case TunnelToken: ReceiveTunnel(_tunnel, now); break;
-                    case Tunnel4Token: ReceiveTunnel(_tunnel4, now); break;
+                    case TunnelToken: ReceiveTunnel(_receiveRaw, now); break;
+                    case Tunnel4Token: ReceiveTunnel(_receiveRaw4, now); break;
                     case MobilityToken: ReceiveMobility(now); break;
                     case EspToken: ReceiveEsp(now); break;
                     case WakeToken: _work.RunPending(); break;
+                    case var token: TryReceiveFromTunnelReceiver(token, now); break;
                 }
             }
             now = _clock.Now;
             if (_dp.NextDeadline is { } d && d <= now) _dp.Tick(now);
             if (now >= _nextMaintenance) Maintain(now);
             _secure?.Maintain(now);
-            if (_tunnelUplink.RefreshDue) _tunnelUplink.Refresh(UplinkPeers());
             AfterBatch();
+            // After the host actions: a new peer's path (its receiver above all) is set up before its traffic arrives.
+            if (_tunnelUplink.RefreshDue) _tunnelUplink.Refresh(UplinkPeers());
         }
     }
 
@@ -190,6 +198,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             if (v.Kind == VerdictKind.ToTunnel)
             {
                 meta.Destination = v.TunnelDestination;
+                meta.Vnet = Offloads.ToVirtio(v.Offload); // counted from the inner packet, as the uplink expects
                 rx.SetFrame(i, v.Offset, v.Length);
                 output.Forward(rx, i);
             }
@@ -205,14 +214,15 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
     private IEnumerable<Ipv6Address> UplinkPeers() => _dp.Tunnels.Where(t => t.Up).Select(t => t.Mag);
 
     /// <summary>
-    /// From a MAG: accepted only from the MAG serving the source prefix, then out into the home network,
-    /// consecutive TCP segments of a flow merged into one super-packet first when receive offload is on.
+    /// From a MAG (the raw socket or an AF_PACKET tunnel receiver): accepted only from the MAG serving the source
+    /// prefix, then out into the home network, consecutive TCP segments of a flow merged into one super-packet first
+    /// when receive offload is on; super-frames that crossed the tunnel whole go on as they are.
     /// </summary>
-    private void ReceiveTunnel(RawIpv6Socket socket, Instant now)
+    private void ReceiveTunnel(Func<PacketBatch, int> receive, Instant now)
     {
         for (int round = 0; round < MaxBatchesPerWake; round++)
         {
-            int count = socket.Receive(_rxTunnel);
+            int count = receive(_rxTunnel);
             if (count == 0) return;
             if (_uplinkCaptures is { } uplink) Taps.TunnelBatch(uplink, _rxTunnel, count, CaptureDirection.Rx, CaptureMicros);
             int toHome = 0;
@@ -233,8 +243,8 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         for (int i = 0; i < count; i++)
         {
             ref var meta = ref rx.Meta(i);
-            var v = dp.FromTunnel(rx.Slot(i), meta.Offset, meta.Length, meta.Source, meta.Destination, now);
-            if (v.Kind == VerdictKind.ToHome) delivery.Add(i, v.Offset, v.Length, 0);
+            var v = dp.FromTunnel(rx.Slot(i), meta.Offset, meta.Length, meta.Source, meta.Destination, meta.TrafficClass, Offloads.From(meta.Vnet), now);
+            if (v.Kind == VerdictKind.ToHome) delivery.Add(i, v.Offset, v.Length, 0, v.Offload);
         }
         return delivery.Finish(rx);
     }
@@ -315,6 +325,8 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
                         _log.LogInformation("binding: {Nai} {Change} at MAG {Mag}, HNP {Hnp}, IPv4 {Ipv4}", b.MobileNodeIdentifier, b.Change,
                             b.ProxyCareOfAddress?.ToString() ?? "-", string.Join(",", b.HomeNetworkPrefixes), b.Ipv4HomeAddress?.ToString() ?? "-");
                         UpdateKernelRoutes(b);
+                        // A MAG may now send: set up the path to it before its first super-frames arrive.
+                        if (b.Change is BindingChange.Created or BindingChange.HandedOff) _tunnelUplink.RequestRefresh();
                     }
                     break;
                 case LmaAction.RequestProfile r:

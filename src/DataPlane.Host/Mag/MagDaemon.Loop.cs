@@ -49,6 +49,7 @@ public sealed partial class MagDaemon
             {
                 case VerdictKind.ToTunnel:
                     meta.Destination = v.TunnelDestination;
+                    meta.Vnet = Offloads.ToVirtio(v.Offload); // the inner packet's now, not the VM's frame's
                     rx.SetFrame(i, v.Offset, v.Length);
                     output.Forward(rx, i);
                     break;
@@ -116,14 +117,15 @@ public sealed partial class MagDaemon
     }
 
     /// <summary>
-    /// Packets from the LMA (decapsulated by the kernel): each is delivered to its VM's port from the same slot,
-    /// consecutive TCP segments of a flow merged into one super-frame first when receive offload is on.
+    /// Packets from the LMA (inner packets from the raw socket or an AF_PACKET tunnel receiver): each is delivered to
+    /// its VM's port from the same slot, consecutive TCP segments of a flow merged into one super-frame first when
+    /// receive offload is on; super-frames that crossed the tunnel whole go on as they are.
     /// </summary>
-    private void ReceiveTunnel(RawIpv6Socket socket, Instant now)
+    private void ReceiveTunnel(Func<PacketBatch, int> receive, Instant now)
     {
         for (int round = 0; round < MaxBatchesPerWake; round++)
         {
-            int count = socket.Receive(_rxTunnel);
+            int count = receive(_rxTunnel);
             if (count == 0) return;
             if (_uplinkCaptures is { } uplink) Taps.TunnelBatch(uplink, _rxTunnel, count, CaptureDirection.Rx, CaptureMicros);
             foreach (ref readonly var e in DeliverFromTunnel(_dp, _rxTunnel, count, _delivery, now))
@@ -151,8 +153,8 @@ public sealed partial class MagDaemon
         for (int i = 0; i < count; i++)
         {
             ref var meta = ref rx.Meta(i);
-            var v = dp.FromTunnel(rx.Slot(i), meta.Offset, meta.Length, meta.Source, meta.Destination, now);
-            if (v.Kind == VerdictKind.ToPort) delivery.Add(i, v.Offset, v.Length, v.Port.Value);
+            var v = dp.FromTunnel(rx.Slot(i), meta.Offset, meta.Length, meta.Source, meta.Destination, meta.TrafficClass, Offloads.From(meta.Vnet), now);
+            if (v.Kind == VerdictKind.ToPort) delivery.Add(i, v.Offset, v.Length, v.Port.Value, v.Offload);
         }
         return delivery.Finish(rx);
     }

@@ -51,6 +51,8 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     private readonly TunnelDelivery _delivery;
     /// <summary>Frames the data path routes from one VM to another on this MAG (EnableMAGLocalRouting).</summary>
     private readonly PortDelivery _localDelivery;
+    private readonly Func<PacketBatch, int> _receiveRaw;
+    private readonly Func<PacketBatch, int> _receiveRaw4;
     private readonly BusyPoll _busyPoll;
     private readonly EpollReady[] _ready = new EpollReady[128];
     private readonly Dictionary<int, OpenPort> _ports = [];
@@ -90,7 +92,11 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = coa, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
         // Likewise for next header 4, which no kernel tunnel module handles here either.
         _tunnel4 = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.IpInIp, LocalAddress = coa, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
-        _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, coa, tuning.SocketBufferBytes, log);
+        _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, coa, tuning.SocketBufferBytes, log, TunnelPath.For(tuning));
+        _tunnelUplink.ReceiverOpened += AddTunnelReceiver;
+        _receiveRaw = _tunnel.Receive;
+        _receiveRaw4 = _tunnel4.Receive;
+        if (tuning.Uplink == UplinkKind.Packet) _dp.TunnelOffloads = _tunnelUplink;
         _ipv4Sink = new Ipv4TunnelSink(new CapturingUplinkSink(_tunnelUplink, coa, () => _uplinkCaptures, () => CaptureMicros),
             new RawTunnelSink(_tunnel4, coa, () => _uplinkCaptures, () => CaptureMicros));
         _uplink = new TunnelOutput(_ipv4Sink, _tx);
@@ -142,11 +148,12 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
                 switch (r.Token)
                 {
                     case MobilityToken: ReceiveMobility(now); break;
-                    case TunnelToken: ReceiveTunnel(_tunnel, now); break;
-                    case Tunnel4Token: ReceiveTunnel(_tunnel4, now); break;
+                    case TunnelToken: ReceiveTunnel(_receiveRaw, now); break;
+                    case Tunnel4Token: ReceiveTunnel(_receiveRaw4, now); break;
                     case EspToken: ReceiveEsp(now); break;
                     case WakeToken: _work.RunPending(); break;
                     default:
+                        if (TryReceiveFromTunnelReceiver(r.Token, now)) break;
                         if (_ports.TryGetValue((int)r.Token, out var port)) ReceivePort(port, now);
                         break;
                 }
@@ -154,8 +161,9 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
             now = _clock.Now;
             if (_dp.NextDeadline is { } d && d <= now) _dp.Tick(now);
             if (now >= _nextMaintenance) Maintain(now);
-            if (_tunnelUplink.RefreshDue) _tunnelUplink.Refresh(UplinkPeers());
             AfterBatch(now);
+            // After the host actions: a new peer's path (its receiver above all) is set up before its traffic arrives.
+            if (_tunnelUplink.RefreshDue) _tunnelUplink.Refresh(UplinkPeers());
         }
     }
 

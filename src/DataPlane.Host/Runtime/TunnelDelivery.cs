@@ -34,8 +34,10 @@ public sealed class TunnelDelivery
 
     public long SuperFrames => _coalescer?.SuperFrames ?? 0;
 
-    /// <summary>A forwarded packet at <paramref name="offset"/>/<paramref name="length"/> of slot <paramref name="slot"/>, for output <paramref name="tag"/>.</summary>
-    public void Add(int slot, int offset, int length, int tag) => _entries[_count++] = new CoalesceEntry(slot, offset, length, tag);
+    /// <summary>A forwarded packet at <paramref name="offset"/>/<paramref name="length"/> of slot <paramref name="slot"/>, for output
+    /// <paramref name="tag"/>, with the offload metadata it is to leave with (a super-frame that crossed the tunnel whole, a partial checksum).</summary>
+    public void Add(int slot, int offset, int length, int tag, in OffloadInfo offload = default) =>
+        _entries[_count++] = new CoalesceEntry(slot, offset, length, tag, offload);
 
     /// <summary>
     /// Merge what can be merged, set every frame to send (bytes and vnet header) in <paramref name="rx"/>, and

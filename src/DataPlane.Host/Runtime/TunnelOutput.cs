@@ -53,6 +53,7 @@ public sealed class TunnelOutput(ITunnelSink sink, PacketBatch tx)
             pool.Buffer(s).Slice(sv.Offset, sv.Length).CopyTo(tx.Slot(_copied)[tx.Headroom..]);
             tx.SetFrame(_copied, tx.Headroom, sv.Length);
             tx.Meta(_copied).Destination = sv.TunnelDestination;
+            tx.Meta(_copied).Vnet = Offloads.ToVirtio(sv.Offload); // a partial checksum, where the path completes it
             _copied++;
         }
         // Copied out: nothing refers to the pool any more (a super-frame is cut whole or dropped whole).

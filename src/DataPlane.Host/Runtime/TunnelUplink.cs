@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using DataPlane.Datapath;
 using DataPlane.Host.Configuration;
 using DataPlane.Linux;
 using DataPlane.Wire;
@@ -7,20 +8,23 @@ using Microsoft.Extensions.Logging;
 namespace DataPlane.Host.Runtime;
 
 /// <summary>
-/// The send side of a daemon's tunnel (`dataplane.uplink`): the protocol-41 raw socket, or
-/// <see cref="PacketTunnelSender"/> (AF_PACKET with a precomputed outer header per peer) with the raw socket
-/// as the per-packet fallback for peers without a resolved next hop. Receiving always stays on the raw socket.
+/// A daemon's tunnel path (`dataplane.uplink`): the protocol-41 raw socket, or AF_PACKET with vnet headers
+/// (<see cref="UplinkInterface"/>: a <see cref="PacketTunnelSender"/>, the relabel program that lets TCP super-frames
+/// leave whole, a <see cref="PacketTunnelReceiver"/> and GRO settings per interface), with the raw socket as the
+/// per-packet fallback for peers without a resolved next hop and for what arrives elsewhere.
 /// </summary>
 /// <remarks>
-/// In packet mode an AF_PACKET socket is opened on each interface a route to a peer leaves by (the LMA may
-/// reach its MAGs through several); a batch goes through them in turn, each sending the slots of the peers
-/// it has a header for and handing the others on, and what is left (peers whose next hop the kernel has no
-/// usable neighbour entry for, or whose interface could not be opened) goes by the raw socket, which also
-/// makes the kernel resolve the neighbour. <see cref="Refresh"/> re-reads
-/// the route and neighbour of every peer (control path, about once a second) and rewrites, adds or drops
-/// its precomputed header. <see cref="Send(PacketBatch, ReadOnlySpan{int})"/> allocates nothing.
+/// In packet mode an interface is set up for each interface a route to a peer leaves by (the LMA may reach its MAGs
+/// through several); a batch goes through their senders in turn, each sending the slots of the peers it has a header
+/// for and handing the others on, and what is left (peers whose next hop the kernel has no usable neighbour entry
+/// for, or whose interface could not be opened) goes by the raw socket, which also makes the kernel resolve the
+/// neighbour. <see cref="Refresh"/> re-reads the route and neighbour of every peer (control path, about once a
+/// second, or at once after <see cref="RequestRefresh"/>) and rewrites, adds or drops its precomputed header. As
+/// <see cref="ITunnelOffloads"/> it tells the data path, per peer, whether super-frames leave whole and whether
+/// checksums may stay partial: only where an AF_PACKET sender has the peer's header. <see cref="Send(PacketBatch,
+/// ReadOnlySpan{int})"/> allocates nothing.
 /// </remarks>
-public sealed class TunnelUplink : IDisposable
+public sealed class TunnelUplink : IDisposable, ITunnelOffloads
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
 
@@ -28,6 +32,7 @@ public sealed class TunnelUplink : IDisposable
     private readonly UplinkKind _kind;
     private readonly Ipv6Address _local;
     private readonly int _sendBufferBytes;
+    private readonly TunnelPathOptions _path;
     private readonly ILogger _log;
     private readonly int[] _all = new int[DataplaneConfig.MaxBatchSize];
     private readonly int[] _handBackA = new int[DataplaneConfig.MaxBatchSize];
@@ -36,19 +41,31 @@ public sealed class TunnelUplink : IDisposable
     private readonly HashSet<Ipv6Address> _peers = [];
     private readonly HashSet<Ipv6Address> _seen = [];
     private readonly HashSet<int> _failedInterfaces = [];
+    private UplinkInterface[] _interfaces = [];
     private PacketTunnelSender[] _senders = [];
     private RtNetlink? _netlink;
     private long _nextRefresh;
+    // The last peer asked about by the data path, and its interface (null: none): frames of a batch mostly go to one peer.
+    private Ipv6Address _lastPeer;
+    private UplinkInterface? _lastInterface;
+    private bool _lastValid;
 
-    public TunnelUplink(RawIpv6Socket raw, UplinkKind kind, Ipv6Address local, int sendBufferBytes, ILogger log)
+    public TunnelUplink(RawIpv6Socket raw, UplinkKind kind, Ipv6Address local, int sendBufferBytes, ILogger log, TunnelPathOptions? path = null)
     {
         _raw = raw;
         _kind = kind;
         _local = local;
         _sendBufferBytes = sendBufferBytes;
+        _path = path ?? new TunnelPathOptions { SuperFrames = false, Receive = false, Gro = null };
         _log = log;
         for (int i = 0; i < _all.Length; i++) _all[i] = i;
     }
+
+    /// <summary>A receiver was opened on a new interface (on the loop thread, during <see cref="Refresh"/>): the daemon polls it from now on.</summary>
+    public event Action<PacketTunnelReceiver>? ReceiverOpened;
+
+    /// <summary>The interfaces set up so far (packet mode).</summary>
+    public IReadOnlyList<UplinkInterface> Interfaces => _interfaces;
 
     public UplinkKind Kind => _kind;
 
@@ -81,6 +98,32 @@ public sealed class TunnelUplink : IDisposable
     /// <summary>Packets of packet mode that went by the raw socket because their peer had no precomputed header.</summary>
     public long RawFallbackPackets { get; private set; }
 
+    /// <summary>Super-frames that would have had to go by the raw socket (which cannot carry them): dropped. Zero unless
+    /// a caller ignored <see cref="CarriesSuperFrames"/>; partial checksums bound there are completed instead.</summary>
+    public long RawFallbackSuperFramesDropped { get; private set; }
+
+    /// <summary>A TCP super-frame to <paramref name="peer"/> leaves whole: an AF_PACKET sender has its header and the relabel program on its interface.</summary>
+    public bool CarriesSuperFrames(Ipv6Address peer) => InterfaceOf(peer) is { CarriesSuperFrames: true };
+
+    /// <summary>Packets to <paramref name="peer"/> may keep a partial checksum: they leave by an AF_PACKET sender with a vnet header.</summary>
+    public bool CompletesChecksums(Ipv6Address peer) => InterfaceOf(peer) is not null;
+
+    private UplinkInterface? InterfaceOf(Ipv6Address peer)
+    {
+        if (_lastValid && peer == _lastPeer) return _lastInterface;
+        UplinkInterface? found = null;
+        foreach (var i in _interfaces)
+        {
+            if (!i.Sender.HasNextHop(peer)) continue;
+            found = i;
+            break;
+        }
+        _lastPeer = peer;
+        _lastInterface = found;
+        _lastValid = true;
+        return found;
+    }
+
     /// <summary>Send the listed slots (each slot's Destination is the peer), in order per peer.</summary>
     public void Send(PacketBatch batch, ReadOnlySpan<int> slots)
     {
@@ -107,7 +150,36 @@ public sealed class TunnelUplink : IDisposable
         }
         if (rest.Length == 0) return;
         RawFallbackPackets += rest.Length;
-        _raw.Send(batch, rest);
+        _raw.Send(batch, ForRawSocket(batch, rest, into));
+    }
+
+    /// <summary>
+    /// What of <paramref name="slots"/> the raw socket can send: it carries no virtio-net header, so a partial checksum
+    /// is completed here and a super-frame dropped (counted). The data path asks <see cref="CarriesSuperFrames"/> and
+    /// <see cref="CompletesChecksums"/> first, so neither happens unless a peer's header vanished between the two.
+    /// </summary>
+    private ReadOnlySpan<int> ForRawSocket(PacketBatch batch, ReadOnlySpan<int> slots, int[] scratch)
+    {
+        int n = 0;
+        bool changed = false;
+        foreach (int slot in slots)
+        {
+            ref var meta = ref batch.Meta(slot);
+            if (meta.Vnet.IsGso)
+            {
+                RawFallbackSuperFramesDropped++;
+                changed = true;
+                continue;
+            }
+            if (meta.Vnet.NeedsChecksum)
+            {
+                var frame = batch.Frame(slot);
+                ChecksumCompletion.TryComplete(frame, frame.Length, Offloads.From(meta.Vnet), Ipv6Packet.HeaderLength);
+                meta.Vnet = default;
+            }
+            scratch[n++] = slot;
+        }
+        return changed ? scratch.AsSpan(0, n) : slots;
     }
 
     /// <summary>Send slots [0, <paramref name="count"/>).</summary>
@@ -117,8 +189,12 @@ public sealed class TunnelUplink : IDisposable
         else Send(batch, _all.AsSpan(0, count));
     }
 
-    /// <summary>Packet mode and <see cref="RefreshInterval"/> has passed since the last <see cref="Refresh"/>.</summary>
+    /// <summary>Packet mode and <see cref="RefreshInterval"/> has passed since the last <see cref="Refresh"/>, or a refresh was requested.</summary>
     public bool RefreshDue => _kind == UplinkKind.Packet && Environment.TickCount64 >= _nextRefresh;
+
+    /// <summary>Refresh at the next chance rather than within a second (a new peer: its interface should be set up
+    /// before its packets arrive, or the first super-frames would reach the raw socket).</summary>
+    public void RequestRefresh() => _nextRefresh = 0;
 
     /// <summary>
     /// Packet mode, at most once per <see cref="RefreshInterval"/>: follow the peers' routes and neighbour
@@ -130,6 +206,7 @@ public sealed class TunnelUplink : IDisposable
         long now = Environment.TickCount64;
         if (now < _nextRefresh) return;
         _nextRefresh = now + (long)RefreshInterval.TotalMilliseconds;
+        _lastValid = false;
         try
         {
             _netlink ??= RtNetlink.Open();
@@ -192,18 +269,20 @@ public sealed class TunnelUplink : IDisposable
 
     private PacketTunnelSender? SenderFor(int ifIndex)
     {
-        foreach (var sender in _senders)
-            if (sender.IfIndex == ifIndex) return sender;
+        foreach (var i in _interfaces)
+            if (i.IfIndex == ifIndex) return i.Sender;
         if (_failedInterfaces.Contains(ifIndex)) return null;
         string? name = _netlink!.ListLinks().FirstOrDefault(l => l.Index == ifIndex)?.Name;
         try
         {
             if (name is null) throw new ArgumentException($"interface #{ifIndex} not found");
-            var opened = PacketTunnelSender.Open(new PacketTunnelOptions { Interface = name, LocalAddress = _local, HopLimit = 64, SendBufferBytes = _sendBufferBytes }, DataplaneConfig.MaxBatchSize);
-            // A new array: the loop thread (this one) is the only sender, so no batch is in flight meanwhile.
-            _senders = [.. _senders, opened];
-            _log.LogInformation("uplink: {Sender}", opened);
-            return opened;
+            var opened = UplinkInterface.Open(name, _local, _sendBufferBytes, _path, DataplaneConfig.MaxBatchSize, _log);
+            // New arrays: the loop thread (this one) is the only sender, so no batch is in flight meanwhile.
+            _interfaces = [.. _interfaces, opened];
+            _senders = [.. _senders, opened.Sender];
+            _log.LogInformation("uplink: {Sender}", opened.Sender);
+            if (opened.Receiver is { } receiver) ReceiverOpened?.Invoke(receiver);
+            return opened.Sender;
         }
         catch (Exception e) when (e is ArgumentException or LinuxIoException or NetlinkException)
         {
@@ -225,12 +304,15 @@ public sealed class TunnelUplink : IDisposable
         o["packetTxErrors"] = totals?.TxErrors ?? 0;
         o["packetTxWouldBlock"] = totals?.TxWouldBlock ?? 0;
         o["rawFallbackPackets"] = RawFallbackPackets;
+        o["rawFallbackSuperFramesDropped"] = RawFallbackSuperFramesDropped;
+        o["tunnelOffload"] = _path.SuperFrames;
+        o["paths"] = new JsonArray([.. _interfaces.Select(i => (JsonNode)i.ToJson())]);
         return o;
     }
 
     public void Dispose()
     {
-        foreach (var sender in _senders) sender.Dispose();
+        foreach (var i in _interfaces) i.Dispose();
         _netlink?.Dispose();
     }
 }

@@ -26,9 +26,9 @@ internal static unsafe class Ethtool
         int fd = Socket();
         try
         {
-            int bit = FeatureBit(fd, ifName, feature);
+            int bit = FeatureBit(fd, ifName, feature, out int count);
             if (bit < 0) return default;
-            int blocks = (bit / 32) + 1;
+            int blocks = (count + 31) / 32;
             int size = 8 + blocks * 16;
             byte* buf = stackalloc byte[size];
             new Span<byte>(buf, size).Clear();
@@ -51,9 +51,10 @@ internal static unsafe class Ethtool
         int fd = Socket();
         try
         {
-            int bit = FeatureBit(fd, ifName, feature);
+            int bit = FeatureBit(fd, ifName, feature, out int count);
             if (bit < 0) throw new LinuxIoException($"ethtool -K {ifName} {feature}", Errno.EOPNOTSUPP, "the kernel has no such feature");
-            int blocks = (bit / 32) + 1;
+            // ETHTOOL_SFEATURES wants exactly the kernel's number of feature words (ETHTOOL_DEV_FEATURE_WORDS).
+            int blocks = (count + 31) / 32;
             int size = 8 + blocks * 8;
             byte* buf = stackalloc byte[size];
             new Span<byte>(buf, size).Clear();
@@ -83,15 +84,15 @@ internal static unsafe class Ethtool
         Sys.Check(ioctl(fd, SIOCETHTOOL, ifr), operation);
     }
 
-    /// <summary>The bit of a feature name in the kernel's feature string set, or -1.</summary>
-    private static int FeatureBit(int fd, string ifName, string feature)
+    /// <summary>The bit of a feature name in the kernel's feature string set, or -1; <paramref name="count"/> features in all.</summary>
+    private static int FeatureBit(int fd, string ifName, string feature, out int count)
     {
         byte* info = stackalloc byte[24];
         new Span<byte>(info, 24).Clear();
         *(uint*)info = ETHTOOL_GSSET_INFO;
         *(ulong*)(info + 8) = 1UL << (int)ETH_SS_FEATURES;
         Ioctl(fd, ifName, info, $"ETHTOOL_GSSET_INFO on {ifName}");
-        int count = (int)*(uint*)(info + 16);
+        count = (int)*(uint*)(info + 16);
         if (count <= 0 || count > 256) return -1;
         int size = 12 + count * StringLength;
         byte[] strings = new byte[size];
