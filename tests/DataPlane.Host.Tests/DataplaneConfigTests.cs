@@ -19,7 +19,31 @@ public class DataplaneConfigTests
         Assert.Empty(d.Cpus);
         Assert.Equal(0, d.BusyPollMicroseconds);
         Assert.True(d.ReceiveOffload);
-        Assert.Equal(UplinkKind.Raw, d.Uplink);
+        Assert.Equal(UplinkKind.Packet, d.Uplink);
+        Assert.True(d.TunnelOffload);
+        Assert.True(d.InterfaceGro);
+        Assert.Equal(50, d.GroFlushTimeoutMicroseconds);
+    }
+
+    [Fact]
+    public void The_raw_uplink_has_no_offloads_across_the_tunnel()
+    {
+        var d = ParseMag(""","dataplane":{"uplink":"raw"}""").Dataplane;
+        Assert.False(d.TunnelOffload);
+        Assert.False(d.InterfaceGro);
+        // Saying false is fine; asking for them is an error that names the key.
+        Assert.False(ParseMag(""","dataplane":{"uplink":"raw","tunnelOffload":false,"interfaceGro":false}""").Dataplane.TunnelOffload);
+        var e = Assert.Throws<ConfigException>(() => ParseMag(""","dataplane":{"uplink":"raw","tunnelOffload":true}"""));
+        Assert.Equal("mag.json: dataplane.tunnelOffload: needs \"uplink\": \"packet\" (the raw socket carries no offload metadata)", e.Message);
+        e = Assert.Throws<ConfigException>(() => ParseMag(""","dataplane":{"uplink":"raw","interfaceGro":true}"""));
+        Assert.Contains("dataplane.interfaceGro: needs", e.Message);
+    }
+
+    [Fact]
+    public void The_tunnel_offloads_can_be_switched_off_one_by_one()
+    {
+        var d = ParseMag(""","dataplane":{"tunnelOffload":false,"interfaceGro":false,"groFlushTimeoutMicroseconds":0}""").Dataplane;
+        Assert.Equal((UplinkKind.Packet, false, false, 0), (d.Uplink, d.TunnelOffload, d.InterfaceGro, d.GroFlushTimeoutMicroseconds));
     }
 
     [Theory]
@@ -57,6 +81,8 @@ public class DataplaneConfigTests
     [InlineData("""{"uplink":"af_packet"}""", "mag.json: dataplane.uplink: \"af_packet\" is not an uplink (raw, packet)")]
     [InlineData("""{"uplink":"Packet"}""", "mag.json: dataplane.uplink: \"Packet\" is not an uplink (raw, packet)")]
     [InlineData("""{"uplink":true}""", "mag.json: dataplane.uplink: expected a string, got true")]
+    [InlineData("""{"tunnelOffload":1}""", "mag.json: dataplane.tunnelOffload: expected true or false, got 1")]
+    [InlineData("""{"groFlushTimeoutMicroseconds":-1}""", "mag.json: dataplane.groFlushTimeoutMicroseconds: -1 is out of range (0..10000)")]
     [InlineData("""{"batchsize":64}""", "mag.json: dataplane.batchsize: unknown key")]
     public void Bad_values_are_rejected_naming_the_key(string section, string expected)
     {

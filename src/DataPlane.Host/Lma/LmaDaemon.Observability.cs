@@ -36,12 +36,15 @@ public sealed partial class LmaDaemon
 
     private long CaptureMicros => _clock.Now.Ticks / 10;
 
-    private void BuildSnapshot(Snapshot s) =>
+    private void BuildSnapshot(Snapshot s)
+    {
         LmaSnapshot.Build(s, _dp, _bindings, _peers,
             _tunnelUplink.PacketCounters is { } packet
                 ? [("tunnel", _tunnel.Counters), ("tunnel_packet", packet), ("mobility", _mobility.Counters), ("home", _home.Counters)]
                 : [("tunnel", _tunnel.Counters), ("mobility", _mobility.Counters), ("home", _home.Counters)],
             _policy.Counters, _captures.Totals(), _clock.Now);
+        CommonSamples.UplinkPaths(s, _tunnelUplink.Interfaces);
+    }
 
     /// <summary>Every 10 s: bindings gone from the cache for longer than the retention are forgotten (even when nobody scrapes).</summary>
     private void Maintain(Instant now)

@@ -130,9 +130,10 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
     public void Run()
     {
         LoopThread.Pin(_config.Dataplane, _config.File, _log);
-        _log.LogInformation("running at {Address}, home {Home}, tunnel MTU {Mtu}, restart counter {Counter}, batch {Batch}, receive offload {Gro}, busy-poll {BusyPoll} us",
+        _log.LogInformation("running at {Address}, home {Home}, tunnel MTU {Mtu}, restart counter {Counter}, batch {Batch}, receive offload {Gro}, busy-poll {BusyPoll} us, uplink {Uplink}, tunnel offload {TunnelOffload}",
             _config.Protocol.LocalMobilityAnchorAddress, _config.HomeInterface, _config.TunnelMtu, _dp.Machine.Options.RestartCounter,
-            _config.Dataplane.BatchSize, _config.Dataplane.ReceiveOffload ? "on" : "off", _config.Dataplane.BusyPollMicroseconds);
+            _config.Dataplane.BatchSize, _config.Dataplane.ReceiveOffload ? "on" : "off", _config.Dataplane.BusyPollMicroseconds,
+            _config.Dataplane.Uplink.ToString().ToLowerInvariant(), _config.Dataplane.TunnelOffload ? "on" : "off");
         while (!_stopping)
         {
             var now = _clock.Now;

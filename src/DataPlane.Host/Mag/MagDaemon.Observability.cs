@@ -51,6 +51,7 @@ public sealed partial class MagDaemon
                 ? [("tunnel", _tunnel.Counters), ("tunnel_packet", packet), ("mobility", _mobility.Counters)]
                 : [("tunnel", _tunnel.Counters), ("mobility", _mobility.Counters)],
             _policy.Counters, _captures.Totals(), now);
+        CommonSamples.UplinkPaths(s, _tunnelUplink.Interfaces);
     }
 
     /// <summary>From the once-a-second maintenance: first-downlink latencies, and (every 10 s) VM presence and retention.</summary>

@@ -131,9 +131,10 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
     public void Run()
     {
         LoopThread.Pin(_config.Dataplane, _config.File, _log);
-        _log.LogInformation("running, Proxy-CoA {Coa}, tunnel MTU {Mtu}, restart counter {Counter}, batch {Batch}, receive offload {Gro}, busy-poll {BusyPoll} us, DHCP server identifier {ServerId}",
+        _log.LogInformation("running, Proxy-CoA {Coa}, tunnel MTU {Mtu}, restart counter {Counter}, batch {Batch}, receive offload {Gro}, busy-poll {BusyPoll} us, uplink {Uplink}, tunnel offload {TunnelOffload}, DHCP server identifier {ServerId}",
             _config.Protocol.ProxyCareOfAddress, _config.TunnelMtu, _dp.Machine.Options.RestartCounter, _batchSize,
             _config.Dataplane.ReceiveOffload ? "on" : "off", _config.Dataplane.BusyPollMicroseconds,
+            _config.Dataplane.Uplink.ToString().ToLowerInvariant(), _config.Dataplane.TunnelOffload ? "on" : "off",
             _config.Datapath.DhcpServerIdentifier?.ToString() ?? "each VM's default router");
         while (!_stopping)
         {

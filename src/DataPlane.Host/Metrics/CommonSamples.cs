@@ -39,6 +39,8 @@ public static class CommonSamples
         s.Add(events, c.ChecksumsCompleted, null, "checksums_completed");
         s.Add(events, c.SuperFramesSegmented, null, "gso_superframes");
         s.Add(events, c.SegmentsProduced, null, "gso_segments");
+        s.Add(events, c.SuperFramesForwarded, null, "gso_superframes_forwarded");
+        s.Add(events, c.SuperFramesDelivered, null, "gso_superframes_delivered");
         s.Add(events, c.MobilityMessagesMalformed, null, "mobility_messages_malformed");
     }
 
@@ -84,6 +86,17 @@ public static class CommonSamples
         s.Add(m, c.RequestsAnswered, null, "requests_answered");
         s.Add(m, c.UnmatchedResponses, null, "unmatched_responses");
         s.Add(Families.HeartbeatMisses.Name, c.Misses);
+    }
+
+    /// <summary>What each interface of the packet uplink does with super-frames and GRO.</summary>
+    public static void UplinkPaths(Snapshot s, IReadOnlyList<Runtime.UplinkInterface> interfaces)
+    {
+        foreach (var i in interfaces)
+        {
+            string[] label = [i.Name];
+            s.Add(Families.UplinkSuperFrames.Name, i.CarriesSuperFrames ? 1 : 0, label);
+            if (i.Gro is { } gro) s.Add(Families.UplinkGro.Name, gro.GroActive ? 1 : 0, label);
+        }
     }
 
     public static void Socket(Snapshot s, string name, PortCounters c)

@@ -186,7 +186,11 @@ public static class Families
     public static readonly FamilyInfo DatapathControlSent = new("dataplane_datapath_control_messages_sent_total", FamilyType.Counter,
         "Control messages written (RAs, NS, NA, ICMPv6 errors, Mobility Header messages), by kind.", "kind");
     public static readonly FamilyInfo DatapathEvents = new("dataplane_datapath_events_total", FamilyType.Counter,
-        "Data path events: control_output_overflows, icmp_errors_suppressed, checksums_completed, gso_superframes, gso_segments, mobility_messages_malformed.", "event");
+        "Data path events: control_output_overflows, icmp_errors_suppressed, checksums_completed, gso_superframes, gso_segments, gso_superframes_forwarded, gso_superframes_delivered, mobility_messages_malformed.", "event");
+    public static readonly FamilyInfo UplinkSuperFrames = new("dataplane_uplink_superframes", FamilyType.Gauge,
+        "Per interface of the packet uplink: 1 when TCP super-frames leave whole by it (relabel program attached), 0 when they are cut in userspace (the fallback; the log says why).", "interface");
+    public static readonly FamilyInfo UplinkGro = new("dataplane_uplink_gro", FamilyType.Gauge,
+        "Per interface the tunnel arrives on (packet uplink): 1 while GRO is on.", "interface");
     public static readonly FamilyInfo SocketPackets = new("dataplane_socket_packets_total", FamilyType.Counter,
         "Packets through the daemon's own sockets (tunnel, mobility, home), by direction.", "socket", "direction");
     public static readonly FamilyInfo SocketErrors = new("dataplane_socket_errors_total", FamilyType.Counter,
@@ -225,6 +229,7 @@ public static class Families
         HeartbeatReachable, HeartbeatRestarts, HeartbeatMessages, HeartbeatMisses, DatapathFrames, DatapathDrops, DatapathMalformed,
         DatapathControlConsumed, DatapathControlSent, DatapathEvents, SocketPackets, SocketErrors, PolicyAnswers, PolicyCache,
         PolicyFailures, PolicyRadius, PolicyReloads, SecurityDrops, SecurityMessages, SecuritySaPackets, RestartCounter, CapturesActive, CaptureFrames, TunnelPackets, TunnelBytes, TunnelDrops,
+        UplinkSuperFrames, UplinkGro,
     ];
 
     public static IReadOnlyList<FamilyInfo> Mag { get; } =

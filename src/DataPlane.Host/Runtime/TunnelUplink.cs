@@ -72,14 +72,20 @@ public sealed class TunnelUplink : IDisposable, ITunnelOffloads
     /// <summary>The AF_PACKET senders opened so far (packet mode), one per interface a peer's route leaves by.</summary>
     public IReadOnlyList<PacketTunnelSender> Senders => _senders;
 
-    /// <summary>The AF_PACKET senders' counters summed (control path), or null while none is open.</summary>
+    /// <summary>The AF_PACKET senders' and receivers' counters summed (control path), or null while none is open.</summary>
     public PortCounters? PacketCounters
     {
         get
         {
             if (_senders.Length == 0) return null;
             var t = _packetTotals;
-            t.TxPackets = t.TxBytes = t.TxErrors = t.TxLinkDrops = t.TxWouldBlock = t.LinkEvents = 0;
+            t.TxPackets = t.TxBytes = t.TxErrors = t.TxLinkDrops = t.TxWouldBlock = t.LinkEvents = t.RxPackets = t.RxBytes = 0;
+            foreach (var i in _interfaces)
+            {
+                if (i.Receiver is not { } r) continue;
+                t.RxPackets += r.Counters.RxPackets;
+                t.RxBytes += r.Counters.RxBytes;
+            }
             foreach (var sender in _senders)
             {
                 var c = sender.Counters;
