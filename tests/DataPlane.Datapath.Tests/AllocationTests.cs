@@ -143,6 +143,34 @@ public class AllocationTests(ITestOutputHelper output)
             if (v.Kind != VerdictKind.ToTunnel) throw new InvalidOperationException(v.ToString());
         }));
 
+        // Super-frames out of the tunnel, whole: to the VM and to the home network.
+        var superDown = TestFrames.TcpSuperFrame(true, 64_000, TcpFlags.Ack, source: MagFixture.Client, destination: MagFixture.VmAddress)[EthernetFrame.HeaderLength..];
+        var superDownBuffer = new byte[Packet.DefaultHeadroom + superDown.Length];
+        superDown.CopyTo(superDownBuffer, Packet.DefaultHeadroom);
+        var gso = OffloadInfo.TcpSegmentation(GsoType.TcpV6, 1388, 72, 40, 16);
+        Assert.Equal(0, Measure("tunnel super-frame → VM", () =>
+        {
+            var v = d.M1.FromTunnel(superDownBuffer, Packet.DefaultHeadroom, superDown.Length, DomainFixture.LmaAddress, DomainFixture.Mag1, 0, gso, d.Now);
+            if (v.Kind != VerdictKind.ToPort || !v.Offload.IsGso) throw new InvalidOperationException(v.ToString());
+        }));
+        var superUp = TestFrames.TcpSuperFrame(true, 64_000, TcpFlags.Ack)[EthernetFrame.HeaderLength..];
+        var superUpBuffer = new byte[Packet.DefaultHeadroom + superUp.Length];
+        superUp.CopyTo(superUpBuffer, Packet.DefaultHeadroom);
+        Assert.Equal(0, Measure("tunnel super-frame → home", () =>
+        {
+            var v = d.Lma.FromTunnel(superUpBuffer, Packet.DefaultHeadroom, superUp.Length, DomainFixture.Mag1, DomainFixture.LmaAddress, 0, gso, d.Now);
+            if (v.Kind != VerdictKind.ToHome || !v.Offload.IsGso) throw new InvalidOperationException(v.ToString());
+        }));
+        d.Lma.TunnelOffloads = new FixedTunnelOffloads(superFrames: true, partialChecksums: true);
+        var homeSuperBuffer = new byte[Packet.DefaultHeadroom + superDown.Length];
+        Assert.Equal(0, Measure("home super-frame → tunnel whole", () =>
+        {
+            superDown.CopyTo(homeSuperBuffer, Packet.DefaultHeadroom);
+            var v = d.Lma.FromHome(homeSuperBuffer, Packet.DefaultHeadroom, superDown.Length, gso, d.Now);
+            if (v.Kind != VerdictKind.ToTunnel || !v.Offload.IsGso) throw new InvalidOperationException(v.ToString());
+        }));
+        d.Lma.TunnelOffloads = null;
+
         // Tunnel → LMA → home
         var upstream = TestFrames.Ipv6Udp(MagFixture.VmAddress, MagFixture.Client, payload: 1000);
         var upBuffer = new byte[Packet.DefaultHeadroom + upstream.Length];
@@ -226,6 +254,27 @@ public class AllocationTests(ITestOutputHelper output)
             if (v.Kind != VerdictKind.Segmented) throw new InvalidOperationException(v.ToString());
             f.Dp.Segments.Clear(); // the host sent them
         }));
+
+        // The same frame where the tunnel path carries super-frames (it leaves whole), and where it only completes
+        // checksums (cut, with partial checksums).
+        f.Dp.TunnelOffloads = new FixedTunnelOffloads(superFrames: true, partialChecksums: true);
+        Assert.Equal(0, Measure("64 KB TSO frame → tunnel whole", () =>
+        {
+            super.CopyTo(buffer, Packet.DefaultHeadroom);
+            f.Now += TimeSpan.FromMilliseconds(1);
+            var v = f.Dp.FromPort(MagFixture.Port, buffer, Packet.DefaultHeadroom, super.Length, offload, f.Now);
+            if (v.Kind != VerdictKind.ToTunnel || !v.Offload.IsGso) throw new InvalidOperationException(v.ToString());
+        }));
+        f.Dp.TunnelOffloads = new FixedTunnelOffloads(superFrames: false, partialChecksums: true);
+        Assert.Equal(0, Measure("64 KB TSO frame → 47 segments with partial checksums", () =>
+        {
+            super.CopyTo(buffer, Packet.DefaultHeadroom);
+            f.Now += TimeSpan.FromMilliseconds(1);
+            var v = f.Dp.FromPort(MagFixture.Port, buffer, Packet.DefaultHeadroom, super.Length, offload, f.Now);
+            if (v.Kind != VerdictKind.Segmented) throw new InvalidOperationException(v.ToString());
+            f.Dp.Segments.Clear();
+        }));
+        f.Dp.TunnelOffloads = null;
 
         var spoofed = TestFrames.FromVm(source: Ipv6Address.Parse("2001:db8:66::1"));
         var spoofBuffer = new byte[Packet.DefaultHeadroom + spoofed.Length];

@@ -43,6 +43,47 @@ public class CoalescerTests
 
     private static byte[] Bytes(byte[][] slots, in CoalesceEntry e) => slots[e.Slot].AsSpan(e.Offset, e.Length).ToArray();
 
+    [Fact]
+    public void Segments_with_partial_checksums_are_trusted_and_merged_as_the_kernel_would()
+    {
+        // As the NEEDS_CSUM fallback sends them: each segment's checksum field holds only the pseudo-header sum.
+        var super = TestFrames.TcpSuperFrame(ipv6: true, 20_000, TcpFlags.Ack | TcpFlags.Psh);
+        Assert.True(TcpSegmenter.TryParse(super, EthernetFrame.HeaderLength, out var sf, out _));
+        int count = sf.SegmentCount(Mss);
+        var slots = new byte[count][];
+        var entries = new CoalesceEntry[count];
+        for (int i = 0; i < count; i++)
+        {
+            slots[i] = new byte[SlotSize];
+            int length = TcpSegmenter.WriteSegment(super, sf, Mss, i, count, slots[i].AsSpan(Headroom - EthernetFrame.HeaderLength), partialChecksum: true);
+            entries[i] = new CoalesceEntry(i, Headroom, length - EthernetFrame.HeaderLength, 0, OffloadInfo.PartialChecksum(40, 16));
+        }
+        var gro = new TcpCoalescer(0);
+        Assert.Equal(1, gro.Coalesce(new ArraySlots(slots), entries));
+        Assert.Equal(count, entries[0].Segments);
+        Assert.Equal(0, gro.ChecksumFailures);
+        Assert.Equal(GsoType.TcpV6, entries[0].Offload.GsoType);
+        Assert.Equal(super.AsSpan(EthernetFrame.HeaderLength).ToArray(), Bytes(slots, entries[0]));
+    }
+
+    [Fact]
+    public void A_super_frame_that_crossed_the_tunnel_whole_passes_as_it_is_and_closes_its_flow()
+    {
+        var (slots, entries) = Segments(TestFrames.TcpSuperFrame(ipv6: true, 3 * Mss, TcpFlags.Ack), 0, extraSlots: 1);
+        // A later super-frame of the same flow, whole, after the three segments.
+        var whole = TestFrames.TcpSuperFrame(ipv6: true, 10 * Mss, TcpFlags.Ack, sequence: 1_000_000 + 3 * Mss)[EthernetFrame.HeaderLength..];
+        slots[3] = new byte[SlotSize];
+        whole.CopyTo(slots[3].AsSpan(Headroom));
+        var gso = OffloadInfo.TcpSegmentation(GsoType.TcpV6, Mss, 40 + TcpHeader, 40, 16);
+        entries = [.. entries, new CoalesceEntry(3, Headroom, whole.Length, 0, gso)];
+        var gro = new TcpCoalescer(0);
+        Assert.Equal(2, gro.Coalesce(new ArraySlots(slots), entries));
+        Assert.Equal(3, entries[0].Segments);
+        Assert.Equal(1, entries[3].Segments);
+        Assert.Equal(gso.ToString(), entries[3].Offload.ToString());
+        Assert.Equal(whole, Bytes(slots, entries[3]));
+    }
+
     [Theory]
     [InlineData(EthernetFrame.HeaderLength)]
     [InlineData(0)]
