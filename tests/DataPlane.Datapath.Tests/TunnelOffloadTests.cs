@@ -166,6 +166,24 @@ public class TunnelOffloadTests
         Assert.Equal(DropReason.OffloadInvalid, f.Dp.FromTunnel(p.Buffer, p.Offset, p.Length, MagFixture.Lma, MagFixture.Coa, 0, Gso(0, gsoSize: 0), f.Now).Reason);
     }
 
+    [Fact]
+    public void A_merged_packet_from_the_raw_socket_is_described_again_as_a_super_frame()
+    {
+        // The raw socket hands over what the kernel's GRO merged (or a super-frame that crossed whole) without its
+        // GSO type: longer than the tunnel MTU, the checksum field holding the pseudo-header sum.
+        var f = Mag(superFrames: false, partial: false);
+        var inner = TestFrames.TcpSuperFrame(true, 20_000, TcpFlags.Ack, source: MagFixture.Client, destination: MagFixture.VmAddress)[EthernetFrame.HeaderLength..];
+        var p = Packet.Of(inner);
+        var v = f.FromTunnel(p);
+        Assert.Equal(VerdictKind.ToPort, v.Kind);
+        Assert.Equal(Gso(EthernetFrame.HeaderLength, gsoSize: 1460 - 40 - TcpHeader).ToString(), v.Offload.ToString());
+        Assert.Equal(1, f.Dp.Counters.SuperFramesDelivered);
+
+        // Anything else that long cannot have come through a 1460-byte tunnel: counted and dropped.
+        var udp = Packet.Of(TestFrames.Ipv6Udp(MagFixture.Client, MagFixture.VmAddress, payload: 3000));
+        Assert.Equal(DropReason.PacketTooBig, f.FromTunnel(udp).Reason);
+    }
+
     [Theory]
     [InlineData(0b10, 0b11, true, 0b11)]  // outer CE, inner ECT(0): inner becomes CE
     [InlineData(0b01, 0b11, true, 0b11)]  // ECT(1) likewise

@@ -176,10 +176,18 @@ public sealed partial class LmaDatapath
         var innerPacket = packet[..inner];
         int segments = 1;
         TcpSuperFrame superFrame = default;
-        if ((offload.IsGso || offload.NeedsChecksum) && !SuperFrameOffload.TryValidateReceived(innerPacket, offload, out segments, out superFrame))
+        var o = offload;
+        if ((o.IsGso || o.NeedsChecksum) && !SuperFrameOffload.TryValidateReceived(innerPacket, o, out segments, out superFrame))
             return Drop(tunnel.Counters, DropReason.OffloadInvalid);
+        if (!o.IsGso && inner > _options.TunnelMtu)
+        {
+            // Merged by the receiving kernel, its metadata lost on a raw socket: described again, or dropped.
+            if (!SuperFrameOffload.TryDescribeMerged(innerPacket, _options.TunnelMtu, out o, out superFrame))
+                return Drop(tunnel.Counters, DropReason.PacketTooBig);
+            segments = superFrame.SegmentCount(o.GsoSize);
+        }
         if (!EcnDecapsulation.Apply(innerPacket, outerTrafficClass)) return Drop(tunnel.Counters, DropReason.CongestionOnNotEct);
-        if (offload.IsGso)
+        if (o.IsGso)
         {
             long bytes = SuperFrameOffload.SegmentBytes(in superFrame, segments);
             tunnel.Counters.CountIn(segments, bytes);
@@ -192,7 +200,7 @@ public sealed partial class LmaDatapath
             route.PrefixCounters.CountIn(inner);
         }
         if (_observeTraffic && now.Ticks >= route.NextObservationTicks) ObserveVmToVm(route, destination, now);
-        return offload.IsGso || offload.NeedsChecksum ? Verdict.ToHome(offset, inner, offload) : Verdict.ToHome(offset, inner);
+        return o.IsGso || o.NeedsChecksum ? Verdict.ToHome(offset, inner, o) : Verdict.ToHome(offset, inner);
     }
 
     /// <summary>

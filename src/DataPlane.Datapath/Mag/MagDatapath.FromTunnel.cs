@@ -48,13 +48,21 @@ public sealed partial class MagDatapath
         var innerPacket = packet[..inner];
         int segments = 1;
         TcpSuperFrame superFrame = default;
-        if ((offload.IsGso || offload.NeedsChecksum) && !SuperFrameOffload.TryValidateReceived(innerPacket, offload, out segments, out superFrame))
+        var o = offload;
+        if ((o.IsGso || o.NeedsChecksum) && !SuperFrameOffload.TryValidateReceived(innerPacket, o, out segments, out superFrame))
             return DropFromTunnel(tunnel, DropReason.OffloadInvalid);
+        if (!o.IsGso && inner > _options.TunnelMtu)
+        {
+            // Merged by the receiving kernel, its metadata lost on a raw socket: described again, or dropped.
+            if (!SuperFrameOffload.TryDescribeMerged(innerPacket, _options.TunnelMtu, out o, out superFrame))
+                return DropFromTunnel(tunnel, DropReason.PacketTooBig);
+            segments = superFrame.SegmentCount(o.GsoSize);
+        }
         if (!EcnDecapsulation.Apply(innerPacket, outerTrafficClass)) return DropFromTunnel(tunnel, DropReason.CongestionOnNotEct);
         int frameOffset = offset - EthernetFrame.HeaderLength;
         EthernetFrame.WriteHeader(buffer.Slice(frameOffset, EthernetFrame.HeaderLength), session.Mac, _sharedMac, EtherType.Ipv6);
         var inTunnel = direct?.Tunnel ?? session.Tunnel;
-        if (offload.IsGso)
+        if (o.IsGso)
         {
             // Counted as the packets it stands for; the VM's kernel takes it whole (its port has a vnet header).
             long bytes = SuperFrameOffload.SegmentBytes(in superFrame, segments);
@@ -71,8 +79,8 @@ public sealed partial class MagDatapath
         }
         if (session.FirstDeliveryTicks == 0) session.FirstDeliveryTicks = now.Ticks;
         port.Counters.CountOut(inner + EthernetFrame.HeaderLength);
-        return offload.IsGso || offload.NeedsChecksum
-            ? Verdict.ToPort(port.Id, frameOffset, inner + EthernetFrame.HeaderLength, SuperFrameOffload.Shifted(offload, EthernetFrame.HeaderLength))
+        return o.IsGso || o.NeedsChecksum
+            ? Verdict.ToPort(port.Id, frameOffset, inner + EthernetFrame.HeaderLength, SuperFrameOffload.Shifted(o, EthernetFrame.HeaderLength))
             : Verdict.ToPort(port.Id, frameOffset, inner + EthernetFrame.HeaderLength);
     }
 

@@ -83,6 +83,24 @@ public static class SuperFrameOffload
         return offload.ChecksumStart >= minimum && offload.ChecksumStart + offload.ChecksumOffset + 2 <= packet.Length;
     }
 
+    /// <summary>
+    /// A packet from a receiver without offload metadata (the raw socket) that is longer than the tunnel MTU cannot
+    /// have crossed the tunnel as one packet: the receiving kernel merged its segments (GRO on the interface) or it
+    /// was sent whole as a super-frame, and the raw socket lost the GSO type and gso_size on the way. In both cases the
+    /// kernel left the TCP checksum field holding the pseudo-header sum over the whole length (tcp_gro_complete, or
+    /// the sender's TSO frame), so it is described again here: GSO with a gso_size that fits the tunnel MTU, and a
+    /// partial checksum. False for anything that is not TCP of a known IP version (the caller drops it).
+    /// </summary>
+    public static bool TryDescribeMerged(Span<byte> packet, int tunnelMtu, out OffloadInfo offload, out TcpSuperFrame superFrame)
+    {
+        offload = default;
+        if (!TcpSegmenter.TryParse(packet, 0, out superFrame, out _)) return false;
+        int gsoSize = tunnelMtu - superFrame.HeadersLength;
+        if (gsoSize < 1) return false;
+        offload = ForPacket(in superFrame, GsoType.None, gsoSize);
+        return true;
+    }
+
     /// <summary>The same descriptor with its offsets moved by <paramref name="delta"/> bytes (a link header put in front, or taken off).</summary>
     public static OffloadInfo Shifted(in OffloadInfo offload, int delta)
     {
