@@ -52,7 +52,7 @@ public sealed record PacketTunnelReceiverOptions
 /// <remarks>
 /// Packets the filter does not take (extension headers between the outer header and the inner packet, another
 /// interface) still reach the raw socket, which the host keeps open and reads as before. The tc filter is removed
-/// when this object is disposed; one left behind by a crash only drops packets nothing else would consume.
+/// when this object is disposed; one left behind by a crash is replaced by the next receiver opened on the interface.
 /// </remarks>
 public sealed unsafe class PacketTunnelReceiver : IDisposable
 {
@@ -231,7 +231,8 @@ public sealed unsafe class PacketTunnelReceiver : IDisposable
 /// A tc clsact ingress filter on one interface that drops IPv6 packets with next header 41 or 4 addressed to one
 /// address: an 18-instruction eBPF program (direct action), attached through rtnetlink. AF_PACKET sockets see a
 /// frame before tc ingress does, so a <see cref="PacketTunnelReceiver"/> still gets its copy; the kernel's IPv6
-/// input never runs for it. Removed (and the clsact qdisc too, if this added it) on <see cref="Dispose"/>.
+/// input never runs for it. Removed (and the clsact qdisc too, if this added it) on <see cref="Dispose"/>; one a crashed
+/// process left behind is replaced when the next one is installed.
 /// </summary>
 public sealed class TunnelIngressDrop : IDisposable
 {
@@ -287,7 +288,9 @@ public sealed class TunnelIngressDrop : IDisposable
         try
         {
             added = nl.AddClsactQdisc(ifIndex);
-            nl.AddIngressBpfFilter(ifIndex, fd, "dataplane-ip6ip6", Priority);
+            // Replace, not add: a filter a crashed daemon left would otherwise make this start fail, and on its own
+            // keep dropping every tunnel packet before the raw socket could see it.
+            nl.AddIngressBpfFilter(ifIndex, fd, "dataplane-ip6ip6", Priority, replace: true);
             return new TunnelIngressDrop(ifIndex, added, fd, nl);
         }
         catch

@@ -34,7 +34,7 @@ public sealed partial class Testbed : IDisposable
     public string RunDir => $"/run/dataplane-testbed/{Name}";
 
     /// <param name="policy">The daemons' "policy" section (JSON) instead of the testbed's policy file, e.g. a RADIUS one.</param>
-    /// <param name="tuning">The daemons' "dataplane" section (JSON, `--tuning`), e.g. <c>{"uplink":"packet"}</c>.</param>
+    /// <param name="tuning">The daemons' "dataplane" section (JSON, `--tuning`), e.g. <c>{"uplink":"raw"}</c>.</param>
     /// <param name="keys">ESP on the Mobility Header with fresh manual keys (`up --keys ALGORITHM`), e.g. "null-hmac-sha256-128".</param>
     /// <param name="metrics">The daemons' "metrics" section (JSON, `--metrics`), e.g. a short vmRetention.</param>
     /// <param name="ipv4">The VMs' IP versions (`--ipv4`): none, dual or ipv4, or a list with one per VM ("ipv4,dual").
@@ -42,8 +42,9 @@ public sealed partial class Testbed : IDisposable
     /// <param name="magLink">A direct MAG1–MAG2 link outside the WAN emulator (`up --mag-link`), as two hosts of one data centre.</param>
     /// <param name="optimizedRouting">False: local and localized routing off on every daemon (`up --optimized-routing off`).</param>
     /// <param name="wan">WAN emulation on the LMA's links (`up` options such as <c>["--delay", "5ms"]</c>).</param>
+    /// <param name="dataplane">The daemon command (`--dataplane`), e.g. the binary under <c>setpriv</c> with fewer capabilities.</param>
     public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true, string? policy = null, string? tuning = null, string? keys = null, string? metrics = null, string? ipv4 = null,
-        bool magLink = false, bool optimizedRouting = true, string[]? wan = null)
+        bool magLink = false, bool optimizedRouting = true, string[]? wan = null, string? dataplane = null)
     {
         _output = output;
         foreach (var binary in new[] { Dataplane, Probe })
@@ -60,6 +61,7 @@ public sealed partial class Testbed : IDisposable
         if (magLink) args.Add("--mag-link");
         if (!optimizedRouting) args.AddRange(["--optimized-routing", "off"]);
         if (wan is not null) args.AddRange(wan);
+        if (dataplane is not null) args.AddRange(["--dataplane", dataplane]);
         var r = Shell.Run(Script, args, TimeSpan.FromSeconds(90));
         if (r.ExitCode != 0) throw new InvalidOperationException($"testbed up failed:\n{r.Output}");
         _output.WriteLine($"testbed {Name} up");
@@ -134,6 +136,47 @@ public sealed partial class Testbed : IDisposable
     }
 
     public void Attach(int vm) => Check(Shell.Run(Script, ["attach", $"vm{vm}", "--name", Name], TimeSpan.FromSeconds(30)), "attach");
+
+    /// <summary>Stop one daemon (TERM: a clean stop; KILL: as a crash would) and wait until it is gone.</summary>
+    public void Stop(string role, string signal = "TERM") =>
+        Check(Shell.Run(Script, ["stop", role, "--name", Name, "--signal", signal], TimeSpan.FromSeconds(60)), $"stop {role}");
+
+    /// <summary>Start a stopped daemon again (a MAG gets its VMs' ports back) and wait for its control socket.</summary>
+    public void Start(string role) => Check(Shell.Run(Script, ["start", role, "--name", Name], TimeSpan.FromSeconds(60)), $"start {role}");
+
+    /// <summary>
+    /// One iperf3 TCP transfer from <paramref name="node"/> to an iperf3 server on the client (reversed: from the
+    /// client), as JSON; throws with iperf3's own error when it did not complete.
+    /// </summary>
+    public JsonNode Iperf(string node, bool reverse, params string[] extra)
+    {
+        var server = Background("client", "iperf3", "-s", "-1", "-B", Client);
+        try
+        {
+            JsonNode? result = null;
+            string text = "";
+            // The server needs a moment to listen; a refused connection is retried, anything else is the answer.
+            for (int attempt = 0; attempt < 20; attempt++)
+            {
+                var r = Exec(node, TimeSpan.FromSeconds(60), ["iperf3", "-c", Client, "-J", .. (reverse ? new[] { "-R" } : []), .. extra]);
+                text = r.Stdout + r.Stderr;
+                result = string.IsNullOrWhiteSpace(r.Stdout) ? null : JsonNode.Parse(r.Stdout);
+                if (result?["error"]?.GetValue<string>() is { } e && e.Contains("Connection refused", StringComparison.Ordinal))
+                {
+                    Thread.Sleep(200);
+                    continue;
+                }
+                break;
+            }
+            if (result is null || result["error"] is not null || result["end"]?["sum_received"] is null)
+                throw new InvalidOperationException($"iperf3 from {node}{(reverse ? " (reverse)" : "")} failed: {text}\n{Logs()}");
+            return result;
+        }
+        finally
+        {
+            server.WaitForExit(5000);
+        }
+    }
 
     /// <summary>Migrate through the hotplug path; returns the script's step timestamps (epoch ms by step).</summary>
     public Dictionary<string, long> Migrate(int vm, string to, int pauseMs = 0, string announce = "na")

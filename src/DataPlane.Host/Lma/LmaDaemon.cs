@@ -106,8 +106,9 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         if (options.Ipv4HomeNetwork is { } ipv4) StartIpv4HomeNetwork(ipv4);
         _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, address, tuning.SocketBufferBytes, log, TunnelPath.For(tuning));
         _tunnelUplink.ReceiverOpened += AddTunnelReceiver;
-        _receiveRaw = _tunnel.Receive;
-        _receiveRaw4 = _tunnel4.Receive;
+        _receiveRaw = _tunnelUplink.ReceiveRaw;
+        // The protocol-4 socket gets the same copies as the protocol-41 one where no receiver keeps them off.
+        _receiveRaw4 = batch => _tunnelUplink.DiscardDuplicates(batch, _tunnel4.Receive(batch));
         if (tuning.Uplink == UplinkKind.Packet) _dp.TunnelOffloads = _tunnelUplink;
         _uplink = new TunnelOutput(new Ipv4TunnelSink(new CapturingUplinkSink(_tunnelUplink, address, () => _uplinkCaptures, () => CaptureMicros),
             new RawTunnelSink(_tunnel4, address, () => _uplinkCaptures, () => CaptureMicros)), _tx);
@@ -244,6 +245,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         for (int i = 0; i < count; i++)
         {
             ref var meta = ref rx.Meta(i);
+            if (meta.Length == 0) continue; // left empty by the receiver: malformed (counted there) or a duplicate
             var v = dp.FromTunnel(rx.Slot(i), meta.Offset, meta.Length, meta.Source, meta.Destination, meta.TrafficClass, Offloads.From(meta.Vnet), now);
             if (v.Kind == VerdictKind.ToHome) delivery.Add(i, v.Offset, v.Length, 0, v.Offload);
         }

@@ -153,6 +153,7 @@ public sealed partial class MagDaemon
         for (int i = 0; i < count; i++)
         {
             ref var meta = ref rx.Meta(i);
+            if (meta.Length == 0) continue; // left empty by the receiver: malformed (counted there) or a duplicate
             var v = dp.FromTunnel(rx.Slot(i), meta.Offset, meta.Length, meta.Source, meta.Destination, meta.TrafficClass, Offloads.From(meta.Vnet), now);
             if (v.Kind == VerdictKind.ToPort) delivery.Add(i, v.Offset, v.Length, v.Port.Value, v.Offload);
         }

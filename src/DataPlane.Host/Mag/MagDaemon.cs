@@ -94,8 +94,9 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         _tunnel4 = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.IpInIp, LocalAddress = coa, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
         _tunnelUplink = new TunnelUplink(_tunnel, tuning.Uplink, coa, tuning.SocketBufferBytes, log, TunnelPath.For(tuning));
         _tunnelUplink.ReceiverOpened += AddTunnelReceiver;
-        _receiveRaw = _tunnel.Receive;
-        _receiveRaw4 = _tunnel4.Receive;
+        _receiveRaw = _tunnelUplink.ReceiveRaw;
+        // The protocol-4 socket gets the same copies as the protocol-41 one where no receiver keeps them off.
+        _receiveRaw4 = batch => _tunnelUplink.DiscardDuplicates(batch, _tunnel4.Receive(batch));
         if (tuning.Uplink == UplinkKind.Packet) _dp.TunnelOffloads = _tunnelUplink;
         _ipv4Sink = new Ipv4TunnelSink(new CapturingUplinkSink(_tunnelUplink, coa, () => _uplinkCaptures, () => CaptureMicros),
             new RawTunnelSink(_tunnel4, coa, () => _uplinkCaptures, () => CaptureMicros));

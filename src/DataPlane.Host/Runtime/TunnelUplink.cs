@@ -42,6 +42,7 @@ public sealed class TunnelUplink : IDisposable, ITunnelOffloads
     private readonly HashSet<Ipv6Address> _seen = [];
     private readonly HashSet<int> _failedInterfaces = [];
     private UplinkInterface[] _interfaces = [];
+    private int[] _duplicateIfIndexes = [];
     private PacketTunnelSender[] _senders = [];
     private RtNetlink? _netlink;
     private long _nextRefresh;
@@ -107,6 +108,36 @@ public sealed class TunnelUplink : IDisposable, ITunnelOffloads
     /// <summary>Super-frames that would have had to go by the raw socket (which cannot carry them): dropped. Zero unless
     /// a caller ignored <see cref="CarriesSuperFrames"/>; partial checksums bound there are completed instead.</summary>
     public long RawFallbackSuperFramesDropped { get; private set; }
+
+    /// <summary>Copies of tunnel packets the raw socket got from an interface whose AF_PACKET receiver already has them (no bypass): discarded.</summary>
+    public long RawDuplicatesDiscarded { get; private set; }
+
+    /// <summary>
+    /// Receive from the raw socket. Where a receiver could not keep the kernel's input off the tunnel packets (no BPF),
+    /// the raw socket gets a copy of each of them too: those slots are left empty (length 0) for the loop to skip.
+    /// </summary>
+    public int ReceiveRaw(PacketBatch batch) => DiscardDuplicates(batch, _raw.Receive(batch));
+
+    /// <summary>
+    /// Empties (length 0) the first <paramref name="n"/> slots a raw tunnel socket (protocol 41 or 4) received from an
+    /// interface whose AF_PACKET receiver has them already; returns <paramref name="n"/>.
+    /// </summary>
+    public int DiscardDuplicates(PacketBatch batch, int n)
+    {
+        if (n == 0 || _duplicateIfIndexes.Length == 0) return n;
+        for (int i = 0; i < n; i++)
+        {
+            int ifIndex = batch.Meta(i).IfIndex;
+            foreach (int dup in _duplicateIfIndexes)
+            {
+                if (dup != ifIndex) continue;
+                batch.SetLength(i, 0);
+                RawDuplicatesDiscarded++;
+                break;
+            }
+        }
+        return n;
+    }
 
     /// <summary>A TCP super-frame to <paramref name="peer"/> leaves whole: an AF_PACKET sender has its header and the relabel program on its interface.</summary>
     public bool CarriesSuperFrames(Ipv6Address peer) => InterfaceOf(peer) is { CarriesSuperFrames: true };
@@ -286,6 +317,7 @@ public sealed class TunnelUplink : IDisposable, ITunnelOffloads
             // New arrays: the loop thread (this one) is the only sender, so no batch is in flight meanwhile.
             _interfaces = [.. _interfaces, opened];
             _senders = [.. _senders, opened.Sender];
+            if (opened.RawCopiesArrive) _duplicateIfIndexes = [.. _duplicateIfIndexes, opened.IfIndex];
             _log.LogInformation("uplink: {Sender}", opened.Sender);
             if (opened.Receiver is { } receiver) ReceiverOpened?.Invoke(receiver);
             return opened.Sender;
@@ -311,6 +343,7 @@ public sealed class TunnelUplink : IDisposable, ITunnelOffloads
         o["packetTxWouldBlock"] = totals?.TxWouldBlock ?? 0;
         o["rawFallbackPackets"] = RawFallbackPackets;
         o["rawFallbackSuperFramesDropped"] = RawFallbackSuperFramesDropped;
+        o["rawDuplicatesDiscarded"] = RawDuplicatesDiscarded;
         o["tunnelOffload"] = _path.SuperFrames;
         o["paths"] = new JsonArray([.. _interfaces.Select(i => (JsonNode)i.ToJson())]);
         return o;

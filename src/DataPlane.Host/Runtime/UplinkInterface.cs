@@ -104,21 +104,41 @@ public sealed class UplinkInterface : IDisposable
 
     private void OpenReceiver(Ipv6Address local, TunnelPathOptions path, ILogger log)
     {
+        var options = new PacketTunnelReceiverOptions
+        {
+            Interface = Name, LocalAddress = local, VnetHeader = true, Backend = PacketSocketBackend.MessageBatch,
+            ReceiveBufferBytes = path.ReceiveBufferBytes,
+        };
         try
         {
-            Receiver = PacketTunnelReceiver.Open(new PacketTunnelReceiverOptions
-            {
-                Interface = Name, LocalAddress = local, VnetHeader = true, Backend = PacketSocketBackend.MessageBatch,
-                ReceiveBufferBytes = path.ReceiveBufferBytes, Mtu = 65535,
-            });
-            log.LogInformation("uplink: {Receiver}", Receiver);
+            Receiver = PacketTunnelReceiver.Open(options);
         }
         catch (LinuxIoException e)
         {
-            ReceiverError = e.Message;
-            log.LogWarning("uplink: {Interface}: tunnel packets arriving here stay on the raw socket (no offload metadata): {Error}", Name, e.Message);
+            // The tc filter that keeps the kernel's own input off our packets is a BPF program too. Without it the
+            // receiver still sees each packet first, with its offload metadata; the raw socket gets a copy, which the
+            // daemon discards (a partial checksum or a super-frame would reach it without the metadata to read it by).
+            BypassError = e.Message;
+            try
+            {
+                Receiver = PacketTunnelReceiver.Open(options with { BypassKernelInput = false });
+            }
+            catch (LinuxIoException again)
+            {
+                ReceiverError = again.Message;
+                log.LogWarning("uplink: {Interface}: tunnel packets arriving here stay on the raw socket (no offload metadata): {Error}", Name, again.Message);
+                return;
+            }
+            log.LogWarning("uplink: {Interface}: the kernel's IPv6 input is not bypassed ({Error}): it also delivers each tunnel packet to the raw socket, whose copies are discarded", Name, e.Message);
         }
+        log.LogInformation("uplink: {Receiver}", Receiver);
     }
+
+    /// <summary>Why the receiver could not keep the kernel's input off the tunnel packets (null when it does, or there is no receiver).</summary>
+    public string? BypassError { get; private set; }
+
+    /// <summary>The raw socket also gets what arrives here (the receiver has no bypass): its copies are to be discarded.</summary>
+    public bool RawCopiesArrive => Receiver is { BypassesKernelInput: false };
 
     /// <summary>For `ctl stats`: what this interface does for the tunnel, and its receive counters.</summary>
     public JsonObject ToJson()
@@ -131,6 +151,8 @@ public sealed class UplinkInterface : IDisposable
             ["superFrameFallback"] = SuperFrameFallback,
             ["receiver"] = Receiver is not null,
             ["receiverError"] = ReceiverError,
+            ["kernelInputBypassed"] = Receiver?.BypassesKernelInput ?? false,
+            ["bypassError"] = BypassError,
         };
         if (Receiver is { } rx)
         {

@@ -431,10 +431,11 @@ public sealed unsafe partial class RtNetlink : IDisposable
 
     /// <summary>
     /// Attach a loaded BPF_PROG_TYPE_SCHED_CLS program as a direct-action ingress filter (`tc filter add dev X
-    /// ingress prio P handle 1 bpf da fd F`), for every protocol.
+    /// ingress prio P handle 1 bpf da fd F`), for every protocol. With <paramref name="replace"/>, a filter at that
+    /// priority and handle (one a crashed process left behind) is replaced instead of refused.
     /// </summary>
-    public void AddIngressBpfFilter(int ifIndex, int programFd, string name, ushort priority) =>
-        AddBpfFilter(ifIndex, programFd, name, priority, Rtnl.TC_H_INGRESS_PARENT, replace: false);
+    public void AddIngressBpfFilter(int ifIndex, int programFd, string name, ushort priority, bool replace = false) =>
+        AddBpfFilter(ifIndex, programFd, name, priority, Rtnl.TC_H_INGRESS_PARENT, replace);
 
     public void DeleteIngressFilter(int ifIndex, ushort priority) => DeleteFilter(ifIndex, priority, Rtnl.TC_H_INGRESS_PARENT);
 
