@@ -29,6 +29,10 @@ public sealed class TunnelOffloadTests(ITestOutputHelper output)
 
     private static string IngressFilters(Testbed tb, string node, string device) => tb.Exec(node, "tc", "filter", "show", "dev", device, "ingress").Stdout;
 
+    /// <summary>SIGTERM (not SIGINT, which a test run started from a background job inherits as ignored): the capture ends its file and reports.</summary>
+    private static void Terminate(System.Diagnostics.Process p) =>
+        Shell.Run("kill", ["-TERM", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
+
     private static bool ReadsLine(StreamReader reader, TimeSpan timeout)
     {
         var read = Task.Run(reader.ReadLine);
@@ -54,9 +58,10 @@ public sealed class TunnelOffloadTests(ITestOutputHelper output)
             "both daemons' uplink paths", tb);
 
         // An AF_PACKET socket with PACKET_VNET_HDR of its own on the LMA's side of the link, in Python.
-        var capture = tb.Background("lma", "python3", System.IO.Path.Combine(AppContext.BaseDirectory, "vnet_capture.py"), "eth-mag1", "8");
+        var capture = tb.Background("lma", "python3", System.IO.Path.Combine(AppContext.BaseDirectory, "vnet_capture.py"), "eth-mag1", "300");
         Assert.True(ReadsLine(capture.StandardError, TimeSpan.FromSeconds(20)), "the vnet capture did not start");
         var up = tb.Iperf("vm1", reverse: false, "-t", "2");
+        Terminate(capture);
         Assert.True(capture.WaitForExit(30_000), "the vnet capture did not end");
         var seen = JsonNode.Parse(capture.StandardOutput.ReadToEnd())!;
         output.WriteLine($"VM → client: {Received(up) / 1e6:F0} MB; on the LMA's side of the link: {seen.ToJsonString()}");
@@ -95,9 +100,10 @@ public sealed class TunnelOffloadTests(ITestOutputHelper output)
         // Captured where they leave the MAG's host (taps see a device's output after GSO): the LMA's interface merges
         // them again with GRO before any capture there could see them.
         var pcap = System.IO.Path.Combine(tb.RunDir, "segments.pcap");
-        var tshark = tb.Capture("mag1", "-i", "eth-lma", "-f", $"ip6 proto 41 and src host {Testbed.Mag1Address}", "-a", "duration:8", "-w", pcap);
+        var tshark = tb.Capture("mag1", "-i", "eth-lma", "-f", $"ip6 proto 41 and src host {Testbed.Mag1Address}", "-a", "duration:300", "-w", pcap);
         var up = tb.Iperf("vm1", reverse: false, "-n", "4M", "-b", "200M");
         Assert.True(Received(up) > 0);
+        Terminate(tshark);
         Assert.True(tshark.WaitForExit(30_000), "tshark did not stop");
 
         var r = Shell.Run("tshark", ["-r", pcap, "-o", "tcp.check_checksum:TRUE", "-Y", $"tcp.len > 0 && ipv6.src == {Testbed.Address(1)}",

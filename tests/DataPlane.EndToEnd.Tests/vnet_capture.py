@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """vnet_capture.py IFACE SECONDS: what arrives on IFACE as the kernel hands it to an AF_PACKET socket with
-PACKET_VNET_HDR, for SECONDS. Prints one JSON line: how many IPv6-in-IPv6 frames came in, how many of them as
+PACKET_VNET_HDR, until SIGTERM (SECONDS is only a backstop). Prints one JSON line: how many IPv6-in-IPv6 frames came in, how many of them as
 GSO TCPv6 super-frames (longer than one 1514-byte frame), and the largest one with its gso_size. An independent
 look at "the super-frame crossed the uplink whole": Python's socket module, not the daemon's code."""
 import json
+import signal
 import socket
 import struct
 import sys
@@ -13,6 +14,15 @@ ETH_P_ALL, SOL_PACKET, PACKET_VNET_HDR, PACKET_OUTGOING = 3, 263, 15, 4
 VIRTIO_NET_HDR_GSO_TCPV6 = 4
 
 iface, seconds = sys.argv[1], float(sys.argv[2])
+stopped = False
+
+
+def stop(_signum, _frame):
+    global stopped
+    stopped = True
+
+
+signal.signal(signal.SIGTERM, stop)
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
 s.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
 s.bind((iface, 0))
@@ -20,7 +30,7 @@ s.settimeout(0.2)
 print("capturing", file=sys.stderr, flush=True)
 end = time.time() + seconds
 tunnelled = superframes = largest = largest_gso = 0
-while time.time() < end:
+while time.time() < end and not stopped:
     try:
         data, addr = s.recvfrom(70000)
     except socket.timeout:
