@@ -36,8 +36,17 @@ public sealed class InterfaceGroTuning : IDisposable
     private readonly List<Action> _undo = [];
     private readonly List<string> _done = [];
     private readonly List<string> _failed = [];
+    // Opened where the settings were applied: the socket stays in that namespace, so whichever thread disposes this
+    // puts back the settings of the right interface.
+    private int _fd;
 
-    private InterfaceGroTuning(string ifName) => Interface = ifName;
+    private InterfaceGroTuning(string ifName, int fd)
+    {
+        Interface = ifName;
+        _fd = fd;
+    }
+
+    ~InterfaceGroTuning() => Native.Sys.Close(ref _fd);
 
     public string Interface { get; }
 
@@ -58,7 +67,7 @@ public sealed class InterfaceGroTuning : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         Sys.ValidateIfName(ifName);
-        var t = new InterfaceGroTuning(ifName);
+        var t = new InterfaceGroTuning(ifName, Ethtool.Socket());
         if (options.Gro) t.SetFeature("rx-gro", "gro");
         t.GroActive = t.Read("rx-gro");
         if (options.UdpGroForwarding) t.SetFeature("rx-udp-gro-forwarding", "rx-udp-gro-forwarding");
@@ -70,7 +79,7 @@ public sealed class InterfaceGroTuning : IDisposable
     {
         try
         {
-            return Ethtool.Get(Interface, feature).Active;
+            return Ethtool.Get(_fd, Interface, feature).Active;
         }
         catch (LinuxIoException)
         {
@@ -82,7 +91,7 @@ public sealed class InterfaceGroTuning : IDisposable
     {
         try
         {
-            var before = Ethtool.Get(Interface, feature);
+            var before = Ethtool.Get(_fd, Interface, feature);
             if (!before.Exists)
             {
                 _failed.Add($"{label}: the kernel has no such feature");
@@ -94,13 +103,13 @@ public sealed class InterfaceGroTuning : IDisposable
                 _failed.Add($"{label}: fixed off by the driver");
                 return;
             }
-            if (!Ethtool.Set(Interface, feature, true).Active)
+            if (!Ethtool.Set(_fd, Interface, feature, true).Active)
             {
                 _failed.Add($"{label}: the driver kept it off");
                 return;
             }
             _done.Add($"{label} on");
-            _undo.Add(() => Ethtool.Set(Interface, feature, false));
+            _undo.Add(() => Ethtool.Set(_fd, Interface, feature, false));
         }
         catch (LinuxIoException e)
         {
@@ -180,5 +189,7 @@ public sealed class InterfaceGroTuning : IDisposable
             }
         }
         _undo.Clear();
+        Native.Sys.Close(ref _fd);
+        GC.SuppressFinalize(this);
     }
 }

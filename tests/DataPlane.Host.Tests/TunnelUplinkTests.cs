@@ -85,6 +85,55 @@ public sealed class TunnelUplinkTests
     }
 
     [Fact]
+    public void With_the_tunnel_path_options_each_interface_gets_relabel_receiver_and_gro_and_gives_them_back()
+    {
+        using var pair = new NamespacePair();
+        pair.A.Ip("neigh", "replace", NamespacePair.AddressB.ToString(), "lladdr", NamespacePair.Macs.B.ToString(), "dev", NamespacePair.VethA, "nud", "permanent");
+        using var raw = pair.A.Run(() => RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = NamespacePair.AddressA }));
+        var uplink = new TunnelUplink(raw, UplinkKind.Packet, NamespacePair.AddressA, 1 << 20, NullLogger.Instance, new TunnelPathOptions());
+        var opened = new List<PacketTunnelReceiver>();
+        uplink.ReceiverOpened += opened.Add;
+        try
+        {
+            Assert.False(uplink.CarriesSuperFrames(NamespacePair.AddressB)); // nothing set up yet: cut and complete
+            Assert.False(uplink.CompletesChecksums(NamespacePair.AddressB));
+            pair.A.Run(() => uplink.Refresh([NamespacePair.AddressB, Unresolved]));
+            var path = Assert.Single(uplink.Interfaces);
+            Assert.Equal(NamespacePair.VethA, path.Name);
+            Assert.NotNull(path.Relabel);
+            Assert.Equal(RelabelAttachment.Tcx, path.Relabel.Attachment);
+            Assert.Same(path.Receiver, Assert.Single(opened));
+            Assert.True(path.Receiver!.BypassesKernelInput);
+            Assert.True(path.Gro!.GroActive);
+            Assert.Contains("gro on", path.Gro.Changes);
+            Assert.Contains("generic-receive-offload: on", pair.A.Exec("ethtool", "-k", NamespacePair.VethA).Stdout);
+            // The data path's questions: only the peer with a header on an interface that relabels.
+            Assert.True(uplink.CarriesSuperFrames(NamespacePair.AddressB));
+            Assert.True(uplink.CompletesChecksums(NamespacePair.AddressB));
+            Assert.False(uplink.CarriesSuperFrames(Unresolved));
+            Assert.False(uplink.CompletesChecksums(Unresolved));
+            var json = uplink.ToJson()["paths"]!.AsArray().Single()!;
+            Assert.True(json["superFrames"]!.GetValue<bool>());
+            Assert.Equal("tcx", json["relabel"]!.GetValue<string>());
+            Assert.True(json["gro"]!.GetValue<bool>());
+            // Refreshed again: nothing is opened or attached twice.
+            Thread.Sleep(TunnelUplink.RefreshInterval + TimeSpan.FromMilliseconds(100));
+            pair.A.Run(() => uplink.Refresh([NamespacePair.AddressB]));
+            Assert.Single(uplink.Interfaces);
+            Assert.Single(opened);
+            Assert.Equal(1, pair.A.Run(() => TunnelGsoRelabel.CountOnTcxEgress(path.IfIndex)));
+        }
+        finally
+        {
+            uplink.Dispose();
+        }
+        // Everything given back: no program, no ingress filter, GRO off again as the veth had it.
+        Assert.Equal(0, pair.A.Run(() => TunnelGsoRelabel.CountOnTcxEgress(pair.A.Run(() => { using var nl = RtNetlink.Open(); return nl.GetIfIndex(NamespacePair.VethA); }))));
+        Assert.DoesNotContain("dataplane", pair.A.Exec("tc", "filter", "show", "dev", NamespacePair.VethA, "ingress").Stdout);
+        Assert.Contains("generic-receive-offload: off", pair.A.Exec("ethtool", "-k", NamespacePair.VethA).Stdout);
+    }
+
+    [Fact]
     public void Raw_uplink_never_opens_af_packet()
     {
         using var pair = new NamespacePair();

@@ -21,10 +21,11 @@ internal static unsafe class Ethtool
     /// <summary>A feature's state: whether the device can change it, and whether it is on.</summary>
     public readonly record struct Feature(bool Exists, bool Changeable, bool Active);
 
-    public static Feature Get(string ifName, string feature)
+    /// <summary>A socket for the ioctls, in the calling thread's network namespace (it stays there: use it from any thread).</summary>
+    public static int Socket() => Sys.Check(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket for SIOCETHTOOL");
+
+    public static Feature Get(int fd, string ifName, string feature)
     {
-        int fd = Socket();
-        try
         {
             int bit = FeatureBit(fd, ifName, feature, out int count);
             if (bit < 0) return default;
@@ -39,17 +40,11 @@ internal static unsafe class Ethtool
             uint mask = 1u << (bit % 32);
             return new Feature(true, (*(uint*)block & mask) != 0 && (*(uint*)(block + 12) & mask) == 0, (*(uint*)(block + 8) & mask) != 0);
         }
-        finally
-        {
-            close(fd);
-        }
     }
 
     /// <summary>Request <paramref name="feature"/> on or off; returns its state afterwards (the driver may keep it as it was).</summary>
-    public static Feature Set(string ifName, string feature, bool on)
+    public static Feature Set(int fd, string ifName, string feature, bool on)
     {
-        int fd = Socket();
-        try
         {
             int bit = FeatureBit(fd, ifName, feature, out int count);
             if (bit < 0) throw new LinuxIoException($"ethtool -K {ifName} {feature}", Errno.EOPNOTSUPP, "the kernel has no such feature");
@@ -66,14 +61,8 @@ internal static unsafe class Ethtool
             *(uint*)(block + 4) = on ? mask : 0;
             Ioctl(fd, ifName, buf, $"ethtool -K {ifName} {feature} {(on ? "on" : "off")}");
         }
-        finally
-        {
-            close(fd);
-        }
-        return Get(ifName, feature);
+        return Get(fd, ifName, feature);
     }
-
-    private static int Socket() => Sys.Check(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket for SIOCETHTOOL");
 
     private static void Ioctl(int fd, string ifName, byte* data, string operation)
     {
