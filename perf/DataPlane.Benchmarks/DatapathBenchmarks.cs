@@ -11,7 +11,8 @@ namespace DataPlane.Benchmarks;
 /// The data path's cost per packet in process (no syscalls): a VM's frame classified, checked and turned
 /// into a tunnel verdict (hop limit decremented in place); a tunnelled packet checked and given its
 /// Ethernet header for the VM; the LMA's two directions; and a 64 KB TSO super-frame from a VM cut into
-/// MSS-sized segments with their checksums. Baseline: copying the same 1062-byte frame into the buffer,
+/// MSS-sized segments with their checksums, cut with partial checksums, or kept whole for a tunnel path that carries
+/// super-frames. Baseline: copying the same 1062-byte frame into the buffer,
 /// which every benchmark also does so the frame is fresh each time.
 /// </summary>
 [MemoryDiagnoser]
@@ -25,6 +26,15 @@ public class DatapathBenchmarks
     private static readonly Ipv6Address Client = Ipv6Address.Parse("2001:db8:2::10");
     private static readonly PortId Port = new(1);
     private const int Headroom = 128;
+
+    /// <summary>A tunnel path that carries super-frames whole (the packet uplink with its relabel program), or only completes checksums.</summary>
+    private sealed class Offloads(bool superFrames) : ITunnelOffloads
+    {
+        public bool CarriesSuperFrames(Ipv6Address peer) => superFrames;
+        public bool CompletesChecksums(Ipv6Address peer) => true;
+    }
+
+    private static readonly ITunnelOffloads Whole = new Offloads(superFrames: true), PartialChecksums = new Offloads(superFrames: false);
 
     private MagDatapath _mag = null!;
     private LmaDatapath _lma = null!;
@@ -59,6 +69,9 @@ public class DatapathBenchmarks
         Expect(TunnelToHome(), VerdictKind.ToHome);
         var tso = TsoSegmentAndEncapsulate();
         if (tso < 40) throw new InvalidOperationException($"TSO frame cut into {tso} segments");
+        if (TsoSegmentWithPartialChecksums() < 40) throw new InvalidOperationException("TSO frame not cut with partial checksums");
+        var whole = TsoWhole();
+        if (whole.Kind != VerdictKind.ToTunnel || !whole.Offload.IsGso) throw new InvalidOperationException($"TSO frame not kept whole: {whole}");
     }
 
     private static void Expect(Verdict v, VerdictKind kind)
@@ -114,6 +127,38 @@ public class DatapathBenchmarks
         int n = v.Kind == VerdictKind.Segmented ? v.SegmentCount : 0;
         _mag.Segments.Clear();
         return n;
+    }
+
+    /// <summary>The same frame where the tunnel path only completes checksums: cut, each segment with a partial checksum (no pass over the payload).</summary>
+    [Benchmark]
+    public int TsoSegmentWithPartialChecksums()
+    {
+        _mag.TunnelOffloads = PartialChecksums;
+        try
+        {
+            return TsoSegmentAndEncapsulate();
+        }
+        finally
+        {
+            _mag.TunnelOffloads = null;
+        }
+    }
+
+    /// <summary>The same frame where the tunnel path carries super-frames: checked once and forwarded whole with its GSO descriptor.</summary>
+    [Benchmark]
+    public Verdict TsoWhole()
+    {
+        _mag.TunnelOffloads = Whole;
+        try
+        {
+            _tso.CopyTo(_buffer, Headroom);
+            _now += TimeSpan.FromMilliseconds(1);
+            return _mag.FromPort(Port, _buffer, Headroom, _tso.Length, _tsoOffload, _now);
+        }
+        finally
+        {
+            _mag.TunnelOffloads = null;
+        }
     }
 
     private static byte[] Udp(Ipv6Address src, Ipv6Address dst, int payload)
