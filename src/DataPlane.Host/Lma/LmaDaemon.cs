@@ -73,8 +73,9 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         _bindings = new Metrics.BindingTracker(config.Metrics.VmRetention);
         var tuning = config.Dataplane;
         _rxHome = new PacketBatch(tuning.BatchSize, 65536 + 256);
-        // With receive offload a tunnel slot must hold the super-packet its segments are merged into.
-        _rxTunnel = new PacketBatch(tuning.BatchSize, tuning.ReceiveOffload ? TunnelDelivery.SuperFrameSlot : 16384);
+        // A tunnel slot holds a whole super-frame: one that crossed the tunnel whole, one the interface's GRO merged
+        // (even on the raw socket), or the one receive offload merges segments into.
+        _rxTunnel = new PacketBatch(tuning.BatchSize, TunnelDelivery.SuperFrameSlot);
         _tx = new PacketBatch(tuning.BatchSize, 16384);
         _slots = new int[tuning.BatchSize];
         _delivery = new TunnelDelivery(0, tuning.ReceiveOffload, tuning.BatchSize);

@@ -72,8 +72,9 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         var tuning = config.Dataplane;
         _batchSize = tuning.BatchSize;
         _rxPort = new PacketBatch(_batchSize, 65536 + 256);
-        // With receive offload a tunnel slot must hold the super-frame its segments are merged into.
-        _rxTunnel = new PacketBatch(_batchSize, tuning.ReceiveOffload ? TunnelDelivery.SuperFrameSlot : 16384);
+        // A tunnel slot holds a whole super-frame: one that crossed the tunnel whole, one the interface's GRO merged
+        // (even on the raw socket), or the one receive offload merges segments into.
+        _rxTunnel = new PacketBatch(_batchSize, TunnelDelivery.SuperFrameSlot);
         _tx = new PacketBatch(_batchSize, 16384);
         _delivery = new TunnelDelivery(EthernetFrame.HeaderLength, tuning.ReceiveOffload, _batchSize);
         _busyPoll = new BusyPoll(tuning.BusyPollMicroseconds);
