@@ -87,13 +87,19 @@ public sealed class PacketTunnelReceiverTests
         Assert.Equal(NamespacePair.AddressB, only.Meta.Destination);
     }
 
-    [Fact]
-    public void Receiving_a_batch_allocates_nothing()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // as the daemons open both ends: vnet headers, the message backend
+    public void Receiving_a_batch_allocates_nothing(bool vnetHeader)
     {
         using var pair = new NamespacePair();
-        using var uplink = pair.A.Run(() => PacketTunnelSender.Open(new PacketTunnelOptions { Interface = NamespacePair.VethA, LocalAddress = NamespacePair.AddressA }));
+        using var uplink = pair.A.Run(() => PacketTunnelSender.Open(new PacketTunnelOptions { Interface = NamespacePair.VethA, LocalAddress = NamespacePair.AddressA, VnetHeader = vnetHeader }));
         uplink.SetNextHop(NamespacePair.AddressB, NamespacePair.Macs.B);
-        using var receiver = pair.B.Run(() => PacketTunnelReceiver.Open(new PacketTunnelReceiverOptions { Interface = NamespacePair.VethB, LocalAddress = NamespacePair.AddressB }));
+        using var receiver = pair.B.Run(() => PacketTunnelReceiver.Open(new PacketTunnelReceiverOptions
+        {
+            Interface = NamespacePair.VethB, LocalAddress = NamespacePair.AddressB, VnetHeader = vnetHeader,
+            Backend = vnetHeader ? PacketSocketBackend.MessageBatch : PacketSocketBackend.RingV2,
+        }));
         const int batch = 32;
         using var tx = new PacketBatch(batch, 2048);
         using var rx = new PacketBatch(64, 2048);
