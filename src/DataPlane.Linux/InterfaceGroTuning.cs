@@ -6,14 +6,14 @@ namespace DataPlane.Linux;
 /// <summary>What <see cref="InterfaceGroTuning"/> asks of an interface that tunnel packets arrive on.</summary>
 public sealed record GroTuningOptions
 {
-    /// <summary>`ethtool -K DEV gro on`: the interface merges consecutive TCP segments (IPv6-in-IPv6 included) into super-frames.</summary>
-    public bool Gro { get; init; } = true;
-
     /// <summary>
-    /// `rx-udp-gro-forwarding on`. On a veth this is what makes packets from a peer with TSO eligible for GRO at all
-    /// (drivers/net/veth.c, veth_skb_is_eligible_for_gro); on other devices it lets forwarded UDP be merged too.
+    /// `ethtool -K DEV gro on`: the interface merges consecutive TCP segments (IPv6-in-IPv6 included) into super-frames.
+    /// `rx-udp-gro-forwarding` is left alone on purpose: with it the kernel also merges forwarded UDP datagrams into
+    /// UDP GSO packets, which the tunnel cannot carry on yet (they would be counted and dropped as
+    /// UdpSegmentationUnsupported). On a veth that means GRO merges only what a peer without TSO sends
+    /// (drivers/net/veth.c, veth_skb_is_eligible_for_gro); on a NIC, every TCP flow.
     /// </summary>
-    public bool UdpGroForwarding { get; init; } = true;
+    public bool Gro { get; init; } = true;
 
     /// <summary>/sys/class/net/DEV/gro_flush_timeout in ns: how long GRO may hold a flow's segments between NAPI
     /// polls to merge more. 0 leaves the interface's own value.</summary>
@@ -70,7 +70,6 @@ public sealed class InterfaceGroTuning : IDisposable
         var t = new InterfaceGroTuning(ifName, Ethtool.Socket());
         if (options.Gro) t.SetFeature("rx-gro", "gro");
         t.GroActive = t.Read("rx-gro");
-        if (options.UdpGroForwarding) t.SetFeature("rx-udp-gro-forwarding", "rx-udp-gro-forwarding");
         t.TuneSysfs(ifIndex, options);
         return t;
     }

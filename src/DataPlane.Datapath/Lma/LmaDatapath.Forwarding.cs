@@ -177,6 +177,8 @@ public sealed partial class LmaDatapath
         int segments = 1;
         TcpSuperFrame superFrame = default;
         var o = offload;
+        // UDP GSO (a receiving interface with rx-udp-gro-forwarding merged datagrams): not carried on yet.
+        if (o.Segmentation is GsoType.UdpL4 or GsoType.Udp) return Drop(tunnel.Counters, DropReason.UdpSegmentationUnsupported);
         if ((o.IsGso || o.NeedsChecksum) && !SuperFrameOffload.TryValidateReceived(innerPacket, o, out segments, out superFrame))
             return Drop(tunnel.Counters, DropReason.OffloadInvalid);
         if (!o.IsGso && inner > _options.TunnelMtu)

@@ -49,6 +49,8 @@ public sealed partial class MagDatapath
         int segments = 1;
         TcpSuperFrame superFrame = default;
         var o = offload;
+        // UDP GSO (a receiving interface with rx-udp-gro-forwarding merged datagrams): not carried on yet.
+        if (o.Segmentation is GsoType.UdpL4 or GsoType.Udp) return DropFromTunnel(tunnel, DropReason.UdpSegmentationUnsupported);
         if ((o.IsGso || o.NeedsChecksum) && !SuperFrameOffload.TryValidateReceived(innerPacket, o, out segments, out superFrame))
             return DropFromTunnel(tunnel, DropReason.OffloadInvalid);
         if (!o.IsGso && inner > _options.TunnelMtu)
