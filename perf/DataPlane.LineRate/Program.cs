@@ -85,7 +85,7 @@ foreach (var g in all.Where(m => m.Metric != "load average 1 min").GroupBy(m => 
     foreach (var b in baselines)
     {
         var values = g.Where(m => m.Topology == b).ToArray();
-        table.Append(CultureInfo.InvariantCulture, values.Length == 0 ? " – |" : $" {values.Average(m => m.Value):G4} |");
+        table.Append(values.Length == 0 ? " – |" : string.Create(CultureInfo.InvariantCulture, $" {values.Average(m => m.Value):G4} |"));
     }
     table.Append(CultureInfo.InvariantCulture, $" {d.Average(m => m.Value):G4} |");
     foreach (var b in baselines)
