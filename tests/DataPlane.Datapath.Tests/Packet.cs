@@ -70,7 +70,7 @@ internal static class TestFrames
     /// the pseudo-header sum in the checksum field (NEEDS_CSUM), as Linux leaves it.
     /// </summary>
     public static byte[] TcpSuperFrame(bool ipv6, int payload, TcpFlags flags, uint sequence = 1_000_000, ushort ipv4Id = 0x4242,
-        Ipv6Address? source = null, Ipv6Address? destination = null)
+        Ipv6Address? source = null, Ipv6Address? destination = null, Ipv4Address? source4 = null, Ipv4Address? destination4 = null)
     {
         var src6 = source ?? MagFixture.VmAddress;
         var dst6 = destination ?? MagFixture.Client;
@@ -78,8 +78,8 @@ internal static class TestFrames
         int ipHeader = ipv6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength;
         var f = new byte[EthernetFrame.HeaderLength + ipHeader + tcpHeader + payload];
         int at = EthernetFrame.WriteHeader(f, MagFixture.SharedMac, MagFixture.VmMac, ipv6 ? EtherType.Ipv6 : EtherType.Ipv4);
-        var src4 = new Ipv4Address(192, 0, 2, 10);
-        var dst4 = new Ipv4Address(198, 51, 100, 7);
+        var src4 = source4 ?? new Ipv4Address(192, 0, 2, 10);
+        var dst4 = destination4 ?? new Ipv4Address(198, 51, 100, 7);
         if (ipv6) at += Ipv6Packet.WriteHeader(f.AsSpan(at), src6, dst6, IpProtocol.Tcp, tcpHeader + payload);
         else at += Ipv4Packet.WriteHeader(f.AsSpan(at), src4, dst4, IpProtocol.Tcp, tcpHeader + payload, identification: ipv4Id);
         int tcpAt = at;

@@ -171,6 +171,62 @@ public class Ipv4HostTests
         Assert.Equal(1, v6.Ranges);
     }
 
+    [Fact]
+    public void With_the_packet_uplink_ipv4_goes_by_it_except_what_only_the_protocol_4_socket_can_send()
+    {
+        using var batch = new PacketBatch(8, 4096);
+        var resolved = Ipv6Address.Parse("2001:db8:100::1");
+        var unresolved = Ipv6Address.Parse("2001:db8:100::2");
+        // #0 v6; #1 v4 small; #2 v4 oversize without GSO (to be fragmented); #3 v4 super-frame (GSO, oversize);
+        // #4 v4 to a peer with no AF_PACKET header yet, with a partial UDP checksum the raw socket cannot leave partial.
+        (byte Version, int Length, bool Gso, Ipv6Address Peer)[] slots =
+            [(6, 100, false, resolved), (4, 100, false, resolved), (4, 2000, false, resolved), (4, 3000, true, resolved), (4, 60, false, unresolved)];
+        for (int i = 0; i < slots.Length; i++)
+        {
+            batch.Reset(i);
+            var frame = batch.Slot(i).Slice(batch.Headroom, slots[i].Length);
+            if (slots[i].Version == 4)
+            {
+                Ipv4Packet.WriteHeader(frame, new Ipv4Address(10, 200, 0, 9), new Ipv4Address(198, 51, 100, 20), IpProtocol.Udp, slots[i].Length - 20);
+                UdpDatagram.WriteHeader(frame[20..], (ushort)(1000 + i), 2000, slots[i].Length - 28);
+            }
+            else frame[0] = 0x60;
+            frame[1] = (byte)i;
+            batch.SetFrame(i, batch.Headroom, slots[i].Length);
+            ref var meta = ref batch.Meta(i);
+            meta.Destination = slots[i].Peer;
+            if (slots[i].Gso) meta.Vnet = new VirtioNetHeader { Flags = VirtioNetHeaderFlags.NeedsChecksum, GsoType = VirtioGsoType.TcpV4, GsoSize = 1400, CsumStart = 20, CsumOffset = 16 };
+        }
+        // #4's partial checksum: the pseudo-header sum, as a kernel leaves it.
+        var f4 = batch.Frame(4);
+        uint pseudo = InternetChecksum.PseudoHeader(new Ipv4Address(10, 200, 0, 9), new Ipv4Address(198, 51, 100, 20), 40, (byte)IpProtocol.Udp);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(f4[26..], (ushort)~InternetChecksum.Finish(pseudo));
+        batch.Meta(4).Vnet = new VirtioNetHeader { Flags = VirtioNetHeaderFlags.NeedsChecksum, CsumStart = 20, CsumOffset = 6 };
+
+        var uplink = new Recorder();
+        var raw = new Recorder();
+        var sink = new Ipv4TunnelSink(uplink, raw, new PeersWithHeaders(resolved), tunnelMtu: 1460);
+        sink.Send(batch, [0, 1, 2, 3, 4]);
+        Assert.Equal([0, 1, 3], uplink.Sent);
+        Assert.Equal([2, 4], raw.Sent);
+        Assert.Equal((2, 2), (sink.Ipv4PacketUplinkPackets, sink.Ipv4Packets));
+        // The raw socket got #4 complete: no metadata left, a checksum that verifies.
+        Assert.False(batch.Meta(4).Vnet.NeedsChecksum);
+        Assert.True(Ipv4Packet.TryCreate(batch.Frame(4), out var ip, out _));
+        Assert.True(UdpDatagram.TryCreate(ip.Payload, out var udp, out _));
+        Assert.True(udp.IsChecksumValid(ip.Source, ip.Destination));
+        // Without the packet uplink (raw mode) every IPv4 slot takes the protocol-4 socket, as before.
+        var rawOnly = new Recorder();
+        new Ipv4TunnelSink(new Recorder(), rawOnly).Send(batch, [1, 3]);
+        Assert.Equal([1, 3], rawOnly.Sent);
+    }
+
+    private sealed class PeersWithHeaders(Ipv6Address peer) : DataPlane.Datapath.ITunnelOffloads
+    {
+        public bool CarriesSuperFrames(Ipv6Address p) => p == peer;
+        public bool CompletesChecksums(Ipv6Address p) => p == peer;
+    }
+
     private sealed class Recorder : ITunnelSink
     {
         public List<int> Sent { get; } = [];

@@ -166,7 +166,7 @@ public sealed partial class LmaDatapath
         if (outerDestination != _address) return Drop(tunnel?.Counters, DropReason.NotForThisLma);
         if (tunnel is not { Up: true }) return Drop(tunnel?.Counters, DropReason.TunnelSourceMismatch);
         var packet = buffer.Slice(offset, length);
-        if (packet.Length > 0 && packet[0] >> 4 == 4) return FromTunnelIpv4(offset, packet, tunnel);
+        if (packet.Length > 0 && packet[0] >> 4 == 4) return FromTunnelIpv4(offset, packet, tunnel, outerTrafficClass, offload);
         if (!Ipv6Packet.TryCreate(packet, out var ip, out var error)) return Drop(tunnel.Counters, DropReason.Malformed, error);
         if (!_routes.TryLookup(ip.Source, out var route) || route.Tunnel != tunnel) return Drop(tunnel.Counters, DropReason.TunnelSourceMismatch);
         var destination = ip.Destination;
@@ -174,21 +174,8 @@ public sealed partial class LmaDatapath
         if (destination.IsLinkLocal) return Drop(tunnel.Counters, DropReason.LinkLocalNotForwarded);
         int inner = ip.Buffer.Length;
         var innerPacket = packet[..inner];
-        int segments = 1;
-        TcpSuperFrame superFrame = default;
-        var o = offload;
-        // UDP GSO (a receiving interface with rx-udp-gro-forwarding merged datagrams): not carried on yet.
-        if (o.Segmentation is GsoType.UdpL4 or GsoType.Udp) return Drop(tunnel.Counters, DropReason.UdpSegmentationUnsupported);
-        if ((o.IsGso || o.NeedsChecksum) && !SuperFrameOffload.TryValidateReceived(innerPacket, o, out segments, out superFrame))
-            return Drop(tunnel.Counters, DropReason.OffloadInvalid);
-        if (!o.IsGso && inner > _options.TunnelMtu)
-        {
-            // Merged by the receiving kernel, its metadata lost on a raw socket: described again, or dropped.
-            if (!SuperFrameOffload.TryDescribeMerged(innerPacket, _options.TunnelMtu, out o, out superFrame))
-                return Drop(tunnel.Counters, DropReason.PacketTooBig);
-            segments = superFrame.SegmentCount(o.GsoSize);
-        }
-        if (!EcnDecapsulation.Apply(innerPacket, outerTrafficClass)) return Drop(tunnel.Counters, DropReason.CongestionOnNotEct);
+        if (!TunnelExit.TryAccept(innerPacket, offload, outerTrafficClass, _options.TunnelMtu, out var o, out int segments, out var superFrame, out var reason))
+            return Drop(tunnel.Counters, reason);
         if (o.IsGso)
         {
             long bytes = SuperFrameOffload.SegmentBytes(in superFrame, segments);

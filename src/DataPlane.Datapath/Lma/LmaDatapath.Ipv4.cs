@@ -49,11 +49,7 @@ public sealed partial class LmaDatapath
         // told to reach its neighbour directly, which the MAG's proxy ARP turns back into the tunnel anyway.
         if (ip.Protocol == IpProtocol.Icmp && !ip.IsFragment && ip.Payload is { Length: > 0 } icmp && icmp[0] == (byte)Icmpv4Type.Redirect)
             return Drop(null, DropReason.RedirectGuard);
-        if (offload.NeedsChecksum)
-        {
-            if (!ChecksumCompletion.TryComplete(inner, inner.Length, offload, ip.HeaderLength)) return Drop(null, DropReason.OffloadInvalid);
-            Counters.ChecksumsCompleted++;
-        }
+        if (offload.NeedsChecksum && !ChecksumCompletion.IsWithin(inner, inner.Length, offload, ip.HeaderLength)) return Drop(null, DropReason.OffloadInvalid);
         if (!_ipv4Routes.TryGetValue(destination.Value, out var route))
         {
             if (_options.SendDestinationUnreachable)
@@ -65,7 +61,8 @@ public sealed partial class LmaDatapath
             SendIpv4ErrorHome(Icmpv4Type.TimeExceeded, (byte)Icmpv4TimeExceededCode.TimeToLiveExceededInTransit, 0, inner, now);
             return Drop(route.Counters, DropReason.HopLimitExceeded);
         }
-        if ((superFrameSegmentLength > 0 ? superFrameSegmentLength : inner.Length) > _options.TunnelMtu)
+        bool fragmented = (superFrameSegmentLength > 0 ? superFrameSegmentLength : inner.Length) > _options.TunnelMtu;
+        if (fragmented)
         {
             if (ip.DontFragment || superFrameSegmentLength > 0)
             {
@@ -81,15 +78,25 @@ public sealed partial class LmaDatapath
             route.Counters.CountOut(inner.Length);
             route.Tunnel.Counters.CountOut(inner.Length);
         }
+        if (offload.NeedsChecksum)
+        {
+            // As for IPv6: a path that completes checksums takes it partial, as the TUN gave it (offsets from the IP
+            // header); the protocol-4 raw socket, which also takes what it must fragment, gets it complete.
+            if (!fragmented && _tunnelOffloads?.CompletesChecksums(route.Mag) == true)
+                return Verdict.ToTunnel(route.Mag, offset, inner.Length, OffloadInfo.PartialChecksum(offload.ChecksumStart, offload.ChecksumOffset));
+            ChecksumCompletion.TryComplete(inner, inner.Length, offload, ip.HeaderLength);
+            Counters.ChecksumsCompleted++;
+        }
         return Verdict.ToTunnel(route.Mag, offset, inner.Length);
     }
 
     /// <summary>
     /// An inner IPv4 packet from a tunnel: accepted into the home network only when its source is a home address
     /// bound to the MAG it came from (after a handover the old MAG's packets are refused), and it is not a broadcast
-    /// or multicast. The TTL is left alone (the kernel decrements it when it forwards from the TUN device).
+    /// or multicast. The TTL is left alone (the kernel decrements it when it forwards from the TUN device). Offload
+    /// metadata and ECN as for IPv6 (<see cref="TunnelExit"/>): a TCPv4 super-frame goes to the TUN whole.
     /// </summary>
-    private Verdict FromTunnelIpv4(int offset, Span<byte> packet, LmaTunnel tunnel)
+    private Verdict FromTunnelIpv4(int offset, Span<byte> packet, LmaTunnel tunnel, byte outerTrafficClass, in OffloadInfo offload)
     {
         if (!Ipv4Packet.TryCreate(packet, out var ip, out var error)) return Drop(tunnel.Counters, DropReason.Malformed, error);
         if (!_ipv4Routes.TryGetValue(ip.Source.Value, out var route) || route.Tunnel != tunnel) return Drop(tunnel.Counters, DropReason.TunnelSourceMismatch);
@@ -98,9 +105,21 @@ public sealed partial class LmaDatapath
         if (destination.IsBroadcast) return Drop(tunnel.Counters, DropReason.BroadcastNotForwarded);
         if (destination.IsThisNetwork || destination.IsLoopback || destination.IsReserved) return Drop(tunnel.Counters, DropReason.InvalidDestination);
         int inner = ip.Buffer.Length;
-        tunnel.Counters.CountIn(inner);
-        route.Counters.CountIn(inner);
-        return Verdict.ToHome(offset, inner);
+        if (!TunnelExit.TryAccept(packet[..inner], offload, outerTrafficClass, _options.TunnelMtu, out var o, out int segments, out var superFrame, out var reason))
+            return Drop(tunnel.Counters, reason);
+        if (o.IsGso)
+        {
+            long bytes = SuperFrameOffload.SegmentBytes(in superFrame, segments);
+            tunnel.Counters.CountIn(segments, bytes);
+            route.Counters.CountIn(segments, bytes);
+            Counters.SuperFramesDelivered++;
+        }
+        else
+        {
+            tunnel.Counters.CountIn(inner);
+            route.Counters.CountIn(inner);
+        }
+        return o.IsGso || o.NeedsChecksum ? Verdict.ToHome(offset, inner, o) : Verdict.ToHome(offset, inner);
     }
 
     /// <summary>An ICMP error towards a home-network sender, written for the home device (none without an IPv4 error source).</summary>

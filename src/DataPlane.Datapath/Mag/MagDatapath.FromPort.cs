@@ -43,15 +43,14 @@ public sealed partial class MagDatapath
         if (offload.NeedsChecksum && info.Kind is FrameKind.Ipv6 or FrameKind.Ipv4)
         {
             // The field must lie in the transport header: a checksum written over the IP header would change
-            // what was just classified. IPv6 data may leave with it still partial (FromVmIpv6 decides).
+            // what was just classified. Data may leave with it still partial (FromVmIpv6 / FromVmIpv4 decide).
             if (!ChecksumCompletion.IsWithin(frame, info.NetworkOffset + info.NetworkLength, offload, info.UpperLayerOffset))
                 return DropFromVm(port, DropReason.OffloadInvalid);
-            if (info.Kind != FrameKind.Ipv6) CompleteChecksum(frame, in info, in offload);
         }
         return info.Kind switch
         {
             FrameKind.Ipv6 => FromVmIpv6(port, buffer, offset, in info, in offload, now, superFrameSegmentLength),
-            FrameKind.Ipv4 => FromVmIpv4(port, buffer, offset, in info, now, superFrameSegmentLength),
+            FrameKind.Ipv4 => FromVmIpv4(port, buffer, offset, in info, in offload, now, superFrameSegmentLength),
             FrameKind.Arp => FromVmArp(port, frame, in info, now),
             FrameKind.Rarp => FromVmAnnouncement(port, ControlFrameKind.Rarp, AttachTrigger.Rarp, now),
             _ => ActivityThenDrop(port, DropReason.UnsupportedEtherType, now),

@@ -32,7 +32,7 @@ public sealed partial class MagDatapath
         if (outerDestination != _proxyCareOfAddress) return DropFromTunnel(tunnel, DropReason.NotForThisMag);
         if (offset < EthernetFrame.HeaderLength) return DropFromTunnel(tunnel, DropReason.NoHeadroom);
         var packet = buffer.Slice(offset, length);
-        if (packet.Length > 0 && packet[0] >> 4 == 4) return FromTunnelIpv4(buffer, offset, packet, tunnel, outerSource, now); // IPv4-in-IPv6 (RFC 5844)
+        if (packet.Length > 0 && packet[0] >> 4 == 4) return FromTunnelIpv4(buffer, offset, packet, tunnel, outerSource, outerTrafficClass, offload, now); // IPv4-in-IPv6 (RFC 5844)
         if (!Ipv6Packet.TryCreate(packet, out var ip, out var error)) return DropFromTunnel(tunnel, DropReason.Malformed, error);
         var destination = ip.Destination;
         if (destination.IsMulticast) return DropFromTunnel(tunnel, DropReason.MulticastNotForwarded);
@@ -46,21 +46,8 @@ public sealed partial class MagDatapath
         // VM is on the exit point's own link.
         int inner = ip.Buffer.Length; // without anything after the declared payload length
         var innerPacket = packet[..inner];
-        int segments = 1;
-        TcpSuperFrame superFrame = default;
-        var o = offload;
-        // UDP GSO (a receiving interface with rx-udp-gro-forwarding merged datagrams): not carried on yet.
-        if (o.Segmentation is GsoType.UdpL4 or GsoType.Udp) return DropFromTunnel(tunnel, DropReason.UdpSegmentationUnsupported);
-        if ((o.IsGso || o.NeedsChecksum) && !SuperFrameOffload.TryValidateReceived(innerPacket, o, out segments, out superFrame))
-            return DropFromTunnel(tunnel, DropReason.OffloadInvalid);
-        if (!o.IsGso && inner > _options.TunnelMtu)
-        {
-            // Merged by the receiving kernel, its metadata lost on a raw socket: described again, or dropped.
-            if (!SuperFrameOffload.TryDescribeMerged(innerPacket, _options.TunnelMtu, out o, out superFrame))
-                return DropFromTunnel(tunnel, DropReason.PacketTooBig);
-            segments = superFrame.SegmentCount(o.GsoSize);
-        }
-        if (!EcnDecapsulation.Apply(innerPacket, outerTrafficClass)) return DropFromTunnel(tunnel, DropReason.CongestionOnNotEct);
+        if (!TunnelExit.TryAccept(innerPacket, offload, outerTrafficClass, _options.TunnelMtu, out var o, out int segments, out var superFrame, out var reason))
+            return DropFromTunnel(tunnel, reason);
         int frameOffset = offset - EthernetFrame.HeaderLength;
         EthernetFrame.WriteHeader(buffer.Slice(frameOffset, EthernetFrame.HeaderLength), session.Mac, _sharedMac, EtherType.Ipv6);
         var inTunnel = direct?.Tunnel ?? session.Tunnel;

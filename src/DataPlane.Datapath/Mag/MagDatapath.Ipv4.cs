@@ -12,13 +12,17 @@ public sealed partial class MagDatapath
     /// the VM's own home address with an active binding (§3.2.4 "MUST ensure the source address … is the address
     /// allocated … and that there is an active binding"), never as a broadcast or multicast, TTL decremented once.
     /// </summary>
-    private Verdict FromVmIpv4(AccessPort port, Span<byte> buffer, int offset, in FrameInfo info, Instant now, int superFrameSegmentLength)
+    private Verdict FromVmIpv4(AccessPort port, Span<byte> buffer, int offset, in FrameInfo info, in OffloadInfo offload, Instant now, int superFrameSegmentLength)
     {
         if (info.UpperLayer == IpProtocol.Udp && !info.IsFragment)
         {
             if (info.SourcePort == WellKnownPorts.Dhcpv4Server) return ActivityThenDrop(port, DropReason.DhcpServerGuard, now);
             if (info.DestinationPort == WellKnownPorts.Dhcpv4Server && info.SourcePort == WellKnownPorts.Dhcpv4Client)
-                return FromVmDhcp(port, buffer.Slice(offset, info.NetworkOffset + info.NetworkLength), in info, now);
+            {
+                var dhcpFrame = buffer.Slice(offset, info.NetworkOffset + info.NetworkLength);
+                if (offload.NeedsChecksum) CompleteChecksum(dhcpFrame, in info, in offload); // the server reads a whole datagram
+                return FromVmDhcp(port, dhcpFrame, in info, now);
+            }
         }
         ReportActivity(port, now);
         int packetOffset = offset + info.NetworkOffset;
@@ -41,7 +45,8 @@ public sealed partial class MagDatapath
             return DropFromVm(port, DropReason.HopLimitExceeded);
         }
         int mtuLength = superFrameSegmentLength > 0 ? superFrameSegmentLength : info.NetworkLength;
-        if (mtuLength > _options.TunnelMtu)
+        bool fragmented = mtuLength > _options.TunnelMtu;
+        if (fragmented)
         {
             // RFC 2473 §7.2: with DF set, Fragmentation Needed with the tunnel MTU (path MTU discovery); without it,
             // the tunnel packet is fragmented (the kernel does it on the raw socket's send).
@@ -61,14 +66,26 @@ public sealed partial class MagDatapath
             session.Vm4.CountIn(info.NetworkLength);
             session.Tunnel.CountOut(info.NetworkLength);
         }
-        return Verdict.ToTunnel(session.LocalMobilityAnchor, packetOffset, info.NetworkLength);
+        var lma = session.LocalMobilityAnchor;
+        if (offload.NeedsChecksum)
+        {
+            // As for IPv6: a path that completes checksums takes it partial (offsets now from the IP header); the
+            // protocol-4 raw socket, which also takes what it must fragment, gets it complete.
+            if (!fragmented && _tunnelOffloads?.CompletesChecksums(lma) == true)
+                return Verdict.ToTunnel(lma, packetOffset, info.NetworkLength,
+                    OffloadInfo.PartialChecksum((ushort)(offload.ChecksumStart - info.NetworkOffset), offload.ChecksumOffset));
+            CompleteChecksum(buffer.Slice(offset, info.NetworkOffset + info.NetworkLength), in info, in offload);
+        }
+        return Verdict.ToTunnel(lma, packetOffset, info.NetworkLength);
     }
 
     /// <summary>
     /// An inner IPv4 packet from the tunnel (outer next header 4): delivered to the VM whose home address it is
-    /// for, only when it came from that VM's LMA; the TTL is left alone (the LMA decremented it).
+    /// for, only when it came from that VM's LMA; the TTL is left alone (the LMA decremented it). Offload metadata
+    /// and ECN as for IPv6 (<see cref="TunnelExit"/>): a TCPv4 super-frame that crossed the tunnel whole goes on whole.
     /// </summary>
-    private Verdict FromTunnelIpv4(Span<byte> buffer, int offset, Span<byte> packet, CounterBlock? tunnel, Ipv6Address outerSource, Instant now)
+    private Verdict FromTunnelIpv4(Span<byte> buffer, int offset, Span<byte> packet, CounterBlock? tunnel, Ipv6Address outerSource,
+        byte outerTrafficClass, in OffloadInfo offload, Instant now)
     {
         if (!Ipv4Packet.TryCreate(packet, out var ip, out var error)) return DropFromTunnel(tunnel, DropReason.Malformed, error);
         var destination = ip.Destination;
@@ -78,14 +95,29 @@ public sealed partial class MagDatapath
             return DropFromTunnel(tunnel, DropReason.NoBinding);
         if (session.LocalMobilityAnchor != outerSource) return DropFromTunnel(tunnel, DropReason.TunnelSourceMismatch);
         int inner = ip.Buffer.Length;
+        if (!TunnelExit.TryAccept(packet[..inner], offload, outerTrafficClass, _options.TunnelMtu, out var o, out int segments, out var superFrame, out var reason))
+            return DropFromTunnel(tunnel, reason);
         int frameOffset = offset - EthernetFrame.HeaderLength;
         EthernetFrame.WriteHeader(buffer.Slice(frameOffset, EthernetFrame.HeaderLength), session.Mac, _sharedMac, EtherType.Ipv4);
-        session.Tunnel.CountIn(inner);
-        session.Vm.CountOut(inner);
-        session.Vm4.CountOut(inner);
+        if (o.IsGso)
+        {
+            long bytes = SuperFrameOffload.SegmentBytes(in superFrame, segments);
+            session.Tunnel.CountIn(segments, bytes);
+            session.Vm.CountOut(segments, bytes);
+            session.Vm4.CountOut(segments, bytes);
+            Counters.SuperFramesDelivered++;
+        }
+        else
+        {
+            session.Tunnel.CountIn(inner);
+            session.Vm.CountOut(inner);
+            session.Vm4.CountOut(inner);
+        }
         if (session.FirstDeliveryTicks == 0) session.FirstDeliveryTicks = now.Ticks;
         port.Counters.CountOut(inner + EthernetFrame.HeaderLength);
-        return Verdict.ToPort(port.Id, frameOffset, inner + EthernetFrame.HeaderLength);
+        return o.IsGso || o.NeedsChecksum
+            ? Verdict.ToPort(port.Id, frameOffset, inner + EthernetFrame.HeaderLength, SuperFrameOffload.Shifted(o, EthernetFrame.HeaderLength))
+            : Verdict.ToPort(port.Id, frameOffset, inner + EthernetFrame.HeaderLength);
     }
 
     /// <summary>

@@ -46,6 +46,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
     private readonly SecureSignalling? _secure;
     /// <summary>RFC 5844's IPv4-over-IPv6 (next header 4): the VMs' IPv4 packets, both ways.</summary>
     private readonly RawIpv6Socket _tunnel4;
+    private readonly Ipv4TunnelSink _ipv4Sink;
     private readonly PacketBatch _rxHome;
     private readonly PacketBatch _rxTunnel;
     private readonly PacketBatch _rxMobility = new(16, 4096);
@@ -111,8 +112,10 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         // The protocol-4 socket gets the same copies as the protocol-41 one where no receiver keeps them off.
         _receiveRaw4 = batch => _tunnelUplink.DiscardDuplicates(batch, _tunnel4.Receive(batch));
         if (tuning.Uplink == UplinkKind.Packet) _dp.TunnelOffloads = _tunnelUplink;
-        _uplink = new TunnelOutput(new Ipv4TunnelSink(new CapturingUplinkSink(_tunnelUplink, address, () => _uplinkCaptures, () => CaptureMicros),
-            new RawTunnelSink(_tunnel4, address, () => _uplinkCaptures, () => CaptureMicros)), _tx);
+        _ipv4Sink = new Ipv4TunnelSink(new CapturingUplinkSink(_tunnelUplink, address, () => _uplinkCaptures, () => CaptureMicros),
+            new RawTunnelSink(_tunnel4, address, () => _uplinkCaptures, () => CaptureMicros),
+            tuning.Uplink == UplinkKind.Packet ? _tunnelUplink : null, config.TunnelMtu);
+        _uplink = new TunnelOutput(_ipv4Sink, _tx);
         _epoll.Add(_home.Fd, HomeToken);
         _epoll.Add(_mobility.Fd, MobilityToken);
         _epoll.Add(_tunnel.Fd, TunnelToken);
@@ -541,6 +544,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         ["ipv4Routes"] = _dp.Ipv4RouteCount,
         ["ipv4HomeAddresses"] = _dp.Machine.Ipv4HomeAddressesAllocated,
         ["ipv4TunnelSocket"] = MagDaemon.SocketJson(_tunnel4.Counters),
+        ["ipv4Tunnel"] = MagDaemon.Ipv4TunnelJson(_ipv4Sink),
         ["uplink"] = _tunnelUplink.ToJson(),
         ["tunnelSocket"] = MagDaemon.SocketJson(_tunnel.Counters),
         ["mobilitySocket"] = MagDaemon.SocketJson(_mobility.Counters),

@@ -209,12 +209,21 @@ public sealed partial class MagDaemon
         ["ports"] = _ports.Count,
         ["uplink"] = _tunnelUplink.ToJson(),
         ["tunnelSocket"] = SocketJson(_tunnel.Counters),
+        ["ipv4TunnelSocket"] = SocketJson(_tunnel4.Counters),
+        ["ipv4Tunnel"] = Ipv4TunnelJson(_ipv4Sink),
         ["mobilitySocket"] = SocketJson(_mobility.Counters),
         ["policy"] = WithSecurity(_policy.Counters.ToJson()),
         ["process"] = ProcessStats.ToJson(),
         ["vmsTracked"] = _vms.Count,
         ["vmCounters"] = _dp.VmCounters.Count,
         ["localizedRoutes"] = _dp.Machine.LocalizedRouteCount,
+    };
+
+    /// <summary>Which way IPv4-in-IPv6 left: by the packet uplink (next header 4 written there) or by the protocol-4 raw socket.</summary>
+    internal static JsonObject Ipv4TunnelJson(Ipv4TunnelSink sink) => new()
+    {
+        ["packetUplinkPackets"] = sink.Ipv4PacketUplinkPackets,
+        ["rawSocketPackets"] = sink.Ipv4Packets,
     };
 
     internal static JsonObject SocketJson(PortCounters c) => new()

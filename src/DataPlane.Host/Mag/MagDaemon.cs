@@ -100,7 +100,8 @@ public sealed partial class MagDaemon : DaemonRunner.IDaemon
         _receiveRaw4 = batch => _tunnelUplink.DiscardDuplicates(batch, _tunnel4.Receive(batch));
         if (tuning.Uplink == UplinkKind.Packet) _dp.TunnelOffloads = _tunnelUplink;
         _ipv4Sink = new Ipv4TunnelSink(new CapturingUplinkSink(_tunnelUplink, coa, () => _uplinkCaptures, () => CaptureMicros),
-            new RawTunnelSink(_tunnel4, coa, () => _uplinkCaptures, () => CaptureMicros));
+            new RawTunnelSink(_tunnel4, coa, () => _uplinkCaptures, () => CaptureMicros),
+            tuning.Uplink == UplinkKind.Packet ? _tunnelUplink : null, config.TunnelMtu);
         _uplink = new TunnelOutput(_ipv4Sink, _tx);
         _epoll.Add(_mobility.Fd, MobilityToken);
         _epoll.Add(_tunnel.Fd, TunnelToken);
