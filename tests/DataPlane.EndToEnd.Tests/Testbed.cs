@@ -148,9 +148,14 @@ public sealed partial class Testbed : IDisposable
     /// One iperf3 TCP transfer from <paramref name="node"/> to an iperf3 server on the client (reversed: from the
     /// client), as JSON; throws with iperf3's own error when it did not complete.
     /// </summary>
-    public JsonNode Iperf(string node, bool reverse, params string[] extra)
+    public JsonNode Iperf(string node, bool reverse, params string[] extra) => Iperf(node, reverse, Client, extra);
+
+    /// <summary>As <see cref="Iperf(string, bool, string[])"/>, over IPv4 to the client's <see cref="Client4"/>.</summary>
+    public JsonNode Iperf4(string node, bool reverse, params string[] extra) => Iperf(node, reverse, Client4, extra);
+
+    private JsonNode Iperf(string node, bool reverse, string client, string[] extra)
     {
-        var server = Background("client", "iperf3", "-s", "-1", "-B", Client);
+        var server = Background("client", "iperf3", "-s", "-1", "-B", client);
         try
         {
             JsonNode? result = null;
@@ -158,7 +163,7 @@ public sealed partial class Testbed : IDisposable
             // The server needs a moment to listen; a refused connection is retried, anything else is the answer.
             for (int attempt = 0; attempt < 20; attempt++)
             {
-                var r = Exec(node, TimeSpan.FromSeconds(60), ["iperf3", "-c", Client, "-J", .. (reverse ? new[] { "-R" } : []), .. extra]);
+                var r = Exec(node, TimeSpan.FromSeconds(60), ["iperf3", "-c", client, "-J", .. (reverse ? new[] { "-R" } : []), .. extra]);
                 text = r.Stdout + r.Stderr;
                 result = string.IsNullOrWhiteSpace(r.Stdout) ? null : JsonNode.Parse(r.Stdout);
                 if (result?["error"]?.GetValue<string>() is { } e && e.Contains("Connection refused", StringComparison.Ordinal))

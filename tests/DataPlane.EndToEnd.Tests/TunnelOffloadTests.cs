@@ -89,6 +89,44 @@ public sealed class TunnelOffloadTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Ipv4_iperf3_crosses_both_ways_as_tcpv4_super_frames_on_the_packet_uplink()
+    {
+        using var tb = new Testbed(output, ipv4: "dual");
+        tb.WaitForIpv4Address(1, TimeSpan.FromSeconds(20));
+        WaitFor(() => Path(tb, "mag1")["superFrames"]!.GetValue<bool>() && Stats(tb, "lma")["uplink"]!["paths"]!.AsArray().Count == 1,
+            "both daemons' uplink paths", tb);
+        long forwardedBefore = Datapath(tb, "mag1", "superFramesForwarded");
+
+        var capture = tb.Background("lma", "python3", System.IO.Path.Combine(AppContext.BaseDirectory, "vnet_capture.py"), "eth-mag1", "300");
+        Assert.True(ReadsLine(capture.StandardError, TimeSpan.FromSeconds(20)), "the vnet capture did not start");
+        var up = tb.Iperf4("vm1", reverse: false, "-t", "2");
+        Terminate(capture);
+        Assert.True(capture.WaitForExit(30_000), "the vnet capture did not end");
+        var seen = JsonNode.Parse(capture.StandardOutput.ReadToEnd())!;
+        output.WriteLine($"VM → client over IPv4: {Received(up) / 1e6:F0} MB; on the LMA's side of the link: {seen.ToJsonString()}");
+        Assert.True(Received(up) > 0);
+        // IPv4-in-IPv6 (next header 4) by the AF_PACKET sender, TCPv4 super-frames among it, whole.
+        Assert.True(seen["superframes4"]!.GetValue<int>() > 0, $"no IPv4 super-frame arrived whole: {seen}");
+        Assert.True(seen["largest4"]!.GetValue<int>() > 1514);
+        Assert.InRange(seen["gso_size4"]!.GetValue<int>(), 1, 1460 - 20 - 20);
+
+        var down = tb.Iperf4("vm1", reverse: true, "-t", "2");
+        output.WriteLine($"client → VM over IPv4: {Received(down) / 1e6:F0} MB");
+        Assert.True(Received(down) > 0);
+
+        foreach (var daemon in new[] { "mag1", "lma" })
+        {
+            var stats = Stats(tb, daemon);
+            output.WriteLine($"{daemon}: ipv4Tunnel {stats["ipv4Tunnel"]!.ToJsonString()}, datapath super-frames forwarded " +
+                $"{Datapath(tb, daemon, "superFramesForwarded")}, delivered {Datapath(tb, daemon, "superFramesDelivered")}");
+            Assert.True(stats["ipv4Tunnel"]!["packetUplinkPackets"]!.GetValue<long>() > 0, $"{daemon} sent no IPv4 by the packet uplink");
+            Assert.True(Datapath(tb, daemon, "superFramesDelivered") > 0, $"{daemon} received no super-frame whole");
+        }
+        Assert.True(Datapath(tb, "mag1", "superFramesForwarded") > forwardedBefore, "the MAG sent no IPv4 super-frame whole");
+        Assert.True(Datapath(tb, "lma", "superFramesForwarded") > 0, "the LMA sent no IPv4 super-frame whole");
+    }
+
+    [Fact]
     public void With_ipxip6_segmentation_off_the_wire_carries_rfc2473_segments_tshark_finds_valid()
     {
         using var tb = new Testbed(output);
