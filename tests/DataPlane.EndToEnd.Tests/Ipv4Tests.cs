@@ -242,10 +242,12 @@ public sealed class Ipv4Tests(ITestOutputHelper output)
     private static Dictionary<string, string> Fields(string line) =>
         line.Split(' ').Where(f => f.Contains('=')).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1]);
 
+    /// <summary>The LMA's IPv4-in-IPv6: accepted from the tunnels, and sent into them by either way (the packet uplink
+    /// with next header 4, or the protocol-4 raw socket).</summary>
     private static (long Rx, long Tx) Ipv4TunnelSocket(Testbed tb)
     {
-        var s = tb.Ctl("lma", "stats")!["ipv4TunnelSocket"]!;
-        return (s["rxPackets"]!.GetValue<long>(), s["txPackets"]!.GetValue<long>());
+        var s = tb.Ctl("lma", "stats")!["ipv4Tunnel"]!;
+        return (s["acceptedPackets"]!.GetValue<long>(), s["packetUplinkPackets"]!.GetValue<long>() + s["rawSocketPackets"]!.GetValue<long>());
     }
 
     private static long DhcpAcks(Testbed tb, string mag) =>

@@ -544,7 +544,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         ["ipv4Routes"] = _dp.Ipv4RouteCount,
         ["ipv4HomeAddresses"] = _dp.Machine.Ipv4HomeAddressesAllocated,
         ["ipv4TunnelSocket"] = MagDaemon.SocketJson(_tunnel4.Counters),
-        ["ipv4Tunnel"] = MagDaemon.Ipv4TunnelJson(_ipv4Sink),
+        ["ipv4Tunnel"] = MagDaemon.Ipv4TunnelJson(_ipv4Sink, _dp.Ipv4Counters.Values.Sum(c => c.InPackets)),
         ["uplink"] = _tunnelUplink.ToJson(),
         ["tunnelSocket"] = MagDaemon.SocketJson(_tunnel.Counters),
         ["mobilitySocket"] = MagDaemon.SocketJson(_mobility.Counters),

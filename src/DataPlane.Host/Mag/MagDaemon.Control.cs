@@ -210,7 +210,7 @@ public sealed partial class MagDaemon
         ["uplink"] = _tunnelUplink.ToJson(),
         ["tunnelSocket"] = SocketJson(_tunnel.Counters),
         ["ipv4TunnelSocket"] = SocketJson(_tunnel4.Counters),
-        ["ipv4Tunnel"] = Ipv4TunnelJson(_ipv4Sink),
+        ["ipv4Tunnel"] = Ipv4TunnelJson(_ipv4Sink, _dp.VmIpv4Counters.Values.Sum(c => c.OutPackets)),
         ["mobilitySocket"] = SocketJson(_mobility.Counters),
         ["policy"] = WithSecurity(_policy.Counters.ToJson()),
         ["process"] = ProcessStats.ToJson(),
@@ -219,11 +219,16 @@ public sealed partial class MagDaemon
         ["localizedRoutes"] = _dp.Machine.LocalizedRouteCount,
     };
 
-    /// <summary>Which way IPv4-in-IPv6 left: by the packet uplink (next header 4 written there) or by the protocol-4 raw socket.</summary>
-    internal static JsonObject Ipv4TunnelJson(Ipv4TunnelSink sink) => new()
+    /// <summary>
+    /// Which way IPv4-in-IPv6 left: by the packet uplink (next header 4 written there) or by the protocol-4 raw socket
+    /// (a super-frame sent whole counts once); and <paramref name="accepted"/>, the IPv4 packets taken from the tunnels
+    /// by either receiver (a super-frame as the packets it stands for).
+    /// </summary>
+    internal static JsonObject Ipv4TunnelJson(Ipv4TunnelSink sink, long accepted) => new()
     {
         ["packetUplinkPackets"] = sink.Ipv4PacketUplinkPackets,
         ["rawSocketPackets"] = sink.Ipv4Packets,
+        ["acceptedPackets"] = accepted,
     };
 
     internal static JsonObject SocketJson(PortCounters c) => new()
