@@ -144,9 +144,9 @@ public sealed partial class MagDatapath
         var verdict = RouteFromVm(port, session, buffer, offset, in info, packetOffset, destination, now, superFrameSegmentLength);
         if (offload.NeedsChecksum)
         {
-            // A path that completes checksums (AF_PACKET with a vnet header, or another VM's port routed to here)
-            // takes it as it came: no pass over the payload here. Into a tunnel, offsets now count from the IP header.
-            if (verdict.Kind == VerdictKind.ToPort) return Verdict.ToPort(verdict.Port, verdict.Offset, verdict.Length, offload);
+            // A tunnel path that completes checksums (AF_PACKET with a vnet header) takes it as it came: no pass over
+            // the payload here; offsets now count from the IP header. A frame routed to another VM's port here is
+            // completed, as local routing has it (LocalRoutingTests).
             if (verdict.Kind == VerdictKind.ToTunnel && _tunnelOffloads?.CompletesChecksums(verdict.TunnelDestination) == true)
                 return Verdict.ToTunnel(verdict.TunnelDestination, verdict.Offset, verdict.Length,
                     OffloadInfo.PartialChecksum((ushort)(offload.ChecksumStart - info.NetworkOffset), offload.ChecksumOffset));
