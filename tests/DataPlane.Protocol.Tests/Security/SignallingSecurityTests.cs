@@ -1,3 +1,4 @@
+using DataPlane.Tests.Shared;
 using DataPlane.Protocol.Security;
 using DataPlane.Wire;
 using static DataPlane.Protocol.Tests.Security.SecurityFixture;
@@ -257,10 +258,7 @@ public sealed class SignallingSecurityTests
         using var lma = LmaSide(A);
         var pbu = Pbu();
         var output = new byte[pbu.Length + SignallingSecurity.MaxOverhead];
-        for (int i = 0; i < 10; i++) RoundTrip();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++) RoundTrip();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, Allocations.BestWindow(RoundTrip, rounds: 1000, warmUp: 10));
 
         void RoundTrip()
         {
