@@ -14,7 +14,7 @@ public sealed class HeartbeatPeerTracker
     private const uint AcceptedSequenceWindow = 16;
 
     private readonly HeartbeatOptions _options;
-    private readonly uint _localRestartCounter;
+    private uint _localRestartCounter;
     private readonly IRandomSource _random;
     private readonly Dictionary<Ipv6Address, Peer> _peers = [];
     private readonly TimerQueue<Peer> _timers = new();
@@ -27,6 +27,16 @@ public sealed class HeartbeatPeerTracker
     }
 
     public HeartbeatCounters Counters { get; } = new();
+
+    /// <summary>
+    /// The Restart Counter this side puts in its responses. An LMA standby that takes over a shard's state
+    /// answers with the shard's counter, unchanged (RFC 5847 §5.1: state survived, so peers must not re-register).
+    /// </summary>
+    public uint LocalRestartCounter
+    {
+        get => _localRestartCounter;
+        set => _localRestartCounter = value;
+    }
 
     public int PeerCount => _peers.Count;
 

@@ -50,6 +50,22 @@ internal sealed class BindingCacheEntry(string mobileNodeIdentifier, OctetString
 
     public List<ParkedRegistration>? Parked;
 
+    /// <summary>The lifetime granted by the last accepted registration (persisted, so a standby grants it again).</summary>
+    public TimeSpan GrantedLifetime;
+
+    // Replication (LmaOptions.Persistence): see LocalMobilityAnchor.Persistence.cs.
+    /// <summary>The store's modification revision of <see cref="StoreKey"/> as last written or read; 0: absent.</summary>
+    public long StoreRevision;
+    /// <summary>The write in flight for this entry (0: none).</summary>
+    public long StoreWriteId;
+    /// <summary>Changed since the write in flight (or waiting for the key to be free): write again when it completes.</summary>
+    public bool StoreDirty;
+    /// <summary>Removed from the cache: its last write is a delete.</summary>
+    public bool Removed;
+    /// <summary>PBAs waiting for a write (with AcknowledgeAfterCommit): those covered by the write in flight, then the rest.</summary>
+    public List<PendingAcknowledgement>? AcksCoveredByWrite;
+    public List<PendingAcknowledgement>? AcksAwaitingWrite;
+
     public Instant NextDue => State == BindingCacheState.Active ? ExpiresAt : DeleteAt;
 
     public bool Matches(OctetString? linkLayerIdentifier) =>
@@ -65,3 +81,6 @@ internal sealed class ParkedRegistration(Ipv6Address source, BindingUpdate pbu, 
     public LmaMobileNodeProfile Profile { get; } = profile;
     public Instant Deadline { get; } = deadline;
 }
+
+/// <summary>A PBA that goes out once the store has the state it acknowledges.</summary>
+internal readonly record struct PendingAcknowledgement(Ipv6Address Destination, BindingAcknowledgement Pba, BindingAckStatus Status);

@@ -61,6 +61,13 @@ public sealed class HomeNetworkPrefixPoolAllocator
         if (Contains(prefix)) _used.Set(SlotOf(prefix), false);
     }
 
+    /// <summary>Forget every allocation (an LMA stepping down from a shard).</summary>
+    public void Clear()
+    {
+        Array.Clear(_used);
+        Allocated = 0;
+    }
+
     private int SlotOf(Ipv6Prefix p) => (int)((p.Address.High >> (64 - _assignedLength)) & (ulong)(Capacity - 1));
 
     private Ipv6Prefix PrefixOf(int slot) =>

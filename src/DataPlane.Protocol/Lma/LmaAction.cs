@@ -1,3 +1,4 @@
+using DataPlane.Protocol.Lma.Replication;
 using DataPlane.Wire;
 
 namespace DataPlane.Protocol.Lma;
@@ -74,6 +75,19 @@ public abstract record LmaAction
     public sealed record PeerUnreachable(Ipv6Address Peer) : LmaAction;
 
     public sealed record PeerReachable(Ipv6Address Peer) : LmaAction;
+
+    /// <summary>
+    /// Write one binding cache entry to the replicated store (<see cref="LmaOptions.Persistence"/>): put
+    /// <paramref name="Record"/> at <paramref name="Key"/> (or delete the key when it is null) only if the key's
+    /// modification revision is still <paramref name="ExpectedRevision"/> (0: the key must be absent), and only
+    /// while this LMA holds the shard's leadership. Answer with <see cref="LmaEvent.BindingStored"/> or
+    /// <see cref="LmaEvent.BindingStoreFailed"/> carrying <paramref name="WriteId"/>. At most one write per key is
+    /// in flight; the machine coalesces later changes into the next one.
+    /// </summary>
+    public sealed record StoreBinding(long WriteId, string Key, BindingRecord? Record, long ExpectedRevision) : LmaAction;
+
+    /// <summary>A store write failed (notification): with Conflict or NotLeader this LMA is no longer the shard's writer and must step down.</summary>
+    public sealed record StoreWriteFailed(string Key, BindingStoreFailure Failure) : LmaAction;
 
     /// <summary>Heartbeat: a MAG restarted (notification; it re-registers its VMs as they announce themselves).</summary>
     public sealed record PeerRestarted(Ipv6Address Peer, uint PreviousRestartCounter, uint RestartCounter) : LmaAction;

@@ -80,6 +80,19 @@ public sealed class LmaCounters
     /// <summary>Pairs not started because MaxSessions were held.</summary>
     public long LocalizedRoutingSessionsRefusedFull;
 
+    /// <summary>Replication (LmaOptions.Persistence): writes issued, failed, answers for unknown writes.</summary>
+    public long StoreWrites;
+    public long StoreWriteFailures;
+    public long StoreAnswersIgnored;
+    /// <summary>PBAs that waited for a store commit (AcknowledgeAfterCommit), and those dropped because the write failed.</summary>
+    public long PbasHeldForCommit;
+    public long PbasWithheldOnStoreFailure;
+    /// <summary>Takeovers of a shard's state and the store records refused while installing them (a corrupt or conflicting record).</summary>
+    public long Takeovers;
+    public long RecordsInstalled;
+    public long RecordsRejected;
+    public long Relinquished;
+
     public readonly HeartbeatCounters Heartbeat;
 
     internal LmaCounters(HeartbeatCounters heartbeat) => Heartbeat = heartbeat;

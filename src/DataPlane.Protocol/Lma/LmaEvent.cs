@@ -27,4 +27,21 @@ public abstract record LmaEvent
     /// no) refuses them with 152, which it does not.
     /// </summary>
     public sealed record ProfileDecided(long RequestId, LmaMobileNodeProfile? Profile, bool LookupFailed = false) : LmaEvent;
+
+    /// <summary>The store wrote <see cref="LmaAction.StoreBinding"/> <paramref name="WriteId"/>; the key's revision is now <paramref name="Revision"/> (0 after a delete).</summary>
+    public sealed record BindingStored(long WriteId, long Revision) : LmaEvent;
+
+    /// <summary>The store refused or could not do write <paramref name="WriteId"/>.</summary>
+    public sealed record BindingStoreFailed(long WriteId, BindingStoreFailure Failure) : LmaEvent;
+}
+
+/// <summary>Why a store write failed.</summary>
+public enum BindingStoreFailure : byte
+{
+    /// <summary>The key's revision was not the expected one: someone else wrote it.</summary>
+    Conflict,
+    /// <summary>This LMA no longer holds the shard's leadership (its lease expired or was revoked): fenced.</summary>
+    NotLeader,
+    /// <summary>The store did not answer in time (the host retries first; this is its final answer).</summary>
+    Unavailable,
 }

@@ -53,6 +53,12 @@ public sealed record LmaOptions
     /// <summary>Order PBUs without a Timestamp option by sequence number (RFC 5213 §5.5 allows either); false refuses them with 156.</summary>
     public bool AllowSequenceNumberOrdering { get; init; } = true;
 
+    /// <summary>
+    /// Whether binding changes go to a replicated store (the etcd section) and when the PBA of a change goes
+    /// out: <see cref="BindingPersistence.None"/> keeps the cache in memory only (the embedded default).
+    /// </summary>
+    public BindingPersistence Persistence { get; init; } = BindingPersistence.None;
+
     /// <summary>RFC 5847 Restart Counter; the host persists it and increments it on every start.</summary>
     public uint RestartCounter { get; init; }
 
@@ -100,4 +106,22 @@ public sealed record LmaOptions
         Heartbeat.Validate(p + nameof(Heartbeat) + ".");
         LocalizedRouting.Validate(p + nameof(LocalizedRouting) + ".");
     }
+}
+
+/// <summary>How binding cache changes are persisted (docs/high-availability.md measures both modes).</summary>
+public enum BindingPersistence : byte
+{
+    /// <summary>In memory only: a restart loses the cache and the restart counter tells the MAGs to re-register.</summary>
+    None,
+    /// <summary>
+    /// The PBA of a change goes out once the store has committed it: a MAG never holds an acknowledgement for
+    /// state a standby would not have. Costs one store commit on the handover's critical path.
+    /// </summary>
+    AcknowledgeAfterCommit,
+    /// <summary>
+    /// The PBA goes out at once and the write follows: no added handover latency, but a failover within the
+    /// write's latency can lose an acknowledged change, so a standby that takes over increments the restart
+    /// counter (every MAG re-registers).
+    /// </summary>
+    AcknowledgeAsynchronously,
 }

@@ -20,9 +20,14 @@ public sealed partial class LocalMobilityAnchor
             // answer 0 so the old MAG can clean up, but leave the entry alone.
             if (entry.State == BindingCacheState.AwaitingDeletion && entry.DeregisteredBy == source
                 && entry.LastAcceptedFrom == source && pbu.Sequence == entry.LastAcceptedSequence)
+            {
+                // A retransmitted de-registration: answered once its write is (AcknowledgeAfterCommit).
                 Counters.DuplicatePbus++;
-            else
-                Counters.LateDeregistrationsIgnored++;
+                Acknowledge(entry, source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, null, TimeSpan.Zero, null),
+                    BindingAckStatus.Accepted);
+                return;
+            }
+            Counters.LateDeregistrationsIgnored++;
             Reply(source, pbu, BindingAckStatus.Accepted, now);
             return;
         }
@@ -34,7 +39,9 @@ public sealed partial class LocalMobilityAnchor
         RecordAccepted(source, pbu, entry);
         _timers.Set(entry, entry.NextDue);
         Counters.Deregistrations++;
-        Reply(source, pbu, BindingAckStatus.Accepted, now);
+        Persist(entry);
+        Acknowledge(entry, source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, null, TimeSpan.Zero, now.ToPmipTimestamp(),
+            dhcpServerMode: DhcpServerMode), BindingAckStatus.Accepted);
         _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, BindingChange.Deregistered, null, entry.HomeNetworkPrefixes, entry.Ipv4HomeAddress));
         ResolveParked(entry, now);
     }
@@ -105,6 +112,8 @@ public sealed partial class LocalMobilityAnchor
         _cache.Remove(entry);
         if (entry.PrefixesFromPool) foreach (var p in entry.HomeNetworkPrefixes) _pool!.Release(p);
         if (entry.Ipv4HomeAddress is { } v4) _ipv4Pool?.Release(v4);
+        entry.Removed = true;
+        Persist(entry);
         _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, change, null, entry.HomeNetworkPrefixes, entry.Ipv4HomeAddress));
         // Registrations waiting on a vanished entry are decided now: new sessions.
         if (entry.Parked is { Count: > 0 } waiting)

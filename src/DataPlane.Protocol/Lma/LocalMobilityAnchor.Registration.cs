@@ -290,16 +290,17 @@ public sealed partial class LocalMobilityAnchor
     private void ReplyDuplicate(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry entry, Instant now)
     {
         Counters.DuplicatePbus++;
+        // A repeat of a change whose write is still in flight is answered when that write is (AcknowledgeAfterCommit).
         if (pbu.IsDeregistration || entry.State != BindingCacheState.Active)
         {
-            Send(source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, null, TimeSpan.Zero, null));
-            Counters.PbasSentByStatus.Increment(BindingAckStatus.Accepted);
+            Acknowledge(entry, source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, null, TimeSpan.Zero, null),
+                BindingAckStatus.Accepted);
             return;
         }
         var remaining = entry.ExpiresAt - now;
-        Send(source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, entry.HomeNetworkPrefixes,
-            remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, null, ipv4: Ipv4Binding.Of(entry), dhcpServerMode: DhcpServerMode));
-        Counters.PbasSentByStatus.Increment(BindingAckStatus.Accepted);
+        Acknowledge(entry, source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, entry.HomeNetworkPrefixes,
+            remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, null, ipv4: Ipv4Binding.Of(entry), dhcpServerMode: DhcpServerMode),
+            BindingAckStatus.Accepted);
     }
 
     /// <summary>Point the entry at <paramref name="source"/>, extend its lifetime, answer 0.</summary>
@@ -310,12 +311,14 @@ public sealed partial class LocalMobilityAnchor
         var grantedOnWire = TimeSpan.FromSeconds(PmipDefaults.ToLifetimeUnits(granted) * BindingUpdate.LifetimeUnitSeconds);
         bool moved = Activate(entry, source, now);
         entry.ExpiresAt = now + grantedOnWire;
+        entry.GrantedLifetime = grantedOnWire;
         entry.MagLinkLocalAddress = pbu.LinkLocalAddress;
         RecordAccepted(source, pbu, entry);
         _timers.Set(entry, entry.NextDue);
-        Send(source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, entry.HomeNetworkPrefixes, grantedOnWire, null,
-            ipv4: Ipv4Binding.Of(entry), dhcpServerMode: DhcpServerMode));
-        Counters.PbasSentByStatus.Increment(BindingAckStatus.Accepted);
+        // A change is written to the store (a refresh is not); its PBA may wait for the write.
+        if (change is not null) Persist(entry);
+        Acknowledge(entry, source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, entry.HomeNetworkPrefixes, grantedOnWire, null,
+            ipv4: Ipv4Binding.Of(entry), dhcpServerMode: DhcpServerMode), BindingAckStatus.Accepted);
         if (change is { } c) _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, c, source, entry.HomeNetworkPrefixes, entry.Ipv4HomeAddress));
         // The VM's localized routing pairs follow it, in this same step; after the PBA, so that the new MAG, which
         // checks an LRI against the session the PBA establishes, normally has it first.

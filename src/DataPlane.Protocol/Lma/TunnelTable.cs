@@ -13,6 +13,8 @@ internal sealed class TunnelTable
 
     public IEnumerable<KeyValuePair<Ipv6Address, int>> All => _references;
 
+    public void Clear() => _references.Clear();
+
     /// <summary>True when this is the tunnel's first user (bring it up).</summary>
     public bool Acquire(Ipv6Address mag) => CollectionsMarshalExtensions.IncrementAndGet(_references, mag) == 1;
 
