@@ -13,7 +13,8 @@ namespace DataPlane.Etcd;
 /// <summary>The outcome of a conditional binding write.</summary>
 public enum WriteOutcome : byte { Written, Conflict, NotLeader }
 
-public readonly record struct WriteResult(WriteOutcome Outcome, long Revision);
+/// <param name="Current">With Conflict: the key's value now (null when absent), to recognise a retried write that had in fact committed.</param>
+public readonly record struct WriteResult(WriteOutcome Outcome, long Revision, ReadOnlyMemory<byte>? Current = null);
 
 public readonly record struct CampaignResult(bool Won, long LeaderRevision, long HolderLeaseId, string? Holder);
 
@@ -141,13 +142,13 @@ public sealed class EtcdShardStore : IDisposable
             ? new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = k } }
             : new RequestOp { RequestPut = new PutRequest { Key = k, Value = ByteString.CopyFrom(value) } });
         txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = ShardKeys.Bytes(Keys.Leader), KeysOnly = true } });
-        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = k, KeysOnly = true } });
+        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = k } });
         var r = await _rpc.KVClient.TxnAsync(txn, deadline: Deadline, cancellationToken: ct);
         if (r.Succeeded) return new WriteResult(WriteOutcome.Written, value is null ? 0 : r.Header.Revision);
         var leader = r.Responses[0].ResponseRange.Kvs.FirstOrDefault();
         if (leader is null || leader.CreateRevision != leaderRevision) return new WriteResult(WriteOutcome.NotLeader, 0);
         var current = r.Responses[1].ResponseRange.Kvs.FirstOrDefault();
-        return new WriteResult(WriteOutcome.Conflict, current?.ModRevision ?? 0);
+        return new WriteResult(WriteOutcome.Conflict, current?.ModRevision ?? 0, current?.Value.Memory);
     }
 
     public async Task<uint?> GetRestartCounterAsync(CancellationToken ct)

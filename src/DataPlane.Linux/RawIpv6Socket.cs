@@ -16,6 +16,12 @@ public sealed record RawIpv6SocketOptions
     /// Unspecified: receive for every local address, let routing pick the source.</summary>
     public Ipv6Address LocalAddress { get; init; }
 
+    /// <summary>
+    /// IPV6_FREEBIND: bind <see cref="LocalAddress"/> although it is not (yet) configured. An LMA standby opens its
+    /// sockets at start and receives only once a takeover brings the address up (the kernel delivers by address).
+    /// </summary>
+    public bool FreeBind { get; init; }
+
     /// <summary>IPV6_UNICAST_HOPS: the outer hop limit. RFC 2473 §3.1 recommends 64 for tunnels.</summary>
     public int HopLimit { get; init; } = 64;
 
@@ -98,6 +104,7 @@ public sealed unsafe class RawIpv6Socket : IDisposable
                 Sys.WriteIfName(name, dev);
                 Sys.Check(setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, KernelConstants.IFNAMSIZ), $"SO_BINDTODEVICE {dev}");
             }
+            if (options.FreeBind) Sys.SetInt(fd, IPPROTO_IPV6, IPV6_FREEBIND, 1, "IPV6_FREEBIND");
             if (!options.LocalAddress.IsUnspecified)
             {
                 sockaddr_in6 sa = default;

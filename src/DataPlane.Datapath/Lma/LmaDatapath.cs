@@ -140,6 +140,9 @@ public sealed partial class LmaDatapath
         return true;
     }
 
+    /// <summary>Perform actions the host got from the machine directly (a takeover or step-down).</summary>
+    public void Perform(IReadOnlyList<LmaAction> actions) => ExecuteAll(actions);
+
     /// <summary>A Mobility Header (PBU, heartbeat) from the raw MH socket; false, counted, when it does not parse or verify.</summary>
     public bool ReceiveMobilityMessage(ReadOnlySpan<byte> mobilityHeader, Ipv6Address source, Ipv6Address destination, Instant now,
         bool verifyChecksum = true)

@@ -213,6 +213,22 @@ public sealed class ConfigObject
         return list;
     }
 
+    /// <summary>An array of non-empty strings.</summary>
+    public IReadOnlyList<string> OptionalStringArray(string name)
+    {
+        if (!TryGet(name, out var v)) return [];
+        if (v.ValueKind != JsonValueKind.Array) throw Error(name, $"expected an array of strings, got {Describe(v)}");
+        var list = new List<string>();
+        int i = 0;
+        foreach (var item in v.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(item.GetString())) throw Error($"{name}[{i}]", $"expected a non-empty string, got {Describe(item)}");
+            list.Add(item.GetString()!);
+            i++;
+        }
+        return list;
+    }
+
     /// <summary>An array of integers, each within <paramref name="min"/>..<paramref name="max"/>.</summary>
     public IReadOnlyList<int> OptionalIntegerArray(string name, int min, int max)
     {

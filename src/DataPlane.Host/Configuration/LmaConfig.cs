@@ -31,6 +31,8 @@ public sealed record LmaConfig
     public SecurityConfig Security { get; init; } = SecurityConfig.Disabled;
     /// <summary>The data path's settings (the tunnel MTU comes from uplinkMtu; how often VM-to-VM traffic is reported for RFC 6705).</summary>
     public Datapath.LmaDatapathOptions Datapath { get; init; } = new();
+    /// <summary>Replication and active/standby on etcd; null: the binding cache lives in memory only.</summary>
+    public EtcdConfig? Etcd { get; init; }
 
     public static LmaConfig Load(string path) => Parse(ConfigObject.Load(path));
 
@@ -129,6 +131,8 @@ public sealed record LmaConfig
             datapath = datapath with { TrafficObservationInterval = lr.OptionalDuration("trafficObservationInterval", datapath.TrafficObservationInterval) };
             lr.Done();
         }
+        var etcd = EtcdConfig.Parse(root.OptionalObject("etcd"), o);
+        if (etcd is not null) o = o with { Persistence = etcd.Acknowledge };
         root.Done();
         try
         {
@@ -157,6 +161,7 @@ public sealed record LmaConfig
             Dataplane = dataplane,
             Security = security,
             Datapath = datapath,
+            Etcd = etcd,
         };
     }
 }

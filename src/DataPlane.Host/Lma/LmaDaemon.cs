@@ -84,7 +84,9 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         var options = config.Protocol with { RestartCounter = restartCounter };
         var machine = new LocalMobilityAnchor(options, new LmaPolicyAdapter(policy), new SplitMix64Random((ulong)Environment.TickCount64 ^ (ulong)Environment.ProcessId));
         var address = options.LocalMobilityAnchorAddress;
-        var (security, secure) = SecureSignalling.Open(config.Security, address, log);
+        // With etcd the address comes and goes with the role: the sockets bind it before it exists.
+        bool freeBind = config.Etcd is not null;
+        var (security, secure) = SecureSignalling.Open(config.Security, address, log, freeBind);
         _secure = secure;
         _dp = new LmaDatapath(machine, config.Datapath with { TunnelMtu = config.TunnelMtu }, security);
         // A binding gone for longer than the retention: its series went, its prefixes' counters go too.
@@ -93,9 +95,9 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             foreach (var prefix in prefixes) _dp.ForgetPrefix(prefix);
         };
         _bindings.Ipv4Forgotten = address => _dp.ForgetIpv4HomeAddress(address);
-        _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = address });
-        _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = address, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
-        _tunnel4 = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.IpInIp, LocalAddress = address, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes });
+        _mobility = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = address, FreeBind = freeBind });
+        _tunnel = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Ipv6, LocalAddress = address, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes, FreeBind = freeBind });
+        _tunnel4 = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.IpInIp, LocalAddress = address, HopLimit = 64, ReceiveBufferBytes = tuning.SocketBufferBytes, SendBufferBytes = tuning.SocketBufferBytes, FreeBind = freeBind });
         // The TUN's MTU is the tunnel MTU, so the kernel itself answers oversize packets from the home
         // network with Packet Too Big before they reach us.
         _home = TunDevice.Create(new TunTapOptions { Name = config.HomeInterface, VnetHeader = true, Mtu = config.TunnelMtu, Up = true });
@@ -122,6 +124,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         _epoll.Add(_tunnel4.Fd, Tunnel4Token);
         _epoll.Add(_work.Wake.Fd, WakeToken);
         if (_secure is not null) _epoll.Add(_secure.Fd, EspToken);
+        StartReplication(restartCounter);
     }
 
     /// <summary>SIGHUP: the policy, and the signalling keys (on the loop thread, which owns them).</summary>
@@ -263,6 +266,12 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         for (int i = 0; i < count; i++)
         {
             ref var meta = ref _rxMobility.Meta(i);
+            // A standby (or an active stepping down) answers nothing: the shard's active does.
+            if (!Serving)
+            {
+                _mobilityWhileNotActive++;
+                continue;
+            }
             _dp.ReceiveMobilityMessage(_rxMobility.Frame(i), meta.Source, meta.Destination, now, verifyChecksum: false);
         }
     }
@@ -272,6 +281,12 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         _secure!.Receive(_uplinkCaptures, CaptureMicros, (rx, i) =>
         {
             ref var meta = ref rx.Meta(i);
+            // A standby (or an active stepping down) answers nothing: the shard's active does.
+            if (!Serving)
+            {
+                _mobilityWhileNotActive++;
+                return false;
+            }
             return _dp.ReceiveEsp(rx.Frame(i), meta.Source, meta.Destination, now);
         });
 
@@ -342,6 +357,13 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
                 case LmaAction.LocalizedRoutingChanged l:
                     _log.LogInformation("localized routing: {A} at MAG {MagA} <-> {B} at MAG {MagB} {Change}{Reason}",
                         l.MobileNodeA, l.MagA, l.MobileNodeB, l.MagB, l.Change, l.Reason is { } why ? $" ({why})" : "");
+                    break;
+                case LmaAction.StoreBinding w:
+                    _replicator!.Write(w);
+                    break;
+                case LmaAction.StoreWriteFailed f:
+                    _log.LogError("etcd: write of binding {Key} failed ({Failure}): stepping down", f.Key, f.Failure);
+                    _replicator!.Fenced($"write of {f.Key}: {f.Failure}");
                     break;
                 case LmaAction.PeerUnreachable u:
                     _peers.Unreachable(u.Peer);
@@ -455,11 +477,12 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         "stats" => _work.Post(() => ControlResponse.Success(StatsJson())),
         "routes" => _work.Post(() => ControlResponse.Success(RoutesJson())),
         "capture" => _work.Post(() => StartCapture(request)),
+        "ha" => _work.Post(() => ControlResponse.Success(ReplicationJson())),
         "policy.reload" => Task.FromResult(_policy.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
         "sas" => _work.Post(() => ControlResponse.Success(SecureSignalling.SasJson(_dp.Security, _clock.Now))),
         "sas.reload" => _work.Post(() => _secure is null ? ControlResponse.Failure("sas.reload: no signalling keys are configured (the security section; a restart turns them on)")
             : _secure.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
-        _ => Task.FromResult(ControlResponse.Failure($"unknown command \"{request.Command}\" (LMA commands: bindings, tunnels, stats, routes, capture, policy.reload, sas, sas.reload)")),
+        _ => Task.FromResult(ControlResponse.Failure($"unknown command \"{request.Command}\" (LMA commands: bindings, tunnels, stats, routes, ha, capture, policy.reload, sas, sas.reload)")),
     };
 
     /// <summary>`routes`: the RFC 6705 pairs, each party with its prefixes, the MAG told and where that leg stands.</summary>
@@ -554,10 +577,18 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
         ["bindingsTracked"] = _bindings.Count,
         ["prefixCounters"] = _dp.PrefixCounters.Count,
         ["pendingProfileLookups"] = _dp.Machine.PendingProfileLookups,
+        ["ha"] = ReplicationJson(),
     };
 
     public void Dispose()
     {
+        if (_replicator is { } replicator)
+        {
+            // Hand the shard over now instead of making the standby wait for the lease to run out.
+            replicator.ResignAsync(TimeSpan.FromSeconds(2)).Wait(TimeSpan.FromSeconds(3));
+            replicator.Dispose();
+            RemoveLmaAddress();
+        }
         foreach (var prefix in _kernelRoutes)
         {
             try { _netlink.DeleteRoute(prefix, _config.HomeInterface); } catch (NetlinkException) { }

@@ -34,14 +34,15 @@ public sealed class SecureSignalling : IDisposable
     }
 
     /// <summary>Null when no keys are configured: signalling stays on the Mobility Header socket, in the clear.</summary>
-    public static (SignallingSecurity Security, SecureSignalling? Host) Open(SecurityConfig config, Ipv6Address local, ILogger log)
+    /// <param name="freeBind">Bind <paramref name="local"/> before it is configured (an LMA standby: the address comes with a takeover).</param>
+    public static (SignallingSecurity Security, SecureSignalling? Host) Open(SecurityConfig config, Ipv6Address local, ILogger log, bool freeBind = false)
     {
         var seed = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
         var security = new SignallingSecurity(config.Options, new SplitMix64Random(seed));
         if (!config.Enabled) return (security, null);
         var restored = ReadState(config.StateFile);
         security.RestoreState(restored);
-        var socket = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Esp, LocalAddress = local });
+        var socket = RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Esp, LocalAddress = local, FreeBind = freeBind });
         var host = new SecureSignalling(config, security, socket, log);
         log.LogInformation("security: {Describe}; sequence state from {File} ({Count} records)", config.Describe(), config.StateFile, restored.Count);
         // Persist at once: a restart must find every SA's reservation even if this run sends nothing.
