@@ -54,6 +54,8 @@ public sealed class EtcdShardStore : IDisposable
             // deadline and decides itself. Round robin over the members; a dead connection is noticed by
             // HTTP/2 pings within a second or two rather than the default 30 s.
             o.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } };
+            // A deadline is an RpcException (DeadlineExceeded) like any other failure, not an OperationCanceledException.
+            o.ThrowOperationCanceledOnCancellation = false;
             o.HttpHandler = new SocketsHttpHandler
             {
                 ConnectTimeout = options.DialTimeout,

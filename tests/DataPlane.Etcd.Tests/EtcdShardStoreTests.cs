@@ -28,7 +28,7 @@ public sealed class EtcdShardStoreTests(ITestOutputHelper output)
     {
         using var etcd = LocalEtcd.Start(1, output.WriteLine);
         using var store = Store(etcd, NewShard());
-        var ct = TestContext.Current.CancellationToken;
+        var ct = CancellationToken.None;
         var (lease, ttl) = await store.GrantLeaseAsync(TimeSpan.FromSeconds(1), ct);
         Assert.Equal(TimeSpan.FromSeconds(1), ttl); // the harness's election timeout allows a 1 s lease
         var won = await store.CampaignAsync(lease, "a", ct);
@@ -68,7 +68,7 @@ public sealed class EtcdShardStoreTests(ITestOutputHelper output)
     {
         using var etcd = LocalEtcd.Start(1, output.WriteLine);
         using var store = Store(etcd, NewShard());
-        var ct = TestContext.Current.CancellationToken;
+        var ct = CancellationToken.None;
         var (lease, _) = await store.GrantLeaseAsync(TimeSpan.FromSeconds(1), ct);
         Assert.True((await store.CampaignAsync(lease, "a", ct)).Won);
         Assert.True(await store.KeepAliveAsync(lease, ct) > TimeSpan.Zero);
@@ -88,7 +88,7 @@ public sealed class EtcdShardStoreTests(ITestOutputHelper output)
     {
         using var etcd = LocalEtcd.Start(1, output.WriteLine);
         using var store = Store(etcd, NewShard());
-        var ct = TestContext.Current.CancellationToken;
+        var ct = CancellationToken.None;
         var (lease, _) = await store.GrantLeaseAsync(TimeSpan.FromSeconds(5), ct);
         var won = await store.CampaignAsync(lease, "a", ct);
         for (int i = 0; i < 50; i++)
@@ -130,7 +130,7 @@ public sealed class EtcdShardStoreTests(ITestOutputHelper output)
     {
         using var etcd = LocalEtcd.Start(1, output.WriteLine);
         using var store = Store(etcd, NewShard());
-        var ct = TestContext.Current.CancellationToken;
+        var ct = CancellationToken.None;
         Assert.Equal(0, etcd.Etcdctl(["put", store.Keys.Binding("bad"), "{\"v\":1,\"mn\":\"x\"}"]).ExitCode);
         Assert.Equal(0, etcd.Etcdctl(["put", store.Keys.Binding("good"), Encoding.UTF8.GetString(Record("vm", "2001:db8:9::/64"))]).ExitCode);
         var replica = new BindingReplica();
@@ -145,7 +145,7 @@ public sealed class EtcdShardStoreTests(ITestOutputHelper output)
     {
         using var etcd = LocalEtcd.Start(3, output.WriteLine);
         using var store = Store(etcd, NewShard());
-        var ct = TestContext.Current.CancellationToken;
+        var ct = CancellationToken.None;
         var (lease, _) = await store.GrantLeaseAsync(TimeSpan.FromSeconds(30), ct);
         var won = await store.CampaignAsync(lease, "a", ct);
         long revision = 0;

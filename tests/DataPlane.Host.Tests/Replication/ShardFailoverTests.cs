@@ -1,8 +1,8 @@
+using Xunit.Abstractions;
 using System.Diagnostics;
 using DataPlane.Etcd.Tests;
 using DataPlane.Protocol.Lma;
 using DataPlane.Protocol.Lma.Replication;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DataPlane.Host.Tests.Replication;
 
@@ -20,8 +20,10 @@ public sealed class ShardFailoverTests(ITestOutputHelper output)
 
     private static string NewShard() => $"f{Environment.ProcessId}x{Interlocked.Increment(ref _shards)}";
 
-    private static ReplicaMember Member(string name, string shard, IReadOnlyList<Uri> endpoints, BindingPersistence mode = BindingPersistence.AcknowledgeAfterCommit) =>
-        new(name, shard, endpoints, NullLogger.Instance, mode);
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    private ReplicaMember Member(string name, string shard, IReadOnlyList<Uri> endpoints, BindingPersistence mode = BindingPersistence.AcknowledgeAfterCommit) =>
+        new(name, shard, endpoints, new OutputLogger(output, name, _clock), mode);
 
     /// <summary>Twenty VMs registered at the active, every PBA answered (after its commit).</summary>
     private static void Populate(ReplicaMember active, int count = 20)
@@ -86,7 +88,7 @@ public sealed class ShardFailoverTests(ITestOutputHelper output)
         a.Kill();
         WaitRole(b, LmaRole.Active);
         Assert.Equal(counter + 1, b.Machine.RestartCounter);
-        Assert.True(ReplicaMember.WaitFor(() => a.Replicator.Store.GetRestartCounterAsync(default).Result == counter + 1, Long));
+        Assert.True(ReplicaMember.WaitFor(() => b.Replicator.Store.GetRestartCounterAsync(default).Result == counter + 1, Long));
     }
 
     [Fact]

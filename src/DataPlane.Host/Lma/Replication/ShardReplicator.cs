@@ -66,10 +66,26 @@ public sealed class ShardReplicator : IDisposable
 
     public void Start()
     {
-        _loops.Add(Task.Run(RegisterThenElectAsync));
-        _loops.Add(Task.Run(WatchLoopAsync));
-        _loops.Add(Task.Run(StatusLoopAsync));
+        _loops.Add(Run("election", RegisterThenElectAsync));
+        _loops.Add(Run("watch", WatchLoopAsync));
+        _loops.Add(Run("status", StatusLoopAsync));
     }
+
+    /// <summary>A loop that ends with an exception other than the stop is a bug: log it loudly, and never serve on without it.</summary>
+    private Task Run(string name, Func<Task> loop) => Task.Run(async () =>
+    {
+        try
+        {
+            await loop();
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested) { }
+        catch (Exception e)
+        {
+            _log.LogCritical("etcd: the {Loop} loop failed: {Error}", name, e);
+            Status.LastError = $"{name} loop failed: {e.Message}";
+            Raise(new ElectionEvent.Fenced($"the {name} loop failed"));
+        }
+    });
 
     // ---- election ---------------------------------------------------------------------------------------------
 
@@ -92,7 +108,7 @@ public sealed class ShardReplicator : IDisposable
                 await _store.RegisterShardAsync(_registration, _stop.Token);
                 break;
             }
-            catch (Exception e) when (e is RpcException or InvalidOperationException && !_stop.IsCancellationRequested)
+            catch (Exception e) when (e is RpcException or InvalidOperationException or OperationCanceledException && !_stop.IsCancellationRequested)
             {
                 NoteFailure(e);
                 await Task.Delay(WatchRetryDelay, _stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -440,7 +456,7 @@ public sealed class ShardReplicator : IDisposable
                         return new LmaEvent.BindingStoreFailed(w.WriteId, BindingStoreFailure.Conflict);
                 }
             }
-            catch (RpcException e)
+            catch (Exception e) when (e is RpcException or OperationCanceledException && !_stop.IsCancellationRequested)
             {
                 NoteFailure(e);
                 Interlocked.Increment(ref Status.WriteRetries);
