@@ -43,8 +43,10 @@ public sealed partial class Testbed : IDisposable
     /// <param name="optimizedRouting">False: local and localized routing off on every daemon (`up --optimized-routing off`).</param>
     /// <param name="wan">WAN emulation on the LMA's links (`up` options such as <c>["--delay", "5ms"]</c>).</param>
     /// <param name="dataplane">The daemon command (`--dataplane`), e.g. the binary under <c>setpriv</c> with fewer capabilities.</param>
+    /// <param name="ha">Two LMA daemons (lmaa, lmab: active and standby of one shard) on an etcd in N-lma (`up --ha`).</param>
     public Testbed(ITestOutputHelper output, int vms = 1, bool attach = true, string? policy = null, string? tuning = null, string? keys = null, string? metrics = null, string? ipv4 = null,
-        bool magLink = false, bool optimizedRouting = true, string[]? wan = null, string? dataplane = null)
+        bool magLink = false, bool optimizedRouting = true, string[]? wan = null, string? dataplane = null,
+        bool ha = false)
     {
         _output = output;
         foreach (var binary in new[] { Dataplane, Probe })
@@ -62,6 +64,7 @@ public sealed partial class Testbed : IDisposable
         if (!optimizedRouting) args.AddRange(["--optimized-routing", "off"]);
         if (wan is not null) args.AddRange(wan);
         if (dataplane is not null) args.AddRange(["--dataplane", dataplane]);
+        if (ha) args.Add("--ha");
         var r = Shell.Run(Script, args, TimeSpan.FromSeconds(90));
         if (r.ExitCode != 0) throw new InvalidOperationException($"testbed up failed:\n{r.Output}");
         _output.WriteLine($"testbed {Name} up");
@@ -262,10 +265,36 @@ public sealed partial class Testbed : IDisposable
     public bool Ping(string node, string target, int count = 3) =>
         Exec(node, TimeSpan.FromSeconds(30), "ping", "-6", "-c", count.ToString(), "-i", "0.2", "-W", "2", target).ExitCode == 0;
 
+    /// <summary>Poll a condition until it holds or the deadline passes (never a fixed sleep).</summary>
+    public static bool WaitFor(Func<bool> condition, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (condition()) return true;
+            Thread.Sleep(50);
+        }
+        return condition();
+    }
+
+    /// <summary>Wait for a line containing <paramref name="text"/> on a background program's stdout, then keep draining it.</summary>
+    public static void WaitForLine(Process p, string text, TimeSpan timeout)
+    {
+        var found = Task.Run(() =>
+        {
+            string? line;
+            while ((line = p.StandardOutput.ReadLine()) is not null)
+                if (line.Contains(text, StringComparison.Ordinal)) return true;
+            return false;
+        });
+        if (!found.Wait(timeout) || !found.Result) throw new InvalidOperationException($"no \"{text}\" from {p.StartInfo.FileName}");
+        _ = Task.Run(() => p.StandardOutput.ReadToEnd());
+    }
+
     public string Logs()
     {
         var sb = new System.Text.StringBuilder();
-        foreach (var f in new[] { "lma.log", "mag1.log", "mag2.log" })
+        foreach (var f in new[] { "lma.log", "lmaa.log", "lmab.log", "mag1.log", "mag2.log", "announce.log" })
         {
             var path = Path.Combine(RunDir, f);
             if (!File.Exists(path)) continue;

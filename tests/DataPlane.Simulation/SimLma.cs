@@ -56,6 +56,12 @@ public sealed class SimLma
         Deliver(new LmaEvent.TrafficObserved(source, destination));
     }
 
+    /// <summary>With persistence on: where the binding writes go (batched per virtual instant, answered after its latency).</summary>
+    public ISimBindingStore? Store { get; set; }
+
+    private readonly List<LmaAction.StoreBinding> _pendingWrites = [];
+    private bool _flushScheduled;
+
     /// <summary>Forwarding actions that contradicted the view (e.g. a route into a tunnel that is down).</summary>
     public List<string> Violations { get; } = [];
 
@@ -96,6 +102,30 @@ public sealed class SimLma
             IsDown = false;
         });
     }
+
+    /// <summary>
+    /// The active LMA dies and, after <paramref name="downtime"/> (its lease running out), a standby with the same
+    /// address takes over the store's records, answering with the shard's restart counter as
+    /// <see cref="LocalMobilityAnchor.TakeOver"/> decides. Writes in flight at the crash are lost with it.
+    /// </summary>
+    public void FailOver(TimeSpan downtime, Func<IEnumerable<Protocol.Lma.Replication.StoredBinding>> records)
+    {
+        uint storedCounter = Machine.RestartCounter;
+        IsDown = true;
+        _wake.Reset();
+        Routes.Clear();
+        Tunnels.Clear();
+        _pendingWrites.Clear();
+        Failovers++;
+        _domain.Sim.Schedule(downtime, () =>
+        {
+            Machine = new LocalMobilityAnchor(_baseOptions, Policy, _domain.Sim.NewRandomStream());
+            IsDown = false;
+            Perform(Machine.TakeOver(records(), storedCounter, _domain.Sim.Now, out _));
+        });
+    }
+
+    public int Failovers { get; private set; }
 
     private void OnWake()
     {
@@ -147,8 +177,36 @@ public sealed class SimLma
                 case LmaAction.LocalizedRoutingChanged c:
                     LocalizedRoutingChanges?.Add((_domain.Sim.Now, c));
                     break;
+                case LmaAction.StoreBinding w:
+                    if (Store is null) Violations.Add($"{_domain.Sim.Now}: StoreBinding without a store");
+                    else QueueWrite(w);
+                    break;
+                case LmaAction.StoreWriteFailed f:
+                    Violations.Add($"{_domain.Sim.Now}: store write of {f.Key} failed: {f.Failure}");
+                    break;
             }
         }
         _wake.Arm(Machine.NextDeadline);
     }
+
+    private void QueueWrite(LmaAction.StoreBinding w)
+    {
+        _pendingWrites.Add(w);
+        if (_flushScheduled) return;
+        _flushScheduled = true;
+        var machine = Machine;
+        _domain.Sim.Schedule(Store!.CommitLatency, () =>
+        {
+            _flushScheduled = false;
+            var batch = _pendingWrites.ToArray();
+            _pendingWrites.Clear();
+            var answers = Store.Commit(batch);
+            if (IsDown || Machine != machine) return; // a restarted machine never hears of its predecessor's writes
+            StoreBatches++;
+            foreach (var a in answers) Deliver(a);
+        });
+    }
+
+    /// <summary>Batches of writes handed to the store.</summary>
+    public long StoreBatches { get; private set; }
 }

@@ -57,6 +57,7 @@ public static class CtlCommand
             ("bindings", "bindings", "the binding update list (MAG) or binding cache (LMA)"),
             ("tunnels", "tunnels", "tunnels with their packet and byte counters"),
             ("stats", "stats", "protocol and data path counters, drops by reason"),
+            ("ha", "ha", "LMA redundancy on etcd: role, etcd health, replication lag, last takeover (LMA)"),
             ("vms", "vms", "VMs with their traffic, drops and handovers, including those gone for less than metrics.vmRetention (MAG)"),
             ("routes", "routes", "optimized routing: the direct MAG-MAG routes (MAG) or localized routing pairs (LMA) of RFC 6705"),
         })

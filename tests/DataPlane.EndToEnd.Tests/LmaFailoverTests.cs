@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace DataPlane.EndToEnd.Tests;
+
+/// <summary>
+/// LMA redundancy on the namespace testbed (`up --ha`): two real LMA daemons of one shard on a real etcd; the
+/// active is killed with SIGKILL while a VM streams TCP to the client. The standby takes over, the route to the
+/// LMA address moves (its announce hook), the TCP connection survives, no MAG re-registers, every binding is
+/// there.
+/// </summary>
+public sealed class LmaFailoverTests(ITestOutputHelper output)
+{
+    private static string Role(Testbed tb, string lma)
+    {
+        try
+        {
+            return tb.Ctl(lma, "ha")?["role"]?.GetValue<string>() ?? "?";
+        }
+        catch (InvalidOperationException)
+        {
+            return "unreachable";
+        }
+    }
+
+    /// <summary>Every PBU the MAG sent, by kind, and the re-registrations a restart counter change caused.</summary>
+    private static (long Pbus, long AfterRestart) MagSignalling(Testbed tb, string mag)
+    {
+        var protocol = tb.Ctl(mag, "stats")!["protocol"]!;
+        long pbus = protocol["pbusSent"] is JsonObject o ? o.Sum(kv => kv.Value!.GetValue<long>()) : protocol["pbusSent"]!.GetValue<long>();
+        return (pbus, protocol["reregistrationsAfterLmaRestart"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public void Killing_the_active_lma_hands_over_to_the_standby_without_losing_the_vms_tcp_connection_or_a_binding()
+    {
+        using var tb = new Testbed(output, vms: 2, ha: true);
+        tb.WaitForAddress(1, TimeSpan.FromSeconds(20));
+        tb.WaitForAddress(2, TimeSpan.FromSeconds(20));
+        string active = Role(tb, "lmaa") == "active" ? "lmaa" : "lmab";
+        string standby = active == "lmaa" ? "lmab" : "lmaa";
+        Assert.Equal("active", Role(tb, active));
+        Assert.True(Testbed.WaitFor(() => Role(tb, standby) == "standby" && tb.Ctl(standby, "ha")!["replication"]!["replicaBindings"]!.GetValue<int>() == 2,
+            TimeSpan.FromSeconds(20)), $"the standby has not caught up: {tb.Ctl(standby, "ha")}");
+        uint counter = tb.Ctl(active, "ha")!["restartCounter"]!.GetValue<uint>();
+        // One VM on each MAG.
+        tb.Migrate(2, "mag2");
+        Assert.True(Testbed.WaitFor(() => tb.Ctl(active, "bindings")!.AsArray().Count(b => b!["mag"]?.GetValue<string>() == Testbed.Mag2Address) == 1, TimeSpan.FromSeconds(10)));
+        var bindingsBefore = Bindings(tb, active);
+
+        var tcpJson = Path.Combine(tb.RunDir, "tcp-server.json");
+        var server = tb.Background("client", Testbed.Probe, "tcp-server", "--port", "7001", "--json", tcpJson, "--accept-timeout", "30s", "--idle-timeout", "30s");
+        Testbed.WaitForLine(server, "listening", TimeSpan.FromSeconds(10));
+        var tcpClient = tb.Background("vm1", Testbed.Probe, "tcp-client", "--target", Testbed.Client, "--port", "7001", "--interval", "10ms", "--duration", "12s");
+        Thread.Sleep(2000);
+        var mag1 = MagSignalling(tb, "mag1");
+        var mag2 = MagSignalling(tb, "mag2");
+
+        int pid = int.Parse(File.ReadAllText(Path.Combine(tb.RunDir, $"{active}.pid")).Trim(), CultureInfo.InvariantCulture);
+        var killed = Stopwatch.StartNew();
+        Process.GetProcessById(pid).Kill(); // SIGKILL: no resignation, no cleanup; the lease has to run out
+        Assert.True(Testbed.WaitFor(() => Role(tb, standby) == "active", TimeSpan.FromSeconds(15)), $"{standby} did not take over: {tb.Ctl(standby, "ha")}\n{tb.Logs()}");
+        var takeover = killed.Elapsed;
+        var ha = tb.Ctl(standby, "ha")!;
+        output.WriteLine($"{standby} active {takeover.TotalMilliseconds:0} ms after SIGKILL of {active}: {ha}");
+
+        Assert.True(tcpClient.WaitForExit(60_000), "the TCP client did not finish");
+        Assert.True(server.WaitForExit(30_000), "the TCP server did not finish");
+        var tcp = JsonNode.Parse(File.ReadAllText(tcpJson))!;
+        output.WriteLine($"TCP: {tcp.ToJsonString()}");
+        Assert.True(tcp["survived"]!.GetValue<bool>(), $"the TCP session was lost: {tcp["outcome"]} {tcp["error"]}\n{tb.Logs()}");
+
+        // State survived: same restart counter, every binding at the same MAG, nobody re-registered.
+        Assert.Equal(counter, ha["restartCounter"]!.GetValue<uint>());
+        Assert.Equal(bindingsBefore, Bindings(tb, standby));
+        Assert.Equal(mag1, MagSignalling(tb, "mag1"));
+        Assert.Equal(mag2, MagSignalling(tb, "mag2"));
+        Assert.True(tb.Ping("vm2", Testbed.Client), "vm2 (on mag2) cannot reach the client after the takeover");
+        var summary = string.Create(CultureInfo.InvariantCulture,
+            $"takeover {takeover.TotalMilliseconds:0} ms after SIGKILL (lease TTL {ha["lease"]!["ttlSeconds"]} s, install {ha["lastTakeover"]!["durationMs"]} ms); " +
+            $"longest TCP gap {tcp["longestGapMs"]} ms; PBUs mag1 {mag1.Pbus}→{MagSignalling(tb, "mag1").Pbus}, mag2 {mag2.Pbus}→{MagSignalling(tb, "mag2").Pbus}");
+        output.WriteLine(summary);
+        var results = Path.Combine(Testbed.Root, "artifacts", "e2e");
+        Directory.CreateDirectory(results);
+        File.AppendAllText(Path.Combine(results, "lma-failover.txt"), summary + "\n");
+    }
+
+    private static List<(string Nai, string Hnp, string? Mag)> Bindings(Testbed tb, string lma) =>
+        [.. tb.Ctl(lma, "bindings")!.AsArray().Select(b => (b!["nai"]!.GetValue<string>(), b["hnp"]!.ToJsonString(), b["mag"]?.GetValue<string>()))
+            .OrderBy(b => b.Item1, StringComparer.Ordinal)];
+}
