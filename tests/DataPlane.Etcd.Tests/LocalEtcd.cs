@@ -98,6 +98,24 @@ public sealed class LocalEtcd : IDisposable
         Log($"etcd {m.Name} pid {p.Id} client {m.ClientUrl}");
     }
 
+    /// <summary>CPU seconds (user + system) the running members have used so far (for benchmarks).</summary>
+    public double CpuSeconds()
+    {
+        double total = 0;
+        foreach (var m in _members)
+        {
+            if (m.Process is not { HasExited: false } p) continue;
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{p.Id}/stat");
+                var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                total += (long.Parse(f[11]) + long.Parse(f[12])) / 100.0; // utime, stime in clock ticks (USER_HZ = 100)
+            }
+            catch (IOException) { }
+        }
+        return total;
+    }
+
     /// <summary>SIGKILL one member (a crash); its data stays for <see cref="Restart"/>.</summary>
     public void Kill(int i)
     {
