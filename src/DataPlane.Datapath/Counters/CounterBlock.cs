@@ -51,16 +51,24 @@ public sealed class CounterBlock
     public long OutPackets;
     public long OutBytes;
 
-    /// <summary>Dropped frames by reason.</summary>
-    public readonly LabeledCounter<DropReason> Drops = new();
+    private LabeledCounter<DropReason>? _drops;
 
-    /// <summary>The wire layer's reason for each <see cref="DropReason.Malformed"/> drop.</summary>
-    public readonly LabeledCounter<WireError> MalformedBy = new();
+    /// <summary>Dropped frames by reason (made on first use, like the two below).</summary>
+    public LabeledCounter<DropReason> Drops => _drops ??= new();
 
-    /// <summary>Control frames consumed, by kind (access ports and VMs only).</summary>
-    public readonly LabeledCounter<ControlFrameKind> Control = new();
+    private LabeledCounter<WireError>? _malformedBy;
+    private LabeledCounter<ControlFrameKind>? _control;
 
-    public long DroppedTotal => Drops.Total;
+    /// <summary>
+    /// The wire layer's reason for each <see cref="DropReason.Malformed"/> drop. Made on first use: most blocks
+    /// (an LMA holds one per bound prefix, up to a million) never see a malformed packet.
+    /// </summary>
+    public LabeledCounter<WireError> MalformedBy => _malformedBy ??= new();
+
+    /// <summary>Control frames consumed, by kind (access ports and VMs only; made on first use, as above).</summary>
+    public LabeledCounter<ControlFrameKind> Control => _control ??= new();
+
+    public long DroppedTotal => _drops?.Total ?? 0;
 
     /// <summary>
     /// A VM's (MAG) share of <see cref="InPackets"/>/<see cref="OutPackets"/> that did not go through the LMA: routed

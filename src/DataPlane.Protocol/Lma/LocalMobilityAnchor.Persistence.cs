@@ -51,8 +51,9 @@ public sealed partial class LocalMobilityAnchor
         _storeKeyOwner[key] = entry;
         if (entry.AcksAwaitingWrite is { Count: > 0 } waiting)
         {
-            (entry.AcksCoveredByWrite ??= []).AddRange(waiting);
-            waiting.Clear();
+            if (entry.AcksCoveredByWrite is null) entry.AcksCoveredByWrite = waiting;
+            else entry.AcksCoveredByWrite.AddRange(waiting);
+            entry.AcksAwaitingWrite = null;
         }
         Counters.StoreWrites++;
         _actions.Add(new LmaAction.StoreBinding(entry.StoreWriteId, key, entry.Removed ? null : ToRecord(entry), entry.StoreRevision));
@@ -94,8 +95,9 @@ public sealed partial class LocalMobilityAnchor
                 Counters.PbasSentByStatus.Increment(a.Status);
             }
             _acksAwaitingCommit -= covered.Count;
-            covered.Clear();
+            entry.AcksCoveredByWrite = null; // not kept per entry: a million idle lists would cost ~180 MB
         }
+        if (entry.AcksAwaitingWrite is { Count: 0 }) entry.AcksAwaitingWrite = null;
         var key = BindingKeys.Of(entry);
         if (entry.StoreDirty && !StoreFenced)
         {
@@ -126,7 +128,7 @@ public sealed partial class LocalMobilityAnchor
         {
             Counters.PbasWithheldOnStoreFailure += covered.Count;
             _acksAwaitingCommit -= covered.Count;
-            covered.Clear();
+            entry.AcksCoveredByWrite = null;
         }
         StoreFenced = true;
         _actions.Add(new LmaAction.StoreWriteFailed(BindingKeys.Of(entry), e.Failure));
