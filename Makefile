@@ -6,7 +6,7 @@ SLN := DataPlane.sln
 # Long test runs print progress per test so a stuck test is visible in CI logs.
 TEST_LOGGER ?= console;verbosity=normal
 
-.PHONY: help deps build test bench handover perf deb clean fuzz soak
+.PHONY: help deps build test bench handover perf lma-scale deb clean fuzz soak
 
 help:
 	@echo "make build   - build everything ($(CONFIG))"
@@ -19,6 +19,7 @@ help:
 	@echo "make deb     - the Debian package artifacts/deb/dataplane_<version>_amd64.deb (version: scripts/version)"
 	@echo "make fuzz    - afl++ on every parser and data path entry point (FUZZ_SECONDS per target, FUZZ_TARGETS)"
 	@echo "make soak    - 100,000 VMs churned through the simulation and through real daemons (SOAK_VMS)"
+	@echo "make lma-scale - the LMA with and without etcd: PBUs per core, PBA latency, 1M bindings' memory, a 10,000-VM storm (LMA_SCALE_ARGS)"
 	@echo "make clean   - remove build output"
 
 deps:
@@ -52,6 +53,12 @@ perf: deps build
 # installed into a scratch root: DebianPackageTests).
 deb: build
 	scripts/build-deb --out artifacts/deb
+
+# The LMA's scale with and without etcd (docs/high-availability.md): starts its own etcd members on loopback.
+# Results in perf/results/<date>-lma-etcd/ when LMA_SCALE_ARGS has --out. About 10 minutes here.
+LMA_SCALE := artifacts/bin/DataPlane.LmaScale/$(CONFIG)/net10.0/dataplane-lma-scale
+lma-scale: deps build
+	$(LMA_SCALE) all $(LMA_SCALE_ARGS)
 
 clean:
 	rm -rf artifacts BenchmarkDotNet.Artifacts

@@ -32,6 +32,20 @@ if (command is "throughput" or "all")
     }
     if (outDir is not null) File.WriteAllText(Path.Combine(outDir, "throughput.csv"), csv.ToString());
 }
+if (command is "latency" or "all")
+{
+    var samples = ThroughputRun.Latency(Int("--samples", 300), Int("--rounds", 3), Log);
+    var csv = new StringBuilder("mode,round,pbu_to_pba_ms\n");
+    foreach (var x in samples) csv.Append(ci, $"{x.Mode},{x.Round},{x.Milliseconds:0.000}\n");
+    Console.WriteLine("mode         | PBU→PBA of one handoff: p50 | p90 | p99 | max (ms), samples");
+    foreach (var g in samples.GroupBy(x => x.Mode))
+    {
+        var l = g.Select(x => x.Milliseconds).Order().ToArray();
+        double P(double q) => l[Math.Min(l.Length - 1, (int)(q * l.Length))];
+        Console.WriteLine(string.Create(ci, $"{g.Key,-12} | {P(0.5):0.000} | {P(0.9):0.000} | {P(0.99):0.000} | {l[^1]:0.000}, {l.Length}"));
+    }
+    if (outDir is not null) File.WriteAllText(Path.Combine(outDir, "latency.csv"), csv.ToString());
+}
 if (command is "memory" or "all")
 {
     int n = Int("--bindings", 1_000_000);

@@ -83,27 +83,81 @@ public sealed class ThroughputRun
         return results;
     }
 
-    private static IEnumerable<Phase> Once(int vms, int round, bool withEtcd, LocalEtcd etcd, Action<string> log)
+    public sealed record LatencySample(string Mode, int Round, double Milliseconds);
+
+    /// <summary>
+    /// The PBU → PBA time of one handoff at a time (nothing else in flight), per acknowledgement mode: what
+    /// `acknowledge: after-commit` adds to a handover on this etcd, against `async` and the in-memory LMA.
+    /// </summary>
+    public static List<LatencySample> Latency(int samples, int rounds, Action<string> log)
     {
-        var loop = new Loop();
-        loop.Machine = new LocalMobilityAnchor(Workload.Options(withEtcd ? BindingPersistence.AcknowledgeAfterCommit : BindingPersistence.None),
-            new InMemoryLmaPolicy(), new SplitMix64Random(1));
-        ShardReplicator? replicator = null;
-        if (withEtcd)
+        using var etcd = LocalEtcd.Start(1, log);
+        var all = new List<LatencySample>();
+        var modes = new[] { BindingPersistence.None, BindingPersistence.AcknowledgeAsynchronously, BindingPersistence.AcknowledgeAfterCommit };
+        for (int round = 1; round <= rounds; round++)
         {
-            var store = new EtcdShardStore(new EtcdOptions { Endpoints = etcd.Endpoints, RequestTimeout = TimeSpan.FromSeconds(5) },
-                new ShardKeys("/dataplane-bench/v1", $"r{round}x{Environment.TickCount64}"));
-            replicator = new ShardReplicator(store, new ElectionOptions { LeaseTtl = TimeSpan.FromSeconds(10) }, "bench", loop, new DaemonClock(),
-                NullLogger.Instance, "{}", _ => null);
-            loop.Replicator = replicator;
-            replicator.Start();
-            var sw = Stopwatch.StartNew();
-            while (replicator.Status.Role != LmaRole.Active)
+            foreach (var mode in round % 2 == 1 ? modes : modes.Reverse())
             {
-                if (sw.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException("the benchmark's LMA was not elected");
-                Thread.Sleep(10);
+                var (loop, replicator) = Start(mode, etcd, round);
+                string name = mode switch { BindingPersistence.None => "memory", BindingPersistence.AcknowledgeAsynchronously => "async", _ => "after-commit" };
+                var now = Instant.FromDateTime(DateTime.UtcNow);
+                // One VM, created, then moved back and forth.
+                loop.Perform(loop.Machine.Handle(new LmaEvent.MobilityMessageReceived(Workload.Mag1, Workload.Pbu(0, now, 1, null, HandoffIndicator.AttachmentOverNewInterface)), now));
+                WaitAcks(loop, 1, now);
+                var prefix = loop.Machine.Bindings.Single().HomeNetworkPrefixes[0];
+                for (int i = 0; i < samples; i++)
+                {
+                    now += TimeSpan.FromMilliseconds(1);
+                    var mag = i % 2 == 0 ? Workload.Mag2 : Workload.Mag1;
+                    long acks = loop.Acks;
+                    var t0 = Stopwatch.GetTimestamp();
+                    loop.Perform(loop.Machine.Handle(new LmaEvent.MobilityMessageReceived(mag, Workload.Pbu(0, now, (ushort)(i + 2), prefix, HandoffIndicator.HandoffBetweenMagsForSameInterface)), now));
+                    WaitAcks(loop, acks + 1, now);
+                    all.Add(new LatencySample(name, round, Stopwatch.GetElapsedTime(t0).TotalMilliseconds));
+                    // Let an async write finish before the next handoff, so each sample is one handoff alone.
+                    while (loop.Writes > 0 && Interlocked.Read(ref replicator!.Status.WritesInFlight) > 0) Thread.Sleep(1);
+                    loop.Drain(now);
+                }
+                replicator?.Dispose();
             }
         }
+        return all;
+    }
+
+    private static void WaitAcks(Loop loop, long target, Instant now)
+    {
+        var sw = Stopwatch.StartNew();
+        while (loop.Acks < target)
+        {
+            if (sw.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException("no PBA within 30 s");
+            loop.Drain(now);
+            if (loop.Acks < target) loop.Answered.WaitOne(1);
+        }
+    }
+
+    private static (Loop, ShardReplicator?) Start(BindingPersistence mode, LocalEtcd etcd, int round)
+    {
+        var loop = new Loop();
+        loop.Machine = new LocalMobilityAnchor(Workload.Options(mode), new InMemoryLmaPolicy(), new SplitMix64Random(1));
+        if (mode == BindingPersistence.None) return (loop, null);
+        var store = new EtcdShardStore(new EtcdOptions { Endpoints = etcd.Endpoints, RequestTimeout = TimeSpan.FromSeconds(5) },
+            new ShardKeys("/dataplane-bench/v1", $"r{round}x{mode}x{Environment.TickCount64}"));
+        var replicator = new ShardReplicator(store, new ElectionOptions { LeaseTtl = TimeSpan.FromSeconds(10) }, "bench", loop, new DaemonClock(),
+            NullLogger.Instance, "{}", _ => null);
+        loop.Replicator = replicator;
+        replicator.Start();
+        var sw = Stopwatch.StartNew();
+        while (replicator.Status.Role != LmaRole.Active)
+        {
+            if (sw.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException("the benchmark's LMA was not elected");
+            Thread.Sleep(10);
+        }
+        return (loop, replicator);
+    }
+
+    private static IEnumerable<Phase> Once(int vms, int round, bool withEtcd, LocalEtcd etcd, Action<string> log)
+    {
+        var (loop, replicator) = Start(withEtcd ? BindingPersistence.AcknowledgeAfterCommit : BindingPersistence.None, etcd, round);
         string mode = withEtcd ? "etcd" : "memory";
         var now = Instant.FromDateTime(DateTime.UtcNow);
         var prefixes = new Ipv6Prefix[vms];

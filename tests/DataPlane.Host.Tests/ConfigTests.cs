@@ -104,4 +104,48 @@ public class ConfigTests
     [InlineData("1.5.2s")]
     [InlineData("fast")]
     public void Bad_durations_do_not_parse(string text) => Assert.False(Durations.TryParse(text, out _));
+
+    private const string EtcdBase = """{"address":"2001:db8:100::1","prefixPool":"2001:db8:1000::/48","policy":{"file":"p"},"etcd":{ETCD}}""";
+
+    private static LmaConfig LmaWithEtcd(string etcd) => Lma(EtcdBase.Replace("{ETCD}", etcd, StringComparison.Ordinal));
+
+    [Fact]
+    public void Without_an_etcd_section_the_lma_keeps_its_cache_in_memory()
+    {
+        var c = Lma("""{"address":"2001:db8:100::1","policy":{"file":"p"}}""");
+        Assert.Null(c.Etcd);
+        Assert.Equal(DataPlane.Protocol.Lma.BindingPersistence.None, c.Protocol.Persistence);
+    }
+
+    [Fact]
+    public void The_etcd_section_has_defaults_for_all_but_the_endpoints_and_the_address_interface()
+    {
+        var c = LmaWithEtcd("""{"endpoints":["http://127.0.0.1:2379","http://[::1]:2380"],"addressInterface":"lo"}""");
+        var e = Assert.IsType<EtcdConfig>(c.Etcd);
+        Assert.Equal(2, e.Store.Endpoints.Count);
+        Assert.Equal("2001:db8:100::1", e.Shard);
+        Assert.Equal(DataPlane.Protocol.Lma.BindingPersistence.AcknowledgeAfterCommit, c.Protocol.Persistence);
+        Assert.Equal(TimeSpan.FromSeconds(1), e.Election.LeaseTtl);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), e.Store.RequestTimeout);
+        Assert.Empty(e.AnnounceCommand);
+        var a = LmaWithEtcd("""{"endpoints":["http://127.0.0.1:2379"],"addressInterface":"lo","acknowledge":"async","shard":"a","member":"a1","leaseTtl":"3s","announceCommand":["/bin/true","x"]}""");
+        Assert.Equal(DataPlane.Protocol.Lma.BindingPersistence.AcknowledgeAsynchronously, a.Protocol.Persistence);
+        Assert.Equal(["/bin/true", "x"], a.Etcd!.AnnounceCommand);
+    }
+
+    [Theory]
+    [InlineData("""{"addressInterface":"lo"}""", "etcd.endpoints")]
+    [InlineData("""{"endpoints":["127.0.0.1:2379"],"addressInterface":"lo"}""", "etcd.endpoints[0]")]
+    [InlineData("""{"endpoints":["https://127.0.0.1:2379"],"addressInterface":"lo"}""", "TLS is not supported")]
+    [InlineData("""{"endpoints":["http://127.0.0.1:2379"]}""", "etcd.addressInterface")]
+    [InlineData("""{"endpoints":["http://127.0.0.1:2379"],"addressInterface":"lo","leaseTtl":"1500ms"}""", "whole seconds")]
+    [InlineData("""{"endpoints":["http://127.0.0.1:2379"],"addressInterface":"lo","leaseTtl":"1s","requestTimeout":"1s"}""", "etcd.requestTimeout")]
+    [InlineData("""{"endpoints":["http://127.0.0.1:2379"],"addressInterface":"lo","acknowledge":"sometimes"}""", "etcd.acknowledge")]
+    [InlineData("""{"endpoints":["http://127.0.0.1:2379"],"addressInterface":"lo","shard":"a/b"}""", "etcd.shard")]
+    [InlineData("""{"endpoints":["http://127.0.0.1:2379"],"addressInterface":"lo","lease":"1s"}""", "unknown key")]
+    public void A_bad_etcd_section_is_a_clear_error_naming_the_key(string etcd, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => LmaWithEtcd(etcd));
+        Assert.Contains(expected, e.Message);
+    }
 }

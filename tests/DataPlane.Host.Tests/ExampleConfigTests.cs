@@ -41,4 +41,19 @@ public class ExampleConfigTests
         Assert.Equal(mag1.Datapath.DhcpDnsServers, mag2.Datapath.DhcpDnsServers);
         Assert.Equal(mag1.Datapath.DhcpDomainName, mag2.Datapath.DhcpDomainName);
     }
+
+    [Fact]
+    public void Example_lma_shard_member_replicates_the_example_lma_on_etcd()
+    {
+        var dir = Examples();
+        var lma = LmaConfig.Load(Path.Combine(dir, "lma.json"));
+        var member = LmaConfig.Load(Path.Combine(dir, "lma-a1.json"));
+        Assert.Null(lma.Etcd);
+        var etcd = Assert.IsType<EtcdConfig>(member.Etcd);
+        Assert.Equal(lma.Protocol.LocalMobilityAnchorAddress, member.Protocol.LocalMobilityAnchorAddress);
+        Assert.Equal(lma.Protocol.HomeNetworkPrefixPool, member.Protocol.HomeNetworkPrefixPool);
+        Assert.Equal(DataPlane.Protocol.Lma.BindingPersistence.AcknowledgeAfterCommit, member.Protocol.Persistence);
+        Assert.Equal(3, etcd.Store.Endpoints.Count);
+        Assert.Equal(("lma-a", "lma-a1", "lo"), (etcd.Shard, etcd.Member, etcd.AddressInterface));
+    }
 }

@@ -42,7 +42,7 @@ public sealed partial class LmaDaemon
             _tunnelUplink.PacketCounters is { } packet
                 ? [("tunnel", _tunnel.Counters), ("tunnel_packet", packet), ("mobility", _mobility.Counters), ("home", _home.Counters)]
                 : [("tunnel", _tunnel.Counters), ("mobility", _mobility.Counters), ("home", _home.Counters)],
-            _policy.Counters, _captures.Totals(), _clock.Now);
+            _policy.Counters, _captures.Totals(), _clock.Now, _replicator);
         CommonSamples.UplinkPaths(s, _tunnelUplink.Interfaces);
     }
 

@@ -166,6 +166,32 @@ public static class Families
         "RFC 6705 pairs held now: established (both MAGs route directly) and setting_up.", "state");
     public static readonly FamilyInfo LmaLocalizedRouting = new("dataplane_lma_localized_routing_total", FamilyType.Counter,
         "RFC 6705 at the LMA: traffic_observations, lris_sent, lri_retransmissions, lris_unanswered, lras_unmatched, sessions_started, sessions_established, repairs, refused_full, and ended_<reason> per pair ended.", "event");
+    // ---- LMA redundancy (the etcd section; absent without it) ----
+    public static readonly FamilyInfo LmaRole = new("dataplane_lma_role", FamilyType.Gauge,
+        "1 for this LMA's role in its shard (unelected, standby, taking_over, active), 0 for the others.", "role");
+    public static readonly FamilyInfo LmaEtcdUp = new("dataplane_lma_etcd_up", FamilyType.Gauge,
+        "1 while etcd answers (a request succeeded within the lease TTL, at least 2 s, and the last one did not fail).");
+    public static readonly FamilyInfo LmaEtcdErrors = new("dataplane_lma_etcd_errors_total", FamilyType.Counter,
+        "Failed etcd requests (timeouts, unavailable members, refused leases) of any kind.");
+    public static readonly FamilyInfo LmaReplicationLag = new("dataplane_lma_replication_lag_revisions", FamilyType.Gauge,
+        "Standby: store revisions its copy of the shard is behind etcd (0 when caught up; 0 on the active).");
+    public static readonly FamilyInfo LmaReplicationWritesInFlight = new("dataplane_lma_replication_writes_in_flight", FamilyType.Gauge,
+        "Active: binding writes sent to etcd and not yet answered.");
+    public static readonly FamilyInfo LmaReplicationOldestWrite = new("dataplane_lma_replication_oldest_write_seconds", FamilyType.Gauge,
+        "Active: age of the oldest unanswered binding write (the active's replication lag).");
+    public static readonly FamilyInfo LmaReplicationWrites = new("dataplane_lma_replication_writes_total", FamilyType.Counter,
+        "Binding writes by outcome: committed, failed (refused or given up), conflict (revision mismatch), retried (attempts repeated after a timeout).", "outcome");
+    public static readonly FamilyInfo LmaPbasAwaitingCommit = new("dataplane_lma_pbas_awaiting_commit", FamilyType.Gauge,
+        "PBAs held until etcd commits the change they acknowledge (acknowledge: after-commit).");
+    public static readonly FamilyInfo LmaTakeovers = new("dataplane_lma_takeovers_total", FamilyType.Counter, "Times this LMA took over its shard.");
+    public static readonly FamilyInfo LmaStepDowns = new("dataplane_lma_step_downs_total", FamilyType.Counter,
+        "Times this LMA stopped serving its shard (lease not renewed in time, fenced, another holder seen, shutdown).");
+    public static readonly FamilyInfo LmaLastTakeoverTimestamp = new("dataplane_lma_last_takeover_timestamp_seconds", FamilyType.Gauge,
+        "When this LMA last took over its shard (Unix time).");
+    public static readonly FamilyInfo LmaLastTakeoverDuration = new("dataplane_lma_last_takeover_duration_seconds", FamilyType.Gauge,
+        "How long the last takeover took from winning the election to the address announced (state install included).");
+    public static readonly FamilyInfo LmaLastTakeoverBindings = new("dataplane_lma_last_takeover_bindings", FamilyType.Gauge,
+        "Bindings installed by the last takeover.");
 
     // ---- Both daemons ----
     public static readonly FamilyInfo HeartbeatReachable = new("dataplane_heartbeat_peer_reachable", FamilyType.Gauge,
@@ -247,6 +273,8 @@ public static class Families
         LmaBindingCache, LmaPbusReceived, LmaPbus, LmaPbasSent, LmaBindingChanges, LmaTunnels, LmaRoutes, LmaPendingLookups, LmaParked,
         LmaProfileLookups, LmaBindingsTracked, LmaBindingPackets, LmaBindingBytes, LmaBindingHandoffs, LmaBindingActive, TunnelUp, TunnelBindings,
         LmaIpv4HomeAddresses, LmaIpv4, LmaBindingIpv4Packets, LmaBindingIpv4Bytes, LmaLocalizedRoutingSessions, LmaLocalizedRouting,
+        LmaRole, LmaEtcdUp, LmaEtcdErrors, LmaReplicationLag, LmaReplicationWritesInFlight, LmaReplicationOldestWrite, LmaReplicationWrites,
+        LmaPbasAwaitingCommit, LmaTakeovers, LmaStepDowns, LmaLastTakeoverTimestamp, LmaLastTakeoverDuration, LmaLastTakeoverBindings,
     ];
 
     public static IReadOnlyList<FamilyInfo> Endpoint { get; } = [Info, LoopResponsive, SnapshotFailures, SnapshotSeconds];

@@ -14,8 +14,10 @@ public static class LmaSnapshot
     private static readonly BindingChange[] Changes = Enum.GetValues<BindingChange>();
 
     public static void Build(Snapshot s, LmaDatapath dp, BindingTracker bindings, PeerStates peers,
-        IReadOnlyList<(string Name, PortCounters Counters)> sockets, PolicyCounters policy, CaptureTotals captures, Instant now)
+        IReadOnlyList<(string Name, PortCounters Counters)> sockets, PolicyCounters policy, CaptureTotals captures, Instant now,
+        DataPlane.Host.Lma.Replication.ShardReplicator? replication = null)
     {
+        if (replication is not null) Replication(s, replication, dp.Machine, now);
         var m = dp.Machine;
         bindings.Refresh(m.Bindings, now);
         foreach (var b in bindings.Bindings)
@@ -133,6 +135,33 @@ public static class LmaSnapshot
         CommonSamples.Security(s, dp.Security);
         foreach (var (name, counters) in sockets) CommonSamples.Socket(s, name, counters);
         CommonSamples.Policy(s, policy);
-        CommonSamples.Process(s, m.Options.RestartCounter, captures);
+        CommonSamples.Process(s, m.RestartCounter, captures);
+    }
+
+    /// <summary>The replication families, for an LMA with an etcd section.</summary>
+    public static void Replication(Snapshot s, DataPlane.Host.Lma.Replication.ShardReplicator r, LocalMobilityAnchor m, Instant now)
+    {
+        var st = r.Status;
+        foreach (var role in Enum.GetValues<DataPlane.Protocol.Lma.Replication.LmaRole>())
+            s.Add(Families.LmaRole.Name, st.Role == role ? 1 : 0, null, Lma.LmaDaemon.RoleName(role));
+        s.Add(Families.LmaEtcdUp.Name, Lma.LmaDaemon.EtcdHealthy(st, now) ? 1 : 0);
+        s.Add(Families.LmaEtcdErrors.Name, Interlocked.Read(ref st.Errors));
+        s.Add(Families.LmaReplicationLag.Name, st.Role == DataPlane.Protocol.Lma.Replication.LmaRole.Active ? 0 : Math.Max(0, st.StoreRevision - st.ReplicaRevision));
+        s.Add(Families.LmaReplicationWritesInFlight.Name, Interlocked.Read(ref st.WritesInFlight));
+        s.Add(Families.LmaReplicationOldestWrite.Name, r.OldestWriteInFlight().TotalSeconds);
+        var w = Families.LmaReplicationWrites.Name;
+        s.Add(w, Interlocked.Read(ref st.WritesCommitted), null, "committed");
+        s.Add(w, Interlocked.Read(ref st.WritesFailed), null, "failed");
+        s.Add(w, Interlocked.Read(ref st.WriteConflicts), null, "conflict");
+        s.Add(w, Interlocked.Read(ref st.WriteRetries), null, "retried");
+        s.Add(Families.LmaPbasAwaitingCommit.Name, m.AcknowledgementsAwaitingCommit);
+        s.Add(Families.LmaTakeovers.Name, st.Takeovers);
+        s.Add(Families.LmaStepDowns.Name, st.StepDowns);
+        if (st.LastTakeover is { } t)
+        {
+            s.Add(Families.LmaLastTakeoverTimestamp.Name, t.At.SinceUnixEpoch.TotalSeconds);
+            s.Add(Families.LmaLastTakeoverDuration.Name, t.Duration.TotalSeconds);
+            s.Add(Families.LmaLastTakeoverBindings.Name, t.Bindings);
+        }
     }
 }
