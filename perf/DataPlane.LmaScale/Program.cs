@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using DataPlane.LmaScale;
 
-// dataplane-lma-scale throughput|memory|storm|all [--vms N] [--rounds R] [--bindings N] [--members 1|3] [--latency-ms M] [--out DIR]
+// dataplane-lma-scale throughput|latency|memory|storm|plot|all [--vms N] [--rounds R] [--bindings N] [--members 1|3] [--latency-ms M] [--out DIR]
 var argv = args.ToList();
 string command = argv.Count > 0 && !argv[0].StartsWith('-') ? argv[0] : "all";
 string? Opt(string name) { int i = argv.IndexOf(name); return i >= 0 && i + 1 < argv.Count ? argv[i + 1] : null; }
@@ -61,16 +61,18 @@ if (command is "storm" or "all")
     int vms = Int("--vms", 10_000);
     var members = Opt("--members") is { } m ? m.Split(',').Select(x => int.Parse(x, ci)).ToArray() : [1, 3];
     var latency = TimeSpan.FromMilliseconds(Int("--latency-ms", 2));
-    var csv = new StringBuilder("phase,members,vms,writes,batches,largest_batch,etcd_s,writes_per_s,p50_ms,p99_ms,max_ms,etcd_cpu_s,virtual_s\n");
+    var csv = new StringBuilder("phase,members,vms,writes,batches,largest_batch,etcd_s,writes_per_s,p50_ms,p99_ms,max_ms,etcd_cpu_s,virtual_s,wal_fsyncs,wal_fsync_mean_ms,client_cpu_s\n");
     foreach (int size in members)
     {
         foreach (var r in StormRun.Run(vms, size, latency, Int("--concurrency", 256), Log))
         {
-            csv.Append(ci, $"{r.Phase},{r.Members},{r.Vms},{r.Writes},{r.Batches},{r.LargestBatch},{r.EtcdSeconds:0.000},{r.WritesPerSecond:0},{r.P50Ms:0.00},{r.P99Ms:0.00},{r.MaxMs:0.00},{r.EtcdCpuSeconds:0.00},{r.VirtualSeconds:0.000}\n");
-            Console.WriteLine(string.Create(ci, $"{r.Phase} with {r.Members} member(s): {r.Writes} writes in {r.Batches} batches (largest {r.LargestBatch}) took etcd {r.EtcdSeconds:0.00} s: {r.WritesPerSecond:0} writes/s; per write p50 {r.P50Ms:0.0} ms, p99 {r.P99Ms:0.0} ms, max {r.MaxMs:0.0} ms; etcd CPU {r.EtcdCpuSeconds:0.0} s; all done in {r.VirtualSeconds:0.00} s of virtual time"));
+            csv.Append(ci, $"{r.Phase},{r.Members},{r.Vms},{r.Writes},{r.Batches},{r.LargestBatch},{r.EtcdSeconds:0.000},{r.WritesPerSecond:0},{r.P50Ms:0.00},{r.P99Ms:0.00},{r.MaxMs:0.00},{r.EtcdCpuSeconds:0.00},{r.VirtualSeconds:0.000},{r.WalFsyncs:0},{r.WalFsyncMeanMs:0.00},{r.ClientCpuSeconds:0.00}\n");
+            Console.WriteLine(string.Create(ci, $"{r.Phase} with {r.Members} member(s): {r.Writes} writes in {r.Batches} batches (largest {r.LargestBatch}) took etcd {r.EtcdSeconds:0.00} s: {r.WritesPerSecond:0} writes/s; per write p50 {r.P50Ms:0.0} ms, p99 {r.P99Ms:0.0} ms, max {r.MaxMs:0.0} ms; etcd CPU {r.EtcdCpuSeconds:0.0} s, client CPU {r.ClientCpuSeconds:0.0} s; {r.WalFsyncs:0} WAL fsyncs ({r.Writes / Math.Max(1, r.WalFsyncs):0} writes each), mean {r.WalFsyncMeanMs:0.0} ms; {r.VirtualSeconds:0.00} s of virtual time"));
         }
     }
     Console.WriteLine(csv);
     if (outDir is not null) File.WriteAllText(Path.Combine(outDir, "storm.csv"), csv.ToString());
 }
+if (command is "plot" or "all" && outDir is not null)
+    foreach (var png in Plots.Draw(outDir)) Log($"wrote {png}");
 Log($"load after: {Load()}");

@@ -196,4 +196,21 @@ public sealed class RawIpv6SocketTests
         var e = Assert.Throws<LinuxIoException>(() => Open(ns, IpProtocol.Mobility, Ipv6Address.Parse("2001:db8:ffff::1")));
         Assert.Equal("bind raw IPv6 socket 135 to 2001:db8:ffff::1: EADDRNOTAVAIL", e.Message);
     }
+
+    [Fact]
+    public void With_free_bind_a_socket_binds_an_address_not_configured_yet_and_receives_once_it_is()
+    {
+        // An LMA standby opens its sockets at start; the address arrives with the takeover.
+        var later = Ipv6Address.Parse("2001:db8:a::3");
+        using var pair = new NamespacePair();
+        using var mag = Open(pair.A, IpProtocol.Mobility, A);
+        using var standby = pair.B.Run(() => RawIpv6Socket.Open(new RawIpv6SocketOptions { Protocol = IpProtocol.Mobility, LocalAddress = later, FreeBind = true }));
+        using var tx = new PacketBatch(4);
+        using var rx = new PacketBatch(8);
+        pair.B.AddAddress(NamespacePair.VethB, later, 128);
+        AddPbu(tx, Pbu(21), later);
+        Assert.Equal(1, mag.Send(tx, 0, 1));
+        var got = Frames.Collect(standby, rx, _ => true, 1);
+        Assert.Equal((A, later), (Assert.Single(got).Meta.Source, got[0].Meta.Destination));
+    }
 }

@@ -584,10 +584,13 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
     {
         if (_replicator is { } replicator)
         {
-            // Hand the shard over now instead of making the standby wait for the lease to run out.
-            replicator.ResignAsync(TimeSpan.FromSeconds(2)).Wait(TimeSpan.FromSeconds(3));
+            // The loop has stopped: hand the shard over now instead of making the standby wait for the lease,
+            // then take the address down and withdraw it (the standby's announcement has replaced it already).
+            var resign = replicator.ResignAsync(TimeSpan.FromSeconds(2));
+            bool wasActive = resign.Wait(TimeSpan.FromSeconds(3)) && resign.Result;
             replicator.Dispose();
             RemoveLmaAddress();
+            if (wasActive) AnnounceAsync("down").Wait(AnnounceTimeout + TimeSpan.FromSeconds(1));
         }
         foreach (var prefix in _kernelRoutes)
         {

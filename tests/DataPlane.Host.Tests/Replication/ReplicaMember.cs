@@ -157,6 +157,16 @@ public sealed class ReplicaMember : IShardHost, IDisposable
         Replicator.Dispose();
     }
 
+    /// <summary>Stop as the daemon does on SIGTERM: stop serving, resign (revoke the lease), then go.</summary>
+    public bool Resign()
+    {
+        lock (_loop) EndServing();
+        bool wasActive = Replicator.ResignAsync(TimeSpan.FromSeconds(5)).Result;
+        lock (_loop) Dead = true;
+        Replicator.Dispose();
+        return wasActive;
+    }
+
     public void Dispose()
     {
         if (!Dead) Kill();

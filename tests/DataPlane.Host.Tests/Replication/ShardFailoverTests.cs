@@ -74,6 +74,28 @@ public sealed class ShardFailoverTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void An_active_that_shuts_down_revokes_its_lease_and_the_standby_takes_over_without_waiting_for_it()
+    {
+        using var etcd = LocalEtcd.Start(1, output.WriteLine);
+        var shard = NewShard();
+        using var a = Member("a", shard, etcd.Endpoints);
+        WaitRole(a, LmaRole.Active);
+        using var b = Member("b", shard, etcd.Endpoints);
+        WaitRole(b, LmaRole.Standby);
+        Populate(a, 5);
+        Assert.True(ReplicaMember.WaitFor(() => b.Replicator.Status.ReplicaBindings == 5, Long));
+        long lease = a.Replicator.Status.LeaseId;
+        var stopped = Stopwatch.StartNew();
+        Assert.True(a.Resign());
+        WaitRole(b, LmaRole.Active);
+        output.WriteLine($"b active {stopped.ElapsedMilliseconds} ms after a resigned");
+        // The lease is gone at once (revoked), not left to expire.
+        Assert.True(b.Replicator.Store.KeepAliveAsync(lease, default).Result <= TimeSpan.Zero);
+        Assert.Equal(5, b.Machine.BindingCacheCount);
+        Assert.Empty(ReplicaMember.Overlaps([a, b]));
+    }
+
+    [Fact]
     public void With_asynchronous_acknowledgement_a_takeover_increments_the_restart_counter()
     {
         using var etcd = LocalEtcd.Start(1, output.WriteLine);

@@ -269,17 +269,21 @@ public sealed class ShardReplicator : IDisposable
     /// <summary>The machine was refused a write for leadership: step down now rather than at the lease's end.</summary>
     public void Fenced(string reason) => Raise(new ElectionEvent.Fenced(reason));
 
-    /// <summary>Orderly shutdown: step down and revoke the lease, so a standby takes over without waiting for the TTL.</summary>
-    public async Task ResignAsync(TimeSpan timeout)
+    /// <summary>
+    /// Orderly shutdown, after the packet loop has stopped: stop the election and revoke the lease, so a standby
+    /// takes over now instead of when the lease runs out. True when this member was serving (the caller then
+    /// removes the address and withdraws the announcement itself: the loop no longer runs).
+    /// </summary>
+    public async Task<bool> ResignAsync(TimeSpan timeout)
     {
-        var wasActive = _election.Role is LmaRole.Active or LmaRole.TakingOver;
+        var wasActive = Status.Role is LmaRole.Active or LmaRole.TakingOver;
         long lease = _election.LeaseId;
         Raise(new ElectionEvent.Resign());
-        if (lease == 0) return;
+        Interlocked.Exchange(ref _leaderRevision, 0);
+        if (lease == 0) return wasActive;
         try
         {
             using var cts = new CancellationTokenSource(timeout);
-            if (wasActive) await _host.StepDownAsync("shutting down");
             await _store.RevokeLeaseAsync(lease, cts.Token);
             _log.LogInformation("etcd: lease {Lease:x} revoked{Handover}", lease, wasActive ? ": a standby takes over now" : "");
         }
@@ -287,6 +291,7 @@ public sealed class ShardReplicator : IDisposable
         {
             _log.LogWarning("etcd: could not revoke the lease at shutdown ({Error}); a standby takes over when it expires", e.Message);
         }
+        return wasActive;
     }
 
     // ---- the standby's copy -----------------------------------------------------------------------------------
