@@ -71,15 +71,17 @@ public sealed class EtcdShardStoreTests(ITestOutputHelper output)
         var ct = CancellationToken.None;
         var (lease, _) = await store.GrantLeaseAsync(TimeSpan.FromSeconds(1), ct);
         Assert.True((await store.CampaignAsync(lease, "a", ct)).Won);
-        Assert.True(await store.KeepAliveAsync(lease, ct) > TimeSpan.Zero);
+        // Started before the renewal is sent: etcd receives it later and expires the lease no earlier than TTL after
+        // that, so however the machine schedules us, the key cannot vanish before a TTL has passed on this watch.
         var sw = Stopwatch.StartNew();
+        Assert.True(await store.KeepAliveAsync(lease, ct) > TimeSpan.Zero);
         while ((await store.GetLeaderAsync(ct)).Leader is not null)
         {
             Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), "the leader key outlived its lease by far");
             await Task.Delay(20, ct);
         }
         output.WriteLine($"leader key gone {sw.ElapsedMilliseconds} ms after the last renewal (TTL 1 s; etcd checks expiry every 500 ms)");
-        Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(900), $"expired after only {sw.ElapsedMilliseconds} ms");
+        Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(990), $"expired after only {sw.ElapsedMilliseconds} ms"); // 10 ms for the clocks' granularity
         Assert.True(await store.KeepAliveAsync(lease, ct) <= TimeSpan.Zero);
     }
 

@@ -30,8 +30,10 @@ public sealed class ReplicaMember : IShardHost, IDisposable
     private long _servingSince = -1;
     private ushort _seq;
 
+    /// <param name="leaseTtl">2 s by default: a 1 s lease renewed every 333 ms steps down (correctly) whenever the
+    /// test machine stalls the renewals for ~0.6 s, which a loaded CI machine does; the tests check decisions, not speed.</param>
     public ReplicaMember(string name, string shard, IReadOnlyList<Uri> endpoints, ILogger log, BindingPersistence mode = BindingPersistence.AcknowledgeAfterCommit,
-        uint fileRestartCounter = 1)
+        uint fileRestartCounter = 1, TimeSpan? leaseTtl = null)
     {
         Name = name;
         FileRestartCounter = fileRestartCounter;
@@ -44,7 +46,7 @@ public sealed class ReplicaMember : IShardHost, IDisposable
             Persistence = mode,
         }, new InMemoryLmaPolicy(), new SplitMix64Random(7));
         var store = new EtcdShardStore(new EtcdOptions { Endpoints = endpoints }, new ShardKeys("/dataplane-test/v1", shard));
-        Replicator = new ShardReplicator(store, new ElectionOptions { LeaseTtl = TimeSpan.FromSeconds(1) }, name, this, _clock, log,
+        Replicator = new ShardReplicator(store, new ElectionOptions { LeaseTtl = leaseTtl ?? TimeSpan.FromSeconds(2) }, name, this, _clock, log,
             "{\"address\":\"2001:db8:0:1::1\"}", _ => null);
         Replicator.Start();
     }

@@ -45,6 +45,7 @@ public sealed class ShardReplicator : IDisposable
     private long _leaderRevision;
     private volatile bool _tracking = true;
     private volatile bool _needSnapshot = true;
+    private volatile bool _resigning;
 
     public ShardReplicator(EtcdShardStore store, ElectionOptions election, string member, IShardHost host, DaemonClock clock, ILogger log,
         string registration, Func<Dictionary<string, string>, string?> checkRegistry)
@@ -181,7 +182,8 @@ public sealed class ShardReplicator : IDisposable
                     _ = Task.Run(() => TakeOverAsync(b.LeaderRevision));
                     break;
                 case ElectionAction.StepDown s:
-                    _ = Task.Run(() => StepDownAsync(s.Reason));
+                    // At shutdown the packet loop has stopped: the daemon takes the address down itself.
+                    if (!_resigning) _ = Task.Run(() => StepDownAsync(s.Reason));
                     break;
                 case ElectionAction.RevokeLease r:
                     Fire(async ct => await _store.RevokeLeaseAsync(r.LeaseId, ct), _ => { });
@@ -278,6 +280,7 @@ public sealed class ShardReplicator : IDisposable
     {
         var wasActive = Status.Role is LmaRole.Active or LmaRole.TakingOver;
         long lease = _election.LeaseId;
+        _resigning = true;
         Raise(new ElectionEvent.Resign());
         Interlocked.Exchange(ref _leaderRevision, 0);
         if (lease == 0) return wasActive;
