@@ -77,6 +77,12 @@ public sealed class LmaFailoverTests(ITestOutputHelper output)
         Assert.Equal(mag1, MagSignalling(tb, "mag1"));
         Assert.Equal(mag2, MagSignalling(tb, "mag2"));
         Assert.True(tb.Ping("vm2", Testbed.Client), "vm2 (on mag2) cannot reach the client after the takeover");
+        // The metrics say it too (the LMA's endpoint, on loopback in its namespace).
+        var metrics = tb.Exec(standby, "curl", "-s", "--max-time", "10", "http://127.0.0.1:9466/metrics").Stdout;
+        Assert.Matches(@"(?m)^dataplane_lma_role\{role=""active""\} 1(\.0)?$", metrics);
+        Assert.Matches(@"(?m)^dataplane_lma_takeovers_total 1(\.0)?$", metrics);
+        Assert.Matches(@"(?m)^dataplane_lma_last_takeover_bindings 2(\.0)?$", metrics);
+        Assert.Matches(@"(?m)^dataplane_lma_etcd_up 1(\.0)?$", metrics);
         var summary = string.Create(CultureInfo.InvariantCulture,
             $"takeover {takeover.TotalMilliseconds:0} ms after SIGKILL (lease TTL {ha["lease"]!["ttlSeconds"]} s, install {ha["lastTakeover"]!["durationMs"]} ms); " +
             $"longest TCP gap {tcp["longestGapMs"]} ms; PBUs mag1 {mag1.Pbus}→{MagSignalling(tb, "mag1").Pbus}, mag2 {mag2.Pbus}→{MagSignalling(tb, "mag2").Pbus}");

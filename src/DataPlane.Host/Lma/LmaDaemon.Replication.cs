@@ -33,12 +33,7 @@ public sealed partial class LmaDaemon : IShardHost
         RemoveLmaAddress();
         var keys = new ShardKeys(etcd.Store.Root, etcd.Shard);
         var store = new EtcdShardStore(etcd.Store, keys);
-        var pool = _config.Protocol.HomeNetworkPrefixPool;
-        var registration = new JsonObject
-        {
-            ["address"] = _config.Protocol.LocalMobilityAnchorAddress.ToString(),
-            ["prefixPool"] = pool?.ToString(),
-        }.ToJsonString();
+        var registration = ShardRegistry.Describe(_config.Protocol.LocalMobilityAnchorAddress, _config.Protocol.HomeNetworkPrefixPool);
         _replicator = new ShardReplicator(store, etcd.Election, etcd.Member, this, _clock, _log, registration, CheckRegistry);
         _log.LogInformation("etcd: shard {Shard} as member {Member} at {Endpoints}, acknowledge {Mode}, lease TTL {Ttl} s; standby until elected",
             etcd.Shard, etcd.Member, string.Join(",", etcd.Store.Endpoints), etcd.Acknowledge == BindingPersistence.AcknowledgeAfterCommit ? "after-commit" : "async",
@@ -47,24 +42,8 @@ public sealed partial class LmaDaemon : IShardHost
     }
 
     /// <summary>Another shard with the same LMA address or an overlapping pool is a configuration error: do not serve.</summary>
-    private string? CheckRegistry(Dictionary<string, string> shards)
-    {
-        var mine = _config.Etcd!.Shard;
-        var address = _config.Protocol.LocalMobilityAnchorAddress;
-        var pool = _config.Protocol.HomeNetworkPrefixPool;
-        foreach (var (name, json) in shards)
-        {
-            if (name == mine) continue;
-            JsonNode? node;
-            try { node = JsonNode.Parse(json); } catch (System.Text.Json.JsonException) { continue; }
-            if (node?["address"]?.GetValue<string>() is { } a && Ipv6Address.TryParse(a, out var other) && other == address)
-                return $"shard \"{name}\" has the same LMA address {address}";
-            if (pool is { } p && node?["prefixPool"]?.GetValue<string>() is { } op && Ipv6Prefix.TryParse(op, out var theirs)
-                && (p.Contains(theirs.Address) || theirs.Contains(p.Address)))
-                return $"shard \"{name}\" has prefix pool {theirs}, which overlaps this shard's {p}";
-        }
-        return null;
-    }
+    private string? CheckRegistry(Dictionary<string, string> shards) =>
+        ShardRegistry.Conflict(_config.Etcd!.Shard, _config.Protocol.LocalMobilityAnchorAddress, _config.Protocol.HomeNetworkPrefixPool, shards);
 
     Task<uint> IShardHost.TakeOverAsync(IReadOnlyList<StoredBinding> records, uint storedRestartCounter) => _work.Post(() =>
     {

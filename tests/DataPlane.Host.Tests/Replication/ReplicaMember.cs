@@ -32,22 +32,25 @@ public sealed class ReplicaMember : IShardHost, IDisposable
 
     /// <param name="leaseTtl">2 s by default: a 1 s lease renewed every 333 ms steps down (correctly) whenever the
     /// test machine stalls the renewals for ~0.6 s, which a loaded CI machine does; the tests check decisions, not speed.</param>
+    /// <param name="address">The shard's LMA address and <paramref name="pool"/> its prefix pool, as registered in etcd (checked against the other shards).</param>
     public ReplicaMember(string name, string shard, IReadOnlyList<Uri> endpoints, ILogger log, BindingPersistence mode = BindingPersistence.AcknowledgeAfterCommit,
-        uint fileRestartCounter = 1, TimeSpan? leaseTtl = null)
+        uint fileRestartCounter = 1, TimeSpan? leaseTtl = null, Ipv6Address? address = null, Ipv6Prefix? pool = null)
     {
+        var lma = address ?? LmaAddress;
+        var prefixes = pool ?? Pool;
         Name = name;
         FileRestartCounter = fileRestartCounter;
         Machine = new LocalMobilityAnchor(new LmaOptions
         {
-            LocalMobilityAnchorAddress = LmaAddress,
+            LocalMobilityAnchorAddress = lma,
             AuthorizedMags = new HashSet<Ipv6Address> { Mag1, Mag2 },
-            HomeNetworkPrefixPool = Pool,
+            HomeNetworkPrefixPool = prefixes,
             RestartCounter = fileRestartCounter,
             Persistence = mode,
         }, new InMemoryLmaPolicy(), new SplitMix64Random(7));
         var store = new EtcdShardStore(new EtcdOptions { Endpoints = endpoints }, new ShardKeys("/dataplane-test/v1", shard));
         Replicator = new ShardReplicator(store, new ElectionOptions { LeaseTtl = leaseTtl ?? TimeSpan.FromSeconds(2) }, name, this, _clock, log,
-            "{\"address\":\"2001:db8:0:1::1\"}", _ => null);
+            ShardRegistry.Describe(lma, prefixes), shards => ShardRegistry.Conflict(shard, lma, prefixes, shards));
         Replicator.Start();
     }
 
