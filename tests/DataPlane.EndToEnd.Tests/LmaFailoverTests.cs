@@ -79,7 +79,7 @@ public sealed class LmaFailoverTests(ITestOutputHelper output)
         Assert.True(tb.Ping("vm2", Testbed.Client), "vm2 (on mag2) cannot reach the client after the takeover");
         // The metrics say it too (the LMA's endpoint, on loopback in its namespace).
         var metrics = tb.Exec(standby, "curl", "-s", "--max-time", "10", "http://127.0.0.1:9466/metrics").Stdout;
-        Assert.Matches(@"(?m)^dataplane_lma_role\{role=""active""\} 1(\.0)?$", metrics);
+        Assert.Matches(@"(?m)^dataplane_lma_role\{shard=""testbed"",role=""active""\} 1(\.0)?$", metrics);
         Assert.Matches(@"(?m)^dataplane_lma_takeovers_total 1(\.0)?$", metrics);
         Assert.Matches(@"(?m)^dataplane_lma_last_takeover_bindings 2(\.0)?$", metrics);
         Assert.Matches(@"(?m)^dataplane_lma_etcd_up 1(\.0)?$", metrics);

@@ -168,7 +168,7 @@ public static class Families
         "RFC 6705 at the LMA: traffic_observations, lris_sent, lri_retransmissions, lris_unanswered, lras_unmatched, sessions_started, sessions_established, repairs, refused_full, and ended_<reason> per pair ended.", "event");
     // ---- LMA redundancy (the etcd section; absent without it) ----
     public static readonly FamilyInfo LmaRole = new("dataplane_lma_role", FamilyType.Gauge,
-        "1 for this LMA's role in its shard (unelected, standby, taking_over, active), 0 for the others.", "role");
+        "1 for this LMA's role in its shard (unelected, standby, taking_over, active), 0 for the others.", "shard", "role");
     public static readonly FamilyInfo LmaEtcdUp = new("dataplane_lma_etcd_up", FamilyType.Gauge,
         "1 while etcd answers (a request succeeded within the lease TTL, at least 2 s, and the last one did not fail).");
     public static readonly FamilyInfo LmaEtcdErrors = new("dataplane_lma_etcd_errors_total", FamilyType.Counter,

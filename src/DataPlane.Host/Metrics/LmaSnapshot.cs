@@ -143,7 +143,7 @@ public static class LmaSnapshot
     {
         var st = r.Status;
         foreach (var role in Enum.GetValues<DataPlane.Protocol.Lma.Replication.LmaRole>())
-            s.Add(Families.LmaRole.Name, st.Role == role ? 1 : 0, null, Lma.LmaDaemon.RoleName(role));
+            s.Add(Families.LmaRole.Name, st.Role == role ? 1 : 0, null, r.Store.Keys.Shard, Lma.LmaDaemon.RoleName(role));
         s.Add(Families.LmaEtcdUp.Name, Lma.LmaDaemon.EtcdHealthy(st, now) ? 1 : 0);
         s.Add(Families.LmaEtcdErrors.Name, Interlocked.Read(ref st.Errors));
         s.Add(Families.LmaReplicationLag.Name, st.Role == DataPlane.Protocol.Lma.Replication.LmaRole.Active ? 0 : Math.Max(0, st.StoreRevision - st.ReplicaRevision));
