@@ -20,7 +20,8 @@ public sealed class DebianPackageTests(DebianPackage package, ITestOutputHelper 
         Assert.Contains("Package: dataplane\n", fields);
         Assert.Contains($"Version: {version}\n", fields);
         Assert.Contains("Architecture: amd64\n", fields);
-        Assert.Matches(@"Depends: libc6 \(>= [0-9.]+\), iproute2", fields);
+        // zlib1g: `dataplane` links the system's zlib (the etcd client's gRPC brings compression in), found by dpkg-shlibdeps.
+        Assert.Matches(@"Depends: libc6 \(>= [0-9.]+\), zlib1g \(>= [0-9:.]+\), iproute2", fields);
     }
 
     [Fact]
