@@ -10,7 +10,7 @@ public sealed class EtcdShardStoreTests(ITestOutputHelper output)
     private static int _shards;
 
     private static EtcdShardStore Store(LocalEtcd etcd, string shard, IReadOnlyList<Uri>? endpoints = null) =>
-        new(new EtcdOptions { Endpoints = endpoints ?? etcd.Endpoints, SnapshotPageSize = 7 }, new ShardKeys("/dataplane-test/v1", shard));
+        new(new EtcdOptions { Endpoints = endpoints ?? etcd.Endpoints, SnapshotPageSize = 7, RequestTimeout = TimeSpan.FromSeconds(5) }, new ShardKeys("/dataplane-test/v1", shard)); // semantics, not speed: the first call also connects and JITs
 
     private static string NewShard() => $"s{Environment.ProcessId}x{Interlocked.Increment(ref _shards)}";
 
