@@ -62,11 +62,7 @@ public sealed class HomeNetworkPrefixPoolAllocator
     }
 
     /// <summary>Forget every allocation (an LMA stepping down from a shard).</summary>
-    public void Clear()
-    {
-        Array.Clear(_used);
-        Allocated = 0;
-    }
+    public void Clear() => _used.Clear();
 
     private int SlotOf(Ipv6Prefix p) => (int)((p.Address.High >> (64 - _assignedLength)) & (ulong)(Capacity - 1));
 

@@ -78,5 +78,8 @@ public sealed class Ipv4HomeAddressPool
         if (_network.Subnet.Contains(address)) _used.Set(SlotOf(address), false);
     }
 
+    /// <summary>Forget every allocation (an LMA stepping down from a shard).</summary>
+    public void Clear() => _used.Clear();
+
     private int SlotOf(Ipv4Address a) => (int)(a.Value - _first);
 }

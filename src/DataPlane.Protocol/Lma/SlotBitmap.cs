@@ -21,6 +21,13 @@ internal sealed class SlotBitmap(int slots)
         Count += used ? 1 : -1;
     }
 
+    /// <summary>Free every slot (an LMA stepping down from a shard forgets its allocations).</summary>
+    public void Clear()
+    {
+        Array.Clear(_bits);
+        Count = 0;
+    }
+
     /// <summary>
     /// FNV-1a over the UTF-16 code units of a mobile node identifier: the slot a node prefers, stable across
     /// processes and restarts (string.GetHashCode is randomised per process).
