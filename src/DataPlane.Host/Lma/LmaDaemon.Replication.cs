@@ -53,7 +53,7 @@ public sealed partial class LmaDaemon : IShardHost
         var actions = _dp.Machine.TakeOver(records, storedRestartCounter != 0 ? storedRestartCounter : _fileRestartCounter, now, out uint counter);
         _dp.Perform(actions);
         foreach (var b in _dp.Machine.Bindings)
-            if (b.State == BindingCacheState.Active) UpdateKernelRoutes(new LmaAction.BindingChanged(b.MobileNodeIdentifier, BindingChange.Created, b.ProxyCareOfAddress, b.HomeNetworkPrefixes));
+            if (b.State == BindingCacheState.Active) UpdateKernelRoutes(new LmaAction.BindingChanged(b.MobileNodeIdentifier, BindingChange.Created, b.ProxyCareOfAddress, b.HomeNetworkPrefixes, b.Ipv4HomeAddress));
         if (_dp.Machine.Counters.RecordsRejected > 0) _log.LogError("etcd: {Rejected} stored bindings conflicted and were not installed", _dp.Machine.Counters.RecordsRejected);
         return counter;
     });

@@ -221,11 +221,12 @@ public sealed partial class LocalMobilityAnchor
         Ipv4Address? releasedIpv4, Instant now)
     {
         RecordAccepted(source, pbu, entry);
-        Counters.PbasSentByStatus.Increment(BindingAckStatus.Accepted);
         var network = _options.Ipv4HomeNetwork;
         var ipv4 = releasedIpv4 is { } a && network is not null ? new Ipv4Binding(a, network.Subnet.Length, network.DefaultRouter) : (Ipv4Binding?)null;
-        Send(source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, releasedPrefixes, TimeSpan.Zero, null,
-            ipv4: ipv4, dhcpServerMode: DhcpServerMode));
+        // The entry lost an address family: a change for the store (issue 19), whose PBA may wait for the write.
+        Persist(entry);
+        Acknowledge(entry, source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, releasedPrefixes, TimeSpan.Zero, null,
+            ipv4: ipv4, dhcpServerMode: DhcpServerMode), BindingAckStatus.Accepted);
         _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, BindingChange.AddressesChanged, entry.ProxyCareOfAddress,
             entry.HomeNetworkPrefixes, entry.Ipv4HomeAddress));
     }

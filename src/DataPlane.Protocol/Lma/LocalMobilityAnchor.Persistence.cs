@@ -150,8 +150,12 @@ public sealed partial class LocalMobilityAnchor
         LastAcceptedFrom = e.HasAcceptedPbu ? e.LastAcceptedFrom : null,
         LastAcceptedSequence = e.LastAcceptedSequence,
         LastAcceptedTimestamp = e.LastAcceptedTimestamp,
+        Ipv4HomeAddress = e.Ipv4HomeAddress,
     };
 
     /// <summary>The store record of the entry holding <paramref name="prefix"/>, as it would be written now (tests, ctl).</summary>
     public BindingRecord? RecordOf(Ipv6Prefix prefix) => _cache.FindByPrefix(prefix) is { } e ? ToRecord(e) : null;
+
+    /// <summary>The store record of the entry holding <paramref name="address"/> as its IPv4 home address (tests, ctl).</summary>
+    public BindingRecord? RecordOf(Ipv4Address address) => _cache.FindByIpv4HomeAddress(address) is { } e ? ToRecord(e) : null;
 }

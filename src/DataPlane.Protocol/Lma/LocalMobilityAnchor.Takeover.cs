@@ -15,7 +15,7 @@ public sealed partial class LocalMobilityAnchor
     /// Install a shard's stored bindings into an empty cache, as the active that wrote them had them: every
     /// active entry gets its tunnel and routes (TunnelUp, RouteAdd) and a fresh grant of its lifetime
     /// (refreshes were never stored), every de-registered one the rest of its hold-down. Records that conflict
-    /// (a prefix claimed twice, outside the pool) are refused and counted, not half-installed.
+    /// (a prefix or IPv4 home address claimed twice, outside the pools) are refused and counted, not half-installed.
     /// <para>
     /// Returns the Restart Counter to answer with: the shard's <paramref name="storedRestartCounter"/> unchanged
     /// when every acknowledged change is known to be in the store (AcknowledgeAfterCommit: RFC 5847 says a
@@ -49,13 +49,15 @@ public sealed partial class LocalMobilityAnchor
     {
         var r = stored.Record;
         var prefixes = r.HomeNetworkPrefixes.ToArray();
-        if (prefixes.Length == 0 || prefixes.Any(_cache.IsPrefixInUse) || prefixes.Distinct().Count() != prefixes.Length) return false;
+        if (prefixes.Length == 0 && r.Ipv4HomeAddress is null) return false;
+        if (prefixes.Any(_cache.IsPrefixInUse) || prefixes.Distinct().Count() != prefixes.Length) return false;
         if (r.State == BindingCacheState.Active && r.ProxyCareOfAddress is null) return false;
-        if (r.PrefixesFromPool)
-        {
-            if (_pool is null || !prefixes.All(_pool.IsFree)) return false;
-            foreach (var p in prefixes) _pool.TryClaim(p);
-        }
+        if (r.PrefixesFromPool && (_pool is null || !prefixes.All(_pool.IsFree))) return false;
+        // RFC 5844: the address must be free in this member's IPv4 pool (which marks every bound address, static
+        // or dynamic), so claiming it makes the pool exactly the active's and the address is never handed out twice.
+        if (r.Ipv4HomeAddress is { } v4 && (_ipv4Pool is null || !_ipv4Pool.IsFree(v4))) return false;
+        if (r.PrefixesFromPool) foreach (var p in prefixes) _pool!.TryClaim(p);
+        if (r.Ipv4HomeAddress is { } claimed) _ipv4Pool!.TryClaim(claimed);
         var entry = new BindingCacheEntry(r.MobileNodeIdentifier, r.LinkLayerIdentifier, r.AccessTechnologyType, prefixes, r.PrefixesFromPool)
         {
             StoreRevision = stored.Revision,
@@ -67,7 +69,12 @@ public sealed partial class LocalMobilityAnchor
             LastAcceptedTimestamp = r.LastAcceptedTimestamp,
         };
         _cache.Add(entry);
-        _awaitingDeletion++; // a new entry starts inactive; Activate moves it
+        if (r.Ipv4HomeAddress is { } address)
+        {
+            var network = _options.Ipv4HomeNetwork!;
+            _cache.SetIpv4HomeAddress(entry, address, network.Subnet.Length, network.DefaultRouter);
+        }
+        _awaitingDeletion++; // a new entry starts inactive; Activate moves it (and routes the IPv4 home address)
         if (r.State == BindingCacheState.Active)
         {
             Activate(entry, r.ProxyCareOfAddress!.Value, now);
@@ -96,7 +103,10 @@ public sealed partial class LocalMobilityAnchor
         foreach (var entry in _cache.Entries.ToList())
         {
             if (entry.State == BindingCacheState.Active)
+            {
                 foreach (var p in entry.HomeNetworkPrefixes) _actions.Add(new LmaAction.RouteRemove(p));
+                if (entry.Ipv4HomeAddress is { } v4) _actions.Add(new LmaAction.Ipv4RouteRemove(v4));
+            }
             _cache.Remove(entry);
         }
         foreach (var (mag, _) in _tunnels.All.ToList())
@@ -106,6 +116,7 @@ public sealed partial class LocalMobilityAnchor
         }
         _tunnels.Clear();
         _pool?.Clear();
+        _ipv4Pool?.Clear();
         _timers.Clear();
         _profileLookupsById.Clear();
         _profileLookupsByNode.Clear();

@@ -1,19 +1,19 @@
 namespace DataPlane.Protocol.Lma.Replication;
 
 /// <summary>
-/// The store key of a binding cache entry, relative to its shard's binding prefix: the entry's first home
-/// network prefix, which is unique in the cache and fixed for the entry's life (written "2001:db8:1::-64",
-/// so the key has no extra "/" level and reads well in `etcdctl get --prefix`). An entry without an IPv6
-/// prefix (an IPv4-only session, issue 15) would be keyed by its IPv4 home address the same way.
+/// The store key of a binding cache entry, relative to its shard's binding prefix: the entry's identity in RFC 5213
+/// §5.4.1 — MN-ID, access technology type and MN link-layer identifier — which is fixed for the entry's life and
+/// unique in the cache. (Its addresses are not: since RFC 5844 a session gains and loses its IPv6 prefixes and
+/// IPv4 home address while it lives, and an IPv4-only session has no prefix at all.) Written
+/// "{MN-ID, URI-escaped}~{ATT}~{MN-LL-ID hex or -}", so the key has no extra "/" level and reads well in
+/// `etcdctl get --prefix`.
 /// </summary>
 public static class BindingKeys
 {
-    internal static string Of(BindingCacheEntry entry) => OfRecord(entry.MobileNodeIdentifier, entry.HomeNetworkPrefixes);
+    internal static string Of(BindingCacheEntry entry) => Of(entry.MobileNodeIdentifier, entry.AccessTechnologyType, entry.LinkLayerIdentifier);
 
-    public static string Of(BindingRecord record) => OfRecord(record.MobileNodeIdentifier, record.HomeNetworkPrefixes);
+    public static string Of(BindingRecord record) => Of(record.MobileNodeIdentifier, record.AccessTechnologyType, record.LinkLayerIdentifier);
 
-    private static string OfRecord(string mobileNodeIdentifier, IReadOnlyList<Wire.Ipv6Prefix> prefixes) =>
-        prefixes.Count > 0
-            ? $"{prefixes[0].Address}-{prefixes[0].Length}"
-            : "mn-" + Uri.EscapeDataString(mobileNodeIdentifier);
+    private static string Of(string mobileNodeIdentifier, Wire.AccessTechnologyType att, Wire.OctetString? linkLayerIdentifier) =>
+        $"{Uri.EscapeDataString(mobileNodeIdentifier)}~{(int)att}~{linkLayerIdentifier?.ToString() ?? "-"}";
 }

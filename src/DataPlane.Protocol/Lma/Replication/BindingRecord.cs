@@ -10,7 +10,7 @@ namespace DataPlane.Protocol.Lma.Replication;
 /// <para>
 /// New fields are added as optional init properties with a default meaning "absent": the codec writes
 /// only what is set and ignores names it does not know, so an older reader skips a newer field and a
-/// newer reader reads an older record (issue 15's IPv4 home address goes in this way).
+/// newer reader reads an older record (issue 15's IPv4 home address went in this way, as "v4").
 /// </para>
 /// </summary>
 public sealed record BindingRecord
@@ -37,6 +37,12 @@ public sealed record BindingRecord
     public Ipv6Address? LastAcceptedFrom { get; init; }
     public ushort LastAcceptedSequence { get; init; }
     public PmipTimestamp? LastAcceptedTimestamp { get; init; }
+    /// <summary>
+    /// RFC 5844: the session's IPv4 home address, null without one. Its prefix length and default router are the
+    /// shard's IPv4 home network's (configuration, the same on every member), so only the address is stored; the
+    /// pool's state is exactly the set of these addresses, so a standby restores it by claiming each one.
+    /// </summary>
+    public Ipv4Address? Ipv4HomeAddress { get; init; }
 
     public bool Equals(BindingRecord? other) =>
         other is not null && MobileNodeIdentifier == other.MobileNodeIdentifier && LinkLayerIdentifier == other.LinkLayerIdentifier
@@ -44,7 +50,8 @@ public sealed record BindingRecord
         && PrefixesFromPool == other.PrefixesFromPool && State == other.State && ProxyCareOfAddress == other.ProxyCareOfAddress
         && DeregisteredBy == other.DeregisteredBy && MagLinkLocalAddress == other.MagLinkLocalAddress
         && LifetimeSeconds == other.LifetimeSeconds && DeleteAt == other.DeleteAt && LastAcceptedFrom == other.LastAcceptedFrom
-        && LastAcceptedSequence == other.LastAcceptedSequence && LastAcceptedTimestamp == other.LastAcceptedTimestamp;
+        && LastAcceptedSequence == other.LastAcceptedSequence && LastAcceptedTimestamp == other.LastAcceptedTimestamp
+        && Ipv4HomeAddress == other.Ipv4HomeAddress;
 
     public override int GetHashCode() => HashCode.Combine(MobileNodeIdentifier, State, ProxyCareOfAddress, HomeNetworkPrefixes.Count);
 }

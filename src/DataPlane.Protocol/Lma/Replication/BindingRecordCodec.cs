@@ -27,6 +27,7 @@ public static class BindingRecordCodec
             foreach (var p in r.HomeNetworkPrefixes) w.WriteStringValue(p.ToString());
             w.WriteEndArray();
             if (r.PrefixesFromPool) w.WriteBoolean("pool", true);
+            if (r.Ipv4HomeAddress is { } v4) w.WriteString("v4", v4.ToString());
             w.WriteString("state", r.State == BindingCacheState.Active ? "active" : "awaiting-deletion");
             if (r.ProxyCareOfAddress is { } mag) w.WriteString("mag", mag.ToString());
             if (r.DeregisteredBy is { } by) w.WriteString("deregBy", by.ToString());
@@ -72,6 +73,7 @@ public static class BindingRecordCodec
         Instant? deleteAt = null;
         ushort lastSeq = 0;
         PmipTimestamp? lastTs = null;
+        Ipv4Address? v4 = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             if (reader.TokenType != JsonTokenType.PropertyName) throw new FormatException("binding record: expected a property name");
@@ -90,6 +92,9 @@ public static class BindingRecordCodec
                         hnps.Add(Ipv6Prefix.TryParse(reader.GetString(), out var p) ? p : throw new FormatException($"binding record: bad prefix {reader.GetString()}"));
                     break;
                 case "pool": pool = reader.GetBoolean(); break;
+                case "v4":
+                    v4 = Ipv4Address.TryParse(reader.GetString(), out var a4) ? a4 : throw new FormatException("binding record: \"v4\" is not an IPv4 address");
+                    break;
                 case "state":
                     state = reader.GetString() switch
                     {
@@ -115,6 +120,7 @@ public static class BindingRecordCodec
         if (version < 1 || version > BindingRecord.Version) throw new FormatException($"binding record version {version} is not one this LMA reads (1..{BindingRecord.Version})");
         if (string.IsNullOrEmpty(mn)) throw new FormatException("binding record has no \"mn\"");
         if (hnps is null) throw new FormatException("binding record has no \"hnp\"");
+        if (hnps.Count == 0 && v4 is null) throw new FormatException("binding record has neither a home network prefix nor an IPv4 home address");
         if (state is not { } st) throw new FormatException("binding record has no \"state\"");
         if (st == BindingCacheState.Active && mag is null) throw new FormatException("active binding record has no \"mag\"");
         if (att is < 0 or > 255) throw new FormatException($"binding record: access technology type {att} out of range");
@@ -135,6 +141,7 @@ public static class BindingRecordCodec
             LastAcceptedFrom = lastFrom,
             LastAcceptedSequence = lastSeq,
             LastAcceptedTimestamp = lastTs,
+            Ipv4HomeAddress = v4,
         };
     }
 
