@@ -25,4 +25,9 @@ public enum SecurityDropReason : byte
     SequenceExhausted,
     /// <summary>Outbound: the host could not persist the sequence reservation, so the message was not sent.</summary>
     SequenceNotPersisted,
+    /// <summary>
+    /// Outbound, an LMA shard's active (issue 19): the sequence reservation is not yet in the shard's store, so a
+    /// standby taking over could not be sure to continue past it; the message was not sent (the peer retransmits).
+    /// </summary>
+    SequenceNotReplicated,
 }

@@ -125,9 +125,9 @@ public sealed class SignallingSecurity : IDisposable
     }
 
     /// <summary>The host could not persist the reservation: the messages protected since are not sent (counted here).</summary>
-    public void CountNotPersisted(int messages)
+    public void CountNotPersisted(int messages, SecurityDropReason reason = SecurityDropReason.SequenceNotPersisted)
     {
-        for (int i = 0; i < messages; i++) Counters.Drops.Increment(SecurityDropReason.SequenceNotPersisted);
+        for (int i = 0; i < messages; i++) Counters.Drops.Increment(reason);
     }
 
     // ---- Inbound ---------------------------------------------------------------------------------
