@@ -38,10 +38,10 @@ public sealed class ThroughputRun
         public readonly object Gate = new();
         public readonly AutoResetEvent Answered = new(false);
 
-        public Task<uint> TakeOverAsync(IReadOnlyList<StoredBinding> records, uint stored)
+        public Task<TakeoverResult> TakeOverAsync(IReadOnlyList<StoredBinding> records, uint stored, byte[]? storedEspSequences)
         {
             lock (Gate) Perform(Machine.TakeOver(records, stored == 0 ? 1 : stored, Instant.FromDateTime(DateTime.UtcNow), out uint c));
-            return Task.FromResult(stored == 0 ? 1u : stored);
+            return Task.FromResult(new TakeoverResult(stored == 0 ? 1u : stored, null)); // no ESP in the benchmark
         }
         public Task BringUpAsync() => Task.CompletedTask;
         public Task StepDownAsync(string reason) => throw new InvalidOperationException("stepped down during the benchmark: " + reason);

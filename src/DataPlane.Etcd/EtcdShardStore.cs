@@ -172,6 +172,23 @@ public sealed class EtcdShardStore : IDisposable
         return r.Succeeded;
     }
 
+    /// <summary>The shard's ESP sequence state as stored (null: none yet).</summary>
+    public async Task<byte[]?> GetEspSequencesAsync(CancellationToken ct)
+    {
+        var r = await _rpc.KVClient.RangeAsync(new RangeRequest { Key = ShardKeys.Bytes(Keys.EspSequences) }, deadline: Deadline, cancellationToken: ct);
+        return r.Kvs.FirstOrDefault()?.Value.ToByteArray();
+    }
+
+    /// <summary>Store the shard's ESP sequence state, only while this member holds the leader key. False when it does not.</summary>
+    public async Task<bool> PutEspSequencesAsync(byte[] value, long leaderRevision, CancellationToken ct)
+    {
+        var txn = new TxnRequest();
+        txn.Compare.Add(StillLeader(leaderRevision));
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ShardKeys.Bytes(Keys.EspSequences), Value = ByteString.CopyFrom(value) } });
+        var r = await _rpc.KVClient.TxnAsync(txn, deadline: Deadline, cancellationToken: ct);
+        return r.Succeeded;
+    }
+
     /// <summary>
     /// Every binding of the shard, paged, all pages at one revision (the first page's), so the result is a
     /// consistent snapshot. The watch continues from <c>Revision + 1</c>.

@@ -9,9 +9,10 @@ namespace DataPlane.Etcd;
 /// {root}/shards/{shard}                  the shard's LMA address and pools (checked for overlaps at start)
 /// {root}/lma/{shard}/leader              the active member's name, under its lease (the election key)
 /// {root}/lma/{shard}/restart-counter     the shard's RFC 5847 Restart Counter
+/// {root}/lma/{shard}/esp-sequences      the shard's ESP sequence state ("out|in PEER SPI VALUE" lines), with signalling keys
 /// {root}/lma/{shard}/bce/{key}           one binding cache entry (BindingRecord JSON)
 /// </code>
-/// One watch on <c>{root}/lma/{shard}/</c> sees all three.
+/// One watch on <c>{root}/lma/{shard}/</c> sees all of them.
 /// </summary>
 public sealed class ShardKeys
 {
@@ -23,6 +24,7 @@ public sealed class ShardKeys
         ShardPrefix = $"{Root}/lma/{shard}/";
         Leader = ShardPrefix + "leader";
         RestartCounter = ShardPrefix + "restart-counter";
+        EspSequences = ShardPrefix + "esp-sequences";
         BindingPrefix = ShardPrefix + "bce/";
         Registry = $"{Root}/shards/{shard}";
         RegistryPrefix = $"{Root}/shards/";
@@ -33,6 +35,7 @@ public sealed class ShardKeys
     public string ShardPrefix { get; }
     public string Leader { get; }
     public string RestartCounter { get; }
+    public string EspSequences { get; }
     public string BindingPrefix { get; }
     public string Registry { get; }
     public string RegistryPrefix { get; }

@@ -1,10 +1,13 @@
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json.Nodes;
 using DataPlane.Etcd;
 using DataPlane.Host.Lma.Replication;
 using DataPlane.Linux;
 using DataPlane.Protocol.Lma;
 using DataPlane.Protocol.Lma.Replication;
+using DataPlane.Protocol.Security;
+using DataPlane.Host.Runtime;
 using DataPlane.Wire;
 using Microsoft.Extensions.Logging;
 
@@ -21,6 +24,8 @@ public sealed partial class LmaDaemon : IShardHost
     private ShardReplicator? _replicator;
     private long _mobilityWhileNotActive;
     private uint _fileRestartCounter;
+    // The ESP sequence state a takeover stores before serving (the packet loop's; null between takeovers).
+    private Dictionary<SecurityStateKey, uint>? _pendingEspWrite;
 
     /// <summary>True while this LMA serves its address: always without etcd, only as the shard's active with it.</summary>
     private bool Serving => _replicator is null || _replicator.Status.Role == LmaRole.Active;
@@ -35,6 +40,15 @@ public sealed partial class LmaDaemon : IShardHost
         var store = new EtcdShardStore(etcd.Store, keys);
         var registration = ShardRegistry.Describe(_config.Protocol.LocalMobilityAnchorAddress, _config.Protocol.HomeNetworkPrefixPool);
         _replicator = new ShardReplicator(store, etcd.Election, etcd.Member, this, _clock, _log, registration, CheckRegistry);
+        // With signalling keys the shard's ESP sequence state lives in etcd too: a standby taking over must continue
+        // every SA past what this member sent (docs/high-availability.md, "ESP").
+        var replicator = _replicator;
+        _secure?.JoinShard(state => replicator.WriteEspSequences(Encoding.ASCII.GetBytes(SecureSignalling.FormatState(state)),
+            ok => _work.Post(() =>
+            {
+                _secure.ShardWriteCompleted(state, ok);
+                return true;
+            })));
         _log.LogInformation("etcd: shard {Shard} as member {Member} at {Endpoints}, acknowledge {Mode}, lease TTL {Ttl} s; standby until elected",
             etcd.Shard, etcd.Member, string.Join(",", etcd.Store.Endpoints), etcd.Acknowledge == BindingPersistence.AcknowledgeAfterCommit ? "after-commit" : "async",
             etcd.Election.LeaseTtl.TotalSeconds);
@@ -45,8 +59,17 @@ public sealed partial class LmaDaemon : IShardHost
     private string? CheckRegistry(Dictionary<string, string> shards) =>
         ShardRegistry.Conflict(_config.Etcd!.Shard, _config.Protocol.LocalMobilityAnchorAddress, _config.Protocol.HomeNetworkPrefixPool, shards);
 
-    Task<uint> IShardHost.TakeOverAsync(IReadOnlyList<StoredBinding> records, uint storedRestartCounter) => _work.Post(() =>
+    Task<TakeoverResult> IShardHost.TakeOverAsync(IReadOnlyList<StoredBinding> records, uint storedRestartCounter, byte[]? storedEspSequences) => _work.Post(() =>
     {
+        // ESP first: a bad stored state is an error before anything is installed (the takeover fails, we stay standby).
+        byte[]? espWrite = null;
+        if (_secure is { } secure)
+        {
+            var stored = storedEspSequences is null ? null
+                : SecureSignalling.ParseState(Encoding.ASCII.GetString(storedEspSequences).Split('\n'), $"etcd key {_replicator!.Store.Keys.EspSequences}");
+            _pendingEspWrite = secure.TakeOverShard(stored);
+            espWrite = Encoding.ASCII.GetBytes(SecureSignalling.FormatState(_pendingEspWrite));
+        }
         var now = _clock.Now;
         // Nothing in the store yet: a new shard (or a store that lost its data). Start from this host's own
         // counter file, which went up at this start, so the MAGs see a counter they have not seen.
@@ -55,7 +78,7 @@ public sealed partial class LmaDaemon : IShardHost
         foreach (var b in _dp.Machine.Bindings)
             if (b.State == BindingCacheState.Active) UpdateKernelRoutes(new LmaAction.BindingChanged(b.MobileNodeIdentifier, BindingChange.Created, b.ProxyCareOfAddress, b.HomeNetworkPrefixes, b.Ipv4HomeAddress));
         if (_dp.Machine.Counters.RecordsRejected > 0) _log.LogError("etcd: {Rejected} stored bindings conflicted and were not installed", _dp.Machine.Counters.RecordsRejected);
-        return counter;
+        return new TakeoverResult(counter, espWrite);
     });
 
     async Task IShardHost.BringUpAsync()
@@ -64,6 +87,9 @@ public sealed partial class LmaDaemon : IShardHost
         var address = _config.Protocol.LocalMobilityAnchorAddress;
         await _work.Post(() =>
         {
+            // The replicator stored the takeover's ESP sequence state: we may send.
+            if (_pendingEspWrite is { } esp) _secure?.ShardWriteCompleted(esp, committed: true);
+            _pendingEspWrite = null;
             try
             {
                 _netlink.AddAddress(etcd.AddressInterface, address, 128, noDad: true);
@@ -80,6 +106,8 @@ public sealed partial class LmaDaemon : IShardHost
         await _work.Post(() =>
         {
             _dp.Perform(_dp.Machine.Relinquish());
+            _secure?.LeaveShard();
+            _pendingEspWrite = null;
             foreach (var prefix in _kernelRoutes)
             {
                 try { _netlink.DeleteRoute(prefix, _config.HomeInterface); } catch (NetlinkException) { }

@@ -81,15 +81,79 @@ public sealed class SecureSignalling : IDisposable
             Security.CountNotPersisted(1);
             return;
         }
+        // An LMA shard's active: the reservation must be in the shard's store too, or a standby taking over could
+        // reuse the number (ReplicatedSequenceState). Normally it is, a block ahead; if not, hold and write.
+        if (_shard is { } shard && !shard.MaySend(Security))
+        {
+            Security.CountNotPersisted(1, SecurityDropReason.SequenceNotReplicated);
+            ReplicateToShard();
+            return;
+        }
         Socket.Send(tx, 0, 1);
     }
 
-    /// <summary>Once a second: the inbound right edges, when they moved.</summary>
+    /// <summary>Once a second: the inbound right edges, when they moved (and a shard write that failed, again).</summary>
     public void Maintain(Instant now)
     {
-        if (now < _nextStateWrite || !Security.StateChanged) return;
-        _nextStateWrite = now + TimeSpan.FromSeconds(1);
-        Persist();
+        if (now < _nextStateWrite) return;
+        if (Security.StateChanged)
+        {
+            _nextStateWrite = now + TimeSpan.FromSeconds(1);
+            Persist();
+        }
+        else if (_shard is { Serving: true, WriteInFlight: false })
+        {
+            _nextStateWrite = now + TimeSpan.FromSeconds(1);
+            ReplicateToShard();
+        }
+    }
+
+    // ---- an LMA shard (issue 19): the sequence state in etcd besides the file --------------------------------------
+
+    private ReplicatedSequenceState? _shard;
+    private Action<Dictionary<SecurityStateKey, uint>>? _writeToShard;
+
+    /// <summary>The shard's copy of the sequence state, for ctl; null outside a shard.</summary>
+    public ReplicatedSequenceState? Shard => _shard;
+
+    /// <summary>
+    /// Become a shard member: nothing goes out until <see cref="TakeOverShard"/>'s write is committed, and every local
+    /// persist also hands the state to <paramref name="write"/>, which answers with <see cref="ShardWriteCompleted"/>
+    /// on the packet loop.
+    /// </summary>
+    public void JoinShard(Action<Dictionary<SecurityStateKey, uint>> write)
+    {
+        _shard = new ReplicatedSequenceState();
+        _writeToShard = write;
+    }
+
+    /// <summary>Takeover: continue from the shard's stored state; returns the state to store before serving.</summary>
+    public Dictionary<SecurityStateKey, uint> TakeOverShard(IReadOnlyDictionary<SecurityStateKey, uint>? stored)
+    {
+        var write = _shard!.TakeOver(Security, stored);
+        Persist(); // the jump forward is on disk too, before anything is sent
+        return write;
+    }
+
+    /// <summary>Step down: send nothing on the shard's SAs until the next takeover.</summary>
+    public void LeaveShard() => _shard?.StepDown();
+
+    /// <summary>The shard's store answered a write of <paramref name="state"/>.</summary>
+    public void ShardWriteCompleted(Dictionary<SecurityStateKey, uint> state, bool committed)
+    {
+        if (_shard is not { } shard) return;
+        if (!committed)
+        {
+            shard.WriteFailed(state);
+            return;
+        }
+        shard.Written(state);
+        ReplicateToShard(); // it moved on meanwhile
+    }
+
+    private void ReplicateToShard()
+    {
+        if (_shard?.NextWrite(Security) is { } write) _writeToShard!(write);
     }
 
     /// <summary>Re-read the keys (SIGHUP, `ctl sas reload`). Null on success, else why the old keys stay.</summary>
@@ -116,6 +180,7 @@ public sealed class SecureSignalling : IDisposable
         {
             WriteState(_config.StateFile, Security.ExportState());
             Security.MarkPersisted();
+            ReplicateToShard();
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -128,27 +193,37 @@ public sealed class SecureSignalling : IDisposable
     /// <summary>One line per SA: "out|in PEER SPI VALUE". Written to a temporary file, flushed to disk, renamed over.</summary>
     internal static void WriteState(string path, IReadOnlyDictionary<SecurityStateKey, uint> state)
     {
-        var text = new StringBuilder("# dataplane ESP sequence state: outbound reservations and inbound right edges; do not edit\n");
-        foreach (var (k, v) in state.OrderBy(kv => kv.Key.Direction).ThenBy(kv => kv.Key.Peer.ToString(), StringComparer.Ordinal).ThenBy(kv => kv.Key.Spi))
-            text.Append(CultureInfo.InvariantCulture, $"{(k.Direction == SaDirection.Outbound ? "out" : "in")} {k.Peer} {k.Spi} {v}\n");
+        var text = FormatState(state);
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
         var tmp = path + ".tmp";
         using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
         {
-            f.Write(Encoding.ASCII.GetBytes(text.ToString()));
+            f.Write(Encoding.ASCII.GetBytes(text));
             f.Flush(flushToDisk: true);
         }
         File.SetUnixFileMode(tmp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         File.Move(tmp, path, overwrite: true);
     }
 
-    internal static Dictionary<SecurityStateKey, uint> ReadState(string path)
+    /// <summary>The state as the file and the shard's etcd key hold it: a comment, then one "out|in PEER SPI VALUE" line per SA.</summary>
+    public static string FormatState(IReadOnlyDictionary<SecurityStateKey, uint> state)
+    {
+        var text = new StringBuilder("# dataplane ESP sequence state: outbound reservations and inbound right edges; do not edit\n");
+        foreach (var (k, v) in state.OrderBy(kv => kv.Key.Direction).ThenBy(kv => kv.Key.Peer.ToString(), StringComparer.Ordinal).ThenBy(kv => kv.Key.Spi))
+            text.Append(CultureInfo.InvariantCulture, $"{(k.Direction == SaDirection.Outbound ? "out" : "in")} {k.Peer} {k.Spi} {v}\n");
+        return text.ToString();
+    }
+
+    internal static Dictionary<SecurityStateKey, uint> ReadState(string path) =>
+        File.Exists(path) ? ParseState(File.ReadAllLines(path), path) : [];
+
+    /// <summary><see cref="FormatState"/>'s lines back; a bad line is an <see cref="InvalidDataException"/> naming <paramref name="source"/> and the line.</summary>
+    public static Dictionary<SecurityStateKey, uint> ParseState(IEnumerable<string> lines, string path)
     {
         var state = new Dictionary<SecurityStateKey, uint>();
-        if (!File.Exists(path)) return state;
         int n = 0;
-        foreach (var raw in File.ReadAllLines(path))
+        foreach (var raw in lines)
         {
             n++;
             var line = raw.Trim();

@@ -1,10 +1,12 @@
 using System.Diagnostics;
+using System.Text;
 using DataPlane.Etcd;
 using DataPlane.Host.Lma.Replication;
 using DataPlane.Host.Runtime;
 using DataPlane.Protocol;
 using DataPlane.Protocol.Lma;
 using DataPlane.Protocol.Lma.Replication;
+using DataPlane.Protocol.Security;
 using DataPlane.Wire;
 using Microsoft.Extensions.Logging;
 
@@ -34,8 +36,12 @@ public sealed class ReplicaMember : IShardHost, IDisposable
     /// test machine stalls the renewals for ~0.6 s, which a loaded CI machine does; the tests check decisions, not speed.</param>
     /// <param name="address">The shard's LMA address and <paramref name="pool"/> its prefix pool, as registered in etcd (checked against the other shards).</param>
     public ReplicaMember(string name, string shard, IReadOnlyList<Uri> endpoints, ILogger log, BindingPersistence mode = BindingPersistence.AcknowledgeAfterCommit,
-        uint fileRestartCounter = 1, TimeSpan? leaseTtl = null, Ipv6Address? address = null, Ipv6Prefix? pool = null)
+        uint fileRestartCounter = 1, TimeSpan? leaseTtl = null, Ipv6Address? address = null, Ipv6Prefix? pool = null,
+        SecurityAssociationPairOptions? esp = null)
     {
+        if (esp is not null)
+            Security = new SignallingSecurity(new SignallingSecurityOptions { Peers = [new SecurityPeerOptions(Mag1, [esp])], Role = SecurityRole.Responder },
+                new SplitMix64Random((ulong)Random.Shared.NextInt64()));
         var lma = address ?? LmaAddress;
         var prefixes = pool ?? Pool;
         Name = name;
@@ -111,18 +117,31 @@ public sealed class ReplicaMember : IShardHost, IDisposable
         }
     }
 
-    public Task<uint> TakeOverAsync(IReadOnlyList<StoredBinding> records, uint storedRestartCounter)
+    public Task<TakeoverResult> TakeOverAsync(IReadOnlyList<StoredBinding> records, uint storedRestartCounter, byte[]? storedEspSequences)
     {
         lock (_loop)
         {
+            byte[]? espWrite = null;
+            if (Security is { } security)
+            {
+                // As LmaDaemon does: continue from the stored state, store ours (a block ahead) before serving.
+                var stored = storedEspSequences is null ? null : SecureSignalling.ParseState(Encoding.ASCII.GetString(storedEspSequences).Split('\n'), "etcd");
+                _pendingEsp = EspGuard.TakeOver(security, stored);
+                espWrite = Encoding.ASCII.GetBytes(SecureSignalling.FormatState(_pendingEsp));
+            }
             Perform(Machine.TakeOver(records, storedRestartCounter != 0 ? storedRestartCounter : FileRestartCounter, _clock.Now, out uint counter));
-            return Task.FromResult(counter);
+            return Task.FromResult(new TakeoverResult(counter, espWrite));
         }
     }
 
     public Task BringUpAsync()
     {
-        lock (_loop) if (_servingSince < 0) _servingSince = Stopwatch.GetTimestamp();
+        lock (_loop)
+        {
+            if (_pendingEsp is { } esp) EspGuard.Written(esp);
+            _pendingEsp = null;
+            if (_servingSince < 0) _servingSince = Stopwatch.GetTimestamp();
+        }
         return Task.CompletedTask;
     }
 
@@ -132,8 +151,48 @@ public sealed class ReplicaMember : IShardHost, IDisposable
         {
             EndServing();
             Perform(Machine.Relinquish());
+            EspGuard.StepDown();
+            _pendingEsp = null;
         }
         return Task.CompletedTask;
+    }
+
+    // ---- ESP (optional): the LMA's SAs with Mag1, the shard's sequence state in etcd as LmaDaemon keeps it ----------
+
+    private Dictionary<SecurityStateKey, uint>? _pendingEsp;
+
+    /// <summary>The LMA side of the SA pair with <see cref="Mag1"/>; null without ESP.</summary>
+    public SignallingSecurity? Security { get; }
+    public ReplicatedSequenceState EspGuard { get; } = new();
+
+    /// <summary>
+    /// Protect a PBA for <see cref="Mag1"/> and send it if the shard's store covers its sequence number (as
+    /// SecureSignalling.Send does); the ESP bytes, or null when held. Every local change goes to etcd behind it.
+    /// </summary>
+    public byte[]? SendEspPba()
+    {
+        lock (_loop)
+        {
+            var mh = new byte[64];
+            var output = new byte[mh.Length + SignallingSecurity.MaxOverhead];
+            Assert.True(Security!.TryProtect(Mag1, mh, output, _clock.Now, out int length));
+            bool send = EspGuard.MaySend(Security);
+            ReplicateEsp();
+            return send ? output[..length] : null;
+        }
+    }
+
+    private void ReplicateEsp()
+    {
+        if (EspGuard.NextWrite(Security!) is not { } write) return;
+        Replicator.WriteEspSequences(Encoding.ASCII.GetBytes(SecureSignalling.FormatState(write)), ok =>
+        {
+            lock (_loop)
+            {
+                if (ok) EspGuard.Written(write);
+                else EspGuard.WriteFailed(write);
+            }
+        });
     }
 
     private void EndServing()
@@ -175,6 +234,7 @@ public sealed class ReplicaMember : IShardHost, IDisposable
     public void Dispose()
     {
         if (!Dead) Kill();
+        Security?.Dispose();
     }
 
     /// <summary>Wait for a condition with a deadline (never a fixed sleep).</summary>

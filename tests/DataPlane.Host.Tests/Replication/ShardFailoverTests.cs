@@ -1,5 +1,8 @@
 using Xunit.Abstractions;
 using System.Diagnostics;
+using System.Security.Cryptography;
+using DataPlane.Protocol;
+using DataPlane.Protocol.Security;
 using DataPlane.Etcd.Tests;
 using DataPlane.Protocol.Lma;
 using DataPlane.Protocol.Lma.Replication;
@@ -198,6 +201,45 @@ public sealed class ShardFailoverTests(ITestOutputHelper output)
         Assert.True(ReplicaMember.WaitFor(() => a.Role == LmaRole.Active ^ b.Role == LmaRole.Active, Long), $"a {a.Role}, b {b.Role}");
         var active = a.Role == LmaRole.Active ? a : b;
         Assert.Equal(10, active.Machine.BindingCacheCount);
+        Assert.Empty(ReplicaMember.Overlaps([a, b]));
+    }
+
+    [Fact]
+    public void The_new_active_continues_every_esp_sequence_past_the_dead_one_from_etcd()
+    {
+        using var etcd = LocalEtcd.Start(1, output.WriteLine);
+        var shard = NewShard();
+        var magToLma = RandomNumberGenerator.GetBytes(32);
+        var lmaToMag = RandomNumberGenerator.GetBytes(32);
+        var lmaPair = new SecurityAssociationPairOptions("a", EspAlgorithm.NullHmacSha256_128, 0x1001, magToLma, 0x2001, lmaToMag);
+        using var mag = new SignallingSecurity(new SignallingSecurityOptions
+        {
+            Peers = [new SecurityPeerOptions(ReplicaMember.LmaAddress, [new SecurityAssociationPairOptions("a", EspAlgorithm.NullHmacSha256_128, 0x2001, lmaToMag, 0x1001, magToLma)])],
+            Role = SecurityRole.Initiator,
+        }, new SplitMix64Random(3));
+        uint Accept(byte[] esp)
+        {
+            var verdict = mag.Unprotect(ReplicaMember.LmaAddress, ReplicaMember.Mag1, esp, default, out _);
+            Assert.True(verdict.Accepted, $"the MAG refused a PBA: {verdict.Reason}");
+            return Wire.EspPacket.ReadSequenceNumber(esp);
+        }
+
+        using var a = new ReplicaMember("a", shard, etcd.Endpoints, new OutputLogger(output, "a", _clock), esp: lmaPair);
+        WaitRole(a, LmaRole.Active);
+        using var b = new ReplicaMember("b", shard, etcd.Endpoints, new OutputLogger(output, "b", _clock), esp: lmaPair);
+        WaitRole(b, LmaRole.Standby);
+        Assert.True(a.EspGuard.Serving);
+        uint sent = 0;
+        for (int i = 0; i < 30; i++) sent = Accept(a.SendEspPba() ?? throw new Xunit.Sdk.XunitException("the active held a PBA its takeover write covered"));
+
+        a.Kill();
+        WaitRole(b, LmaRole.Active);
+        Assert.True(ReplicaMember.WaitFor(() => b.EspGuard.Serving, Long));
+        // What b read from etcd covered everything a sent; b continues after it and the MAG takes it as new.
+        uint first = Accept(b.SendEspPba() ?? throw new Xunit.Sdk.XunitException("the new active held its first PBA"));
+        Assert.True(first > sent, $"the new active sent {first}, the dead one had sent up to {sent}");
+        for (int i = 0; i < 10; i++) Accept(b.SendEspPba()!);
+        Assert.Equal(0, mag.Counters.Drops.Total);
         Assert.Empty(ReplicaMember.Overlaps([a, b]));
     }
 }

@@ -224,6 +224,7 @@ public sealed class ShardReplicator : IDisposable
                 await Task.Delay(5, _stop.Token);
             }
             uint stored = await _store.GetRestartCounterAsync(_stop.Token) ?? 0;
+            var espSequences = await _store.GetEspSequencesAsync(_stop.Token);
             List<StoredBinding> records;
             lock (_replica)
             {
@@ -232,9 +233,13 @@ public sealed class ShardReplicator : IDisposable
                 _replica.Clear();
                 _replica.Advance(leaderRevision);
             }
-            var counter = await _host.TakeOverAsync(records, stored);
+            var (counter, espWrite) = await _host.TakeOverAsync(records, stored, espSequences);
             if (counter != stored && !await _store.PutRestartCounterAsync(counter, leaderRevision, _stop.Token))
                 throw new InvalidOperationException("lost the leader key while storing the restart counter");
+            // Our ESP sequences start past everything the previous active could have sent; store ours, a block
+            // ahead, before the first message goes out (ReplicatedSequenceState).
+            if (espWrite is not null && !await _store.PutEspSequencesAsync(espWrite, leaderRevision, _stop.Token))
+                throw new InvalidOperationException("lost the leader key while storing the ESP sequence state");
             await _host.BringUpAsync();
             var took = Stopwatch.GetElapsedTime(started);
             Status.LastTakeover = new TakeoverRecord(_clock.Now, took, records.Count, stored, counter, Status.Leader);
@@ -415,6 +420,31 @@ public sealed class ShardReplicator : IDisposable
     }
 
     // ---- the active's writes ----------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Store the active's ESP sequence state (called on the packet loop; returns at once). <paramref name="done"/> gets
+    /// true once etcd committed it under our leader key, false if it did not (not the leader any more, or etcd
+    /// unreachable within the request deadline: the caller retries with newer state later).
+    /// </summary>
+    public void WriteEspSequences(byte[] value, Action<bool> done)
+    {
+        long leaderRevision = Interlocked.Read(ref _leaderRevision);
+        _ = Task.Run(async () =>
+        {
+            bool ok = false;
+            try
+            {
+                ok = leaderRevision != 0 && await _store.PutEspSequencesAsync(value, leaderRevision, _stop.Token);
+                NoteSuccess();
+            }
+            catch (Exception e) when (e is RpcException or OperationCanceledException && !_stop.IsCancellationRequested)
+            {
+                NoteFailure(e);
+            }
+            catch (OperationCanceledException) { }
+            done(ok);
+        });
+    }
 
     /// <summary>Queue one of the machine's writes (called on the packet loop; returns at once).</summary>
     public void Write(LmaAction.StoreBinding w)
