@@ -93,4 +93,46 @@ public class ScenarioReplicationTests
             Assert.Equal(10, d.Lma.Machine.BindingCacheCount);
             Assert.Empty(DomainInvariants.CheckAll(d, TimeSpan.FromSeconds(1)));
         });
+
+    [Fact]
+    public void A_standby_taking_over_dual_stack_and_ipv4_only_vms_keeps_every_ipv4_home_address_and_never_hands_one_out_twice() =>
+        SimulationSeed.Run(1904, nameof(A_standby_taking_over_dual_stack_and_ipv4_only_vms_keeps_every_ipv4_home_address_and_never_hands_one_out_twice), seed =>
+        {
+            var d = new PmipDomain(seed, new DomainOptions
+            {
+                MagCount = 2,
+                Service = IpService.DualStack,
+                ConfigureLma = o => o with { Persistence = BindingPersistence.AcknowledgeAfterCommit, RestartCounter = 7 },
+            });
+            var store = new InMemoryBindingStore(TimeSpan.FromMilliseconds(2));
+            d.Lma.Store = store;
+            var vms = Enumerable.Range(0, 30).Select(_ => d.AddVm()).ToList();
+            foreach (var vm in vms) d.Boot(vm, d.Mags[vm.Index % 2]);
+            d.Sim.RunFor(TimeSpan.FromSeconds(5));
+            var addresses = vms.ToDictionary(v => v.Index, v => Assert.NotNull(v.Ipv4Address));
+            var ipv4Routes = new Dictionary<Wire.Ipv4Address, Wire.Ipv6Address>(d.Lma.Ipv4Routes);
+            Assert.Equal(30, ipv4Routes.Count);
+            long pbus = d.Mags.Sum(m => m.Machine.Counters.PbusSent.Total);
+
+            d.Lma.FailOver(TimeSpan.FromSeconds(1.5), () => store.Records);
+            d.Sim.RunFor(TimeSpan.FromSeconds(20));
+            Assert.Equal(ipv4Routes, d.Lma.Ipv4Routes);
+            Assert.Equal(30, d.Lma.Machine.Ipv4HomeAddressesAllocated);
+            Assert.Equal(pbus, d.Mags.Sum(m => m.Machine.Counters.PbusSent.Total));
+            Assert.Empty(DomainInvariants.CheckAll(d, TimeSpan.FromSeconds(1)));
+
+            // After the takeover: half the VMs migrate (keeping their addresses), ten new ones boot and get addresses
+            // nobody holds.
+            foreach (var vm in vms.Where(v => v.Index % 2 == 0))
+                d.Migrate(vm, d.Mags[1], MigrationOrder.NewMagRegistersFirst, TimeSpan.FromMilliseconds(100));
+            var late = Enumerable.Range(0, 10).Select(_ => d.AddVm()).ToList();
+            foreach (var vm in late) d.Boot(vm, d.Mags[0]);
+            d.Sim.RunFor(TimeSpan.FromSeconds(10));
+            Assert.All(vms, v => Assert.Equal(addresses[v.Index], v.Ipv4Address));
+            var all = vms.Concat(late).Select(v => Assert.NotNull(v.Ipv4Address)).ToList();
+            Assert.Equal(all.Count, all.Distinct().Count());
+            Assert.Equal(0, store.Conflicts);
+            Assert.Empty(d.Lma.Violations);
+            Assert.Empty(DomainInvariants.CheckAll(d, TimeSpan.FromSeconds(1)));
+        });
 }
