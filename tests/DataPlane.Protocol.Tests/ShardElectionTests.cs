@@ -98,6 +98,19 @@ public class ShardElectionTests
     }
 
     [Fact]
+    public void The_previous_holders_key_going_away_seen_after_our_campaign_is_not_a_reason_to_step_down()
+    {
+        // The watch delivers the deletion of the old key (revision 40) after our campaign created ours at 42: seen
+        // on a loaded machine in the partition test, where the new active abdicated 30 ms after taking over.
+        var e = Active(out var now);
+        Assert.Empty(e.Handle(new ElectionEvent.LeaderObserved(null, null, Revision: 40), now));
+        Assert.Empty(e.Handle(new ElectionEvent.LeaderObserved(3, "old", Revision: 41), now));
+        Assert.Equal(LmaRole.Active, e.Role);
+        // Our own key deleted later (revision 50) is: step down.
+        Assert.Contains(e.Handle(new ElectionEvent.LeaderObserved(null, null, Revision: 50), now), a => a is ElectionAction.StepDown);
+    }
+
+    [Fact]
     public void Resigning_steps_down_and_revokes_the_lease_so_the_standby_need_not_wait_for_the_ttl()
     {
         var e = Active(out var now);

@@ -323,10 +323,10 @@ public sealed class ShardReplicator : IDisposable
                         if (!_tracking) return;
                         lock (_replica) _replica.Put(key, value.Span, modRevision);
                     }, restart.Token);
-                    var (leader, _) = await _store.GetLeaderAsync(restart.Token);
+                    var (leader, leaderReadAt) = await _store.GetLeaderAsync(restart.Token);
                     lock (_replica) _replica.Advance(revision);
                     _needSnapshot = false;
-                    Raise(new ElectionEvent.LeaderObserved(leader?.LeaseId, leader?.Holder));
+                    Raise(new ElectionEvent.LeaderObserved(leader?.LeaseId, leader?.Holder, leaderReadAt));
                     _log.LogInformation("etcd: snapshot of shard {Shard} at revision {Revision}: {Count} bindings; leader {Leader}",
                         _store.Keys.Shard, revision, count, leader?.Holder ?? "none");
                 }
@@ -357,7 +357,7 @@ public sealed class ShardReplicator : IDisposable
         Status.LastWatchEvent = _clock.Now;
         if (c.Key == _store.Keys.Leader)
         {
-            Raise(new ElectionEvent.LeaderObserved(c.IsDelete ? null : c.LeaseId, c.IsDelete ? null : System.Text.Encoding.UTF8.GetString(c.Value.Span)));
+            Raise(new ElectionEvent.LeaderObserved(c.IsDelete ? null : c.LeaseId, c.IsDelete ? null : System.Text.Encoding.UTF8.GetString(c.Value.Span), c.ModRevision));
         }
         else if (_tracking && c.Key.StartsWith(_store.Keys.BindingPrefix, StringComparison.Ordinal))
         {

@@ -51,8 +51,12 @@ public abstract record ElectionEvent
     /// <summary>The store answered a renewal sent at <paramref name="SentAt"/>; a TTL of zero or less means the lease is gone.</summary>
     public sealed record KeepAliveAnswered(long LeaseId, TimeSpan Ttl, Instant SentAt) : ElectionEvent;
     public sealed record KeepAliveFailed(long LeaseId, string Reason) : ElectionEvent;
-    /// <summary>The shard's leader key, as read or watched: null holder when there is none.</summary>
-    public sealed record LeaderObserved(long? HolderLeaseId, string? Holder) : ElectionEvent;
+    /// <summary>
+    /// The shard's leader key, as read or watched: null holder when there is none. <paramref name="Revision"/> is the
+    /// store revision the observation is of (a watched change's, a read's), 0 when unknown: a watch can deliver the
+    /// deletion of the previous holder's key after this member's campaign created its own, and that must not count.
+    /// </summary>
+    public sealed record LeaderObserved(long? HolderLeaseId, string? Holder, long Revision = 0) : ElectionEvent;
     public sealed record CampaignAnswered(bool Won, long LeaderRevision, string? Holder) : ElectionEvent;
     public sealed record CampaignFailed(string Reason) : ElectionEvent;
     /// <summary>The host finished the takeover (state installed, address up and announced).</summary>
@@ -188,6 +192,7 @@ public sealed class ShardElection
                 {
                     Elections++;
                     _leaderVacant = false;
+                    _ourLeaderRevision = c.LeaderRevision;
                     Role = LmaRole.TakingOver;
                     _actions.Add(new ElectionAction.BecomeActive(c.LeaderRevision));
                 }
@@ -242,8 +247,13 @@ public sealed class ShardElection
 
     private TimeSpan KeepAliveInterval => _options.KeepAliveInterval ?? _ttl / 3;
 
+    // The create revision of our leader key while taking over or active.
+    private long _ourLeaderRevision;
+
     private void OnLeaderObserved(ElectionEvent.LeaderObserved o, Instant now)
     {
+        // Older than our own leader key: the previous holder's key (or its deletion), overtaken by our campaign.
+        if (Role is LmaRole.TakingOver or LmaRole.Active && o.Revision != 0 && o.Revision < _ourLeaderRevision) return;
         Leader = o.Holder;
         bool ours = o.HolderLeaseId is { } id && id == _leaseId && _leaseId != 0;
         if (o.HolderLeaseId is null)
