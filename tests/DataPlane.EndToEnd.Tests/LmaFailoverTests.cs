@@ -92,6 +92,53 @@ public sealed class LmaFailoverTests(ITestOutputHelper output)
         File.AppendAllText(Path.Combine(results, "lma-failover.txt"), summary + "\n");
     }
 
+    /// <summary>
+    /// The same with signalling in ESP and a dual-stack VM: the new active continues the shard's ESP sequences from
+    /// etcd, so the MAGs take its messages for new (no replay drop) and a migration after the takeover is signalled
+    /// through it; the VM keeps its IPv4 home address and reaches the client over IPv4 through the new active.
+    /// </summary>
+    [Fact]
+    public void After_a_failover_the_mags_accept_the_new_actives_esp_and_the_vm_keeps_its_ipv4_home_address()
+    {
+        using var tb = new Testbed(output, vms: 1, ha: true, keys: "null-hmac-sha256-128", ipv4: "dual");
+        tb.WaitForAddress(1, TimeSpan.FromSeconds(20));
+        var ipv4 = tb.WaitForIpv4Address(1, TimeSpan.FromSeconds(30));
+        string active = Role(tb, "lmaa") == "active" ? "lmaa" : "lmab";
+        string standby = active == "lmaa" ? "lmab" : "lmaa";
+        Assert.True(Testbed.WaitFor(() => Role(tb, standby) == "standby" && tb.Ctl(standby, "ha")!["replication"]!["replicaBindings"]!.GetValue<int>() == 1,
+            TimeSpan.FromSeconds(20)), $"the standby has not caught up: {tb.Ctl(standby, "ha")}");
+        Assert.True(tb.Ping4("vm1", ClientAddress4), "no IPv4 to the client before the failover");
+        var mag1 = MagSignalling(tb, "mag1");
+
+        int pid = int.Parse(File.ReadAllText(Path.Combine(tb.RunDir, $"{active}.pid")).Trim(), CultureInfo.InvariantCulture);
+        Process.GetProcessById(pid).Kill();
+        Assert.True(Testbed.WaitFor(() => Role(tb, standby) == "active", TimeSpan.FromSeconds(15)), $"{standby} did not take over: {tb.Ctl(standby, "ha")}\n{tb.Logs()}");
+
+        // The binding with its IPv4 home address, routed: the VM reaches the client over IPv4 through the new active.
+        var binding = Assert.Single(tb.Ctl(standby, "bindings")!.AsArray())!;
+        Assert.Equal($"{ipv4}/24", binding["ipv4"]!.GetValue<string>());
+        Assert.True(Testbed.WaitFor(() => tb.Ping4("vm1", ClientAddress4, 1), TimeSpan.FromSeconds(20)), $"no IPv4 to the client after the takeover\n{tb.Logs()}");
+        Assert.Equal(mag1, MagSignalling(tb, "mag1")); // nobody re-registered
+
+        // A migration after the takeover: PBUs and PBAs in ESP between both MAGs and the new active.
+        tb.Migrate(1, "mag2");
+        Assert.True(Testbed.WaitFor(() => tb.Ctl(standby, "bindings")!.AsArray().SingleOrDefault()?["mag"]?.GetValue<string>() == Testbed.Mag2Address,
+            TimeSpan.FromSeconds(20)), $"the migration after the takeover did not register at {standby}: {tb.Ctl(standby, "bindings")}\n{tb.Logs()}");
+        Assert.Equal([ipv4], tb.Ipv4Addresses(1));
+        Assert.True(Testbed.WaitFor(() => tb.Ping4("vm1", ClientAddress4, 1), TimeSpan.FromSeconds(20)), "no IPv4 to the client after the migration");
+        // The MAGs took every ESP message of the new active for new: its sequences continued past the dead one's.
+        foreach (var mag in new[] { "mag1", "mag2" })
+        {
+            var drops = tb.Ctl(mag, "stats")!["policy"]!["security"]!["drops"]!.AsObject();
+            Assert.False(drops.ContainsKey("replay"), $"{mag} dropped the new active's ESP as replays: {drops}");
+        }
+        var sa = tb.Ctl(standby, "sas")!.AsArray().First(a => a!["peer"]!.GetValue<string>() == Testbed.Mag2Address && a["direction"]!.GetValue<string>() == "out")!;
+        output.WriteLine($"{standby}'s SA to mag2 after the takeover: {sa.ToJsonString()}");
+        Assert.True(sa["packets"]!.GetValue<long>() > 0);
+    }
+
+    private const string ClientAddress4 = "198.51.100.10";
+
     private static List<(string Nai, string Hnp, string? Mag)> Bindings(Testbed tb, string lma) =>
         [.. tb.Ctl(lma, "bindings")!.AsArray().Select(b => (b!["nai"]!.GetValue<string>(), b["hnp"]!.ToJsonString(), b["mag"]?.GetValue<string>()))
             .OrderBy(b => b.Item1, StringComparer.Ordinal)];
