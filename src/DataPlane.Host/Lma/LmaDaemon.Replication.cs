@@ -38,7 +38,8 @@ public sealed partial class LmaDaemon : IShardHost
         RemoveLmaAddress();
         var keys = new ShardKeys(etcd.Store.Root, etcd.Shard);
         var store = new EtcdShardStore(etcd.Store, keys);
-        var registration = ShardRegistry.Describe(_config.Protocol.LocalMobilityAnchorAddress, _config.Protocol.HomeNetworkPrefixPool);
+        var registration = ShardRegistry.Describe(_config.Protocol.LocalMobilityAnchorAddress, _config.Protocol.HomeNetworkPrefixPool,
+            _config.Protocol.Ipv4HomeNetwork?.Subnet);
         _replicator = new ShardReplicator(store, etcd.Election, etcd.Member, this, _clock, _log, registration, CheckRegistry);
         // With signalling keys the shard's ESP sequence state lives in etcd too: a standby taking over must continue
         // every SA past what this member sent (docs/high-availability.md, "ESP").
@@ -57,7 +58,8 @@ public sealed partial class LmaDaemon : IShardHost
 
     /// <summary>Another shard with the same LMA address or an overlapping pool is a configuration error: do not serve.</summary>
     private string? CheckRegistry(Dictionary<string, string> shards) =>
-        ShardRegistry.Conflict(_config.Etcd!.Shard, _config.Protocol.LocalMobilityAnchorAddress, _config.Protocol.HomeNetworkPrefixPool, shards);
+        ShardRegistry.Conflict(_config.Etcd!.Shard, _config.Protocol.LocalMobilityAnchorAddress, _config.Protocol.HomeNetworkPrefixPool, shards,
+            _config.Protocol.Ipv4HomeNetwork?.Subnet);
 
     Task<TakeoverResult> IShardHost.TakeOverAsync(IReadOnlyList<StoredBinding> records, uint storedRestartCounter, byte[]? storedEspSequences) => _work.Post(() =>
     {

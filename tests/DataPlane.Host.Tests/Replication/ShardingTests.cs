@@ -39,6 +39,18 @@ public sealed class ShardingTests(ITestOutputHelper output)
         Assert.Null(ShardRegistry.Conflict("a", AddressA, PoolA, registered));
     }
 
+    [Theory]
+    [InlineData("10.201.0.0/24", null)]
+    [InlineData("10.200.0.128/25", "IPv4 pool 10.200.0.0/24, which overlaps")]
+    [InlineData("10.0.0.0/8", "overlaps")]
+    public void A_shard_conflicts_with_another_whose_ipv4_pool_overlaps(string ipv4Pool, string? expected)
+    {
+        var registered = new Dictionary<string, string> { ["a"] = ShardRegistry.Describe(AddressA, PoolA, Wire.Ipv4Prefix.Parse("10.200.0.0/24")) };
+        var conflict = ShardRegistry.Conflict("b", Ipv6Address.Parse("2001:db8:0:1::2"), Ipv6Prefix.Parse("2001:db8:200::/48"), registered, Wire.Ipv4Prefix.Parse(ipv4Pool));
+        if (expected is null) Assert.Null(conflict);
+        else Assert.Contains(expected, conflict);
+    }
+
     [Fact]
     public void Two_shards_are_active_at_once_with_their_own_bindings_and_an_overlapping_third_does_not_campaign()
     {
