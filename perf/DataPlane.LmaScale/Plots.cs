@@ -17,6 +17,27 @@ public static class Plots
     public static IEnumerable<string> Draw(string dir)
     {
         var palette = new ScottPlot.Palettes.Category10();
+        var failover = Path.Combine(dir, "failover.csv");
+        if (File.Exists(failover))
+        {
+            // Per run: when the standby was seen active after SIGKILL, and the longest gap the VM's TCP stream saw.
+            var rows = Read(failover);
+            var plt = new ScottPlot.Plot();
+            var ticks = new List<ScottPlot.Tick>();
+            for (int i = 0; i < rows.Count; i++)
+            {
+                plt.Add.Bar(new ScottPlot.Bar { Position = i * 3, Value = D(rows[i]["takeover_ms"]), FillColor = palette.GetColor(0) });
+                plt.Add.Bar(new ScottPlot.Bar { Position = i * 3 + 1, Value = D(rows[i]["longest_tcp_gap_ms"]), FillColor = palette.GetColor(1) });
+                ticks.Add(new ScottPlot.Tick(i * 3 + 0.5, $"run {rows[i]["run"]}\nload {rows[i]["load1_before"]}"));
+            }
+            plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
+            plt.Axes.Left.Label.Text = "ms";
+            plt.Title("SIGKILL of the active LMA: takeover seen (blue), longest TCP gap (orange)");
+            plt.Axes.Margins(bottom: 0);
+            string png = Path.Combine(dir, "failover.png");
+            plt.SavePng(png, 800, 450);
+            yield return png;
+        }
         var throughput = Path.Combine(dir, "throughput.csv");
         if (File.Exists(throughput))
         {
