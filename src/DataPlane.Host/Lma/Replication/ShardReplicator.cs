@@ -437,11 +437,11 @@ public sealed class ShardReplicator : IDisposable
                 ok = leaderRevision != 0 && await _store.PutEspSequencesAsync(value, leaderRevision, _stop.Token);
                 NoteSuccess();
             }
-            catch (Exception e) when (e is RpcException or OperationCanceledException && !_stop.IsCancellationRequested)
+            catch (Exception e)
             {
-                NoteFailure(e);
+                // Whatever failed, the caller must hear of it, or its state would wait for this write forever.
+                if (!_stop.IsCancellationRequested) NoteFailure(e);
             }
-            catch (OperationCanceledException) { }
             done(ok);
         });
     }
