@@ -120,6 +120,12 @@ public sealed partial class LocalMobilityAnchor
         _timers.Clear();
         _profileLookupsById.Clear();
         _profileLookupsByNode.Clear();
+        // RFC 6705 pairs are not replicated: the MAGs' direct routes run out with their lifetime, and the new
+        // active sets pairs up again from the traffic it sees.
+        _lrByEntry.Clear();
+        _lriOutstanding.Clear();
+        _lrHeldOff.Clear();
+        _lrSessions = 0;
         _storeWrites.Clear();
         _storeKeyOwner.Clear();
         _storeKeyWaiting.Clear();
