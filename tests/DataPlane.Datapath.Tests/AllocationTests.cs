@@ -87,6 +87,33 @@ public class AllocationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Ipv4_local_routing_allocates_nothing_for_packets_or_super_frames()
+    {
+        var f = LocalRoutingIpv4Tests.TwoIpv4Vms();
+        var local = LocalRoutingIpv4Tests.Udp4(MagFixture.VmIpv4, LocalRoutingIpv4Tests.Vm2Ipv4, length: 228);
+        var localBuffer = new byte[Packet.DefaultHeadroom + local.Length];
+        Assert.Equal(0, Measure("IPv4 VM → VM on the same MAG", () =>
+        {
+            local.CopyTo(localBuffer, Packet.DefaultHeadroom);
+            f.Now += TimeSpan.FromMilliseconds(1);
+            var v = f.Dp.FromPort(MagFixture.Port, localBuffer, Packet.DefaultHeadroom, local.Length, OffloadInfo.None, f.Now);
+            if (v.Kind != VerdictKind.ToPort) throw new InvalidOperationException(v.ToString());
+        }));
+
+        var super = TestFrames.TcpSuperFrame(ipv6: false, payload: 30_000, TcpFlags.Ack, source4: MagFixture.VmIpv4,
+            destination4: LocalRoutingIpv4Tests.Vm2Ipv4);
+        var superBuffer = new byte[Packet.DefaultHeadroom + super.Length];
+        var offload = OffloadInfo.TcpSegmentation(GsoType.TcpV4, 1380, 66, EthernetFrame.HeaderLength + Ipv4Packet.MinHeaderLength, 16);
+        Assert.Equal(0, Measure("IPv4 super-frame → VM on the same MAG", () =>
+        {
+            super.CopyTo(superBuffer, Packet.DefaultHeadroom);
+            f.Now += TimeSpan.FromMilliseconds(1);
+            var v = f.Dp.FromPort(MagFixture.Port, superBuffer, Packet.DefaultHeadroom, super.Length, offload, f.Now);
+            if (v.Kind != VerdictKind.ToPort || !v.Offload.IsGso) throw new InvalidOperationException(v.ToString());
+        }));
+    }
+
+    [Fact]
     public void Noticing_vm_to_vm_traffic_at_the_lma_allocates_nothing()
     {
         var d = LmaLocalizedRoutingTests.TwoMags(new LmaDatapathOptions { TrafficObservationInterval = TimeSpan.FromMilliseconds(100) });

@@ -11,11 +11,11 @@ namespace DataPlane.Datapath.Tests;
 /// </summary>
 public class LocalRoutingTests
 {
-    private static readonly MacAddress Vm2Mac = MacAddress.Parse("52:54:00:ab:cd:ef");
-    private static readonly Ipv6Prefix Hnp2 = Ipv6Prefix.Parse("2001:db8:7::/64");
+    internal static readonly MacAddress Vm2Mac = MacAddress.Parse("52:54:00:ab:cd:ef");
+    internal static readonly Ipv6Prefix Hnp2 = Ipv6Prefix.Parse("2001:db8:7::/64");
     internal static readonly Ipv6Address Vm2Address = Ipv6Address.Parse("2001:db8:7::5054:ff:feab:cdef");
-    private static readonly PortId Port2 = new(2);
-    private const string Nai2 = "52-54-00-ab-cd-ef@vm.test";
+    internal static readonly PortId Port2 = new(2);
+    internal const string Nai2 = "52-54-00-ab-cd-ef@vm.test";
 
     internal static readonly Ipv6Address PeerMag = Ipv6Address.Parse("2001:db8:ffff::9");
     private static readonly Ipv6Prefix RemoteHnp = Ipv6Prefix.Parse("2001:db8:9::/64");

@@ -44,22 +44,28 @@ public sealed partial class MagDatapath
             SendIpv4ErrorToVm(port, v4, Icmpv4Type.TimeExceeded, (byte)Icmpv4TimeExceededCode.TimeToLiveExceededInTransit, 0, packet, now);
             return DropFromVm(port, DropReason.HopLimitExceeded);
         }
+        // Another VM's home address on this MAG (RFC 5213 §6.10.3 for IPv4): routed here, after the same checks.
+        var peer = LocalIpv4Peer(port, destination);
         int mtuLength = superFrameSegmentLength > 0 ? superFrameSegmentLength : info.NetworkLength;
         bool fragmented = mtuLength > _options.TunnelMtu;
         if (fragmented)
         {
             // RFC 2473 §7.2: with DF set, Fragmentation Needed with the tunnel MTU (path MTU discovery); without it,
-            // the tunnel packet is fragmented (the kernel does it on the raw socket's send).
+            // the tunnel packet is fragmented (the kernel does it on the raw socket's send). The MTU is the same for
+            // a VM on this MAG (the one the access link is given, as for IPv6); a packet without DF that the sender
+            // could put on this link fits the other VM's link as it is, so only the tunnel fragments.
             if (ip.DontFragment || superFrameSegmentLength > 0)
             {
                 SendIpv4ErrorToVm(port, v4, Icmpv4Type.DestinationUnreachable, (byte)Icmpv4DestinationUnreachableCode.FragmentationNeeded,
                     (uint)_options.TunnelMtu, packet, now);
                 return DropFromVm(port, DropReason.PacketTooBig);
             }
-            Counters.Ipv4TunnelFragmentations++;
+            if (peer is null) Counters.Ipv4TunnelFragmentations++;
         }
-        // RFC 2473 §3.1 / RFC 5844 §3.2.4: the tunnel entry point forwards, so the TTL goes down once.
+        // RFC 2473 §3.1 / RFC 5844 §3.2.4: the tunnel entry point forwards, so the TTL goes down once (RFC 1624
+        // incremental checksum update); so does the MAG routing between two of its ports.
         ip.TryDecrementTimeToLive();
+        if (peer is not null) return RouteLocally(session, peer, buffer, offset, in info, EtherType.Ipv4, superFrameSegmentLength == 0);
         if (superFrameSegmentLength == 0)
         {
             session.Vm.CountIn(info.NetworkLength);

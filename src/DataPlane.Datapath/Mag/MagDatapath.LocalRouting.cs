@@ -26,22 +26,8 @@ public sealed partial class MagDatapath
     {
         int length = info.NetworkLength;
         bool count = superFrameSegmentLength == 0;
-        if (_localRouting && _prefixes.TryLookup(destination, out var peer) && !ReferenceEquals(peer, port) && peer.Session is { } peerSession)
-        {
-            // Routed here: the frame becomes one from the router (the shared MAC) to the other VM, in place.
-            int frameLength = info.NetworkOffset + length;
-            EthernetFrame.WriteHeader(buffer.Slice(offset, EthernetFrame.HeaderLength), peerSession.Mac, _sharedMac, EtherType.Ipv6);
-            if (count)
-            {
-                session.Vm.CountIn(length);
-                session.Vm.Local.CountIn(1, length);
-                peerSession.Vm.CountOut(length);
-                peerSession.Vm.Local.CountOut(1, length);
-                peer.Counters.CountOut(frameLength);
-                Counters.RoutedLocally++;
-            }
-            return Verdict.ToPort(peer.Id, offset, frameLength);
-        }
+        if (_localRouting && _prefixes.TryLookup(destination, out var peer) && !ReferenceEquals(peer, port) && peer.Session is not null)
+            return RouteLocally(session, peer, buffer, offset, in info, EtherType.Ipv6, count);
         var routes = port.DirectRoutes;
         for (int i = 0; i < routes.Length; i++)
         {
@@ -66,6 +52,45 @@ public sealed partial class MagDatapath
     }
 
     /// <summary>
+    /// The port of another VM on this MAG whose IPv4 home address <paramref name="destination"/> is, with a session
+    /// that still holds it; null when local routing is off or the address is not one of ours (the LMA decides).
+    /// </summary>
+    private AccessPort? LocalIpv4Peer(AccessPort port, Ipv4Address destination)
+    {
+        if (!_localRouting || !_ipv4HomeAddresses.TryGetValue(destination.Value, out var peer) || ReferenceEquals(peer, port)) return null;
+        return peer.Session is { } peerSession && peerSession.Ipv4HomeAddressValue == destination.Value ? peer : null;
+    }
+
+    /// <summary>
+    /// Routed here: the frame becomes one from the router (the shared MAC) to the other VM, in place (its hop limit or
+    /// TTL already decremented); counted on both VMs unless <paramref name="count"/> is false (a super-frame, counted
+    /// as its segments by the caller).
+    /// </summary>
+    private Verdict RouteLocally(InstalledSession session, AccessPort peer, Span<byte> buffer, int offset, in FrameInfo info, EtherType etherType,
+        bool count)
+    {
+        var peerSession = peer.Session!;
+        int length = info.NetworkLength;
+        int frameLength = info.NetworkOffset + length;
+        EthernetFrame.WriteHeader(buffer.Slice(offset, EthernetFrame.HeaderLength), peerSession.Mac, _sharedMac, etherType);
+        if (count)
+        {
+            session.Vm.CountIn(length);
+            session.Vm.Local.CountIn(1, length);
+            peerSession.Vm.CountOut(length);
+            peerSession.Vm.Local.CountOut(1, length);
+            if (etherType == EtherType.Ipv4)
+            {
+                session.Vm4.CountIn(length);
+                peerSession.Vm4.CountOut(length);
+            }
+            peer.Counters.CountOut(frameLength);
+            Counters.RoutedLocally++;
+        }
+        return Verdict.ToPort(peer.Id, offset, frameLength);
+    }
+
+    /// <summary>
     /// A TCP super-frame routed to another VM here goes whole, with the descriptor it came with: the other VM's port has
     /// a vnet header, so its kernel takes it as one (or cuts it, as a bridge would). Its checksum stays partial.
     /// </summary>
@@ -80,6 +105,11 @@ public sealed partial class MagDatapath
         session.Vm.Local.CountIn(count, bytes);
         peer.Session!.Vm.CountOut(count, bytes);
         peer.Session.Vm.Local.CountOut(count, bytes);
+        if (!superFrame.IsIpv6)
+        {
+            session.Vm4.CountIn(count, bytes);
+            peer.Session.Vm4.CountOut(count, bytes);
+        }
         peer.Counters.CountOut(local.Length);
         Counters.RoutedLocally++;
         var descriptor = OffloadInfo.TcpSegmentation(offload.GsoType, (ushort)gsoSize, (ushort)superFrame.HeadersLength,
@@ -96,7 +126,9 @@ public sealed partial class MagDatapath
     {
         var l3 = frame[superFrame.NetworkOffset..superFrame.PacketEnd];
         int tcpLength = superFrame.PacketEnd - superFrame.TransportOffset;
-        uint pseudo = InternetChecksum.PseudoHeader(Ipv6Address.ReadFrom(l3[8..]), Ipv6Address.ReadFrom(l3[24..]), (uint)tcpLength, (byte)IpProtocol.Tcp);
+        uint pseudo = superFrame.IsIpv6
+            ? InternetChecksum.PseudoHeader(Ipv6Address.ReadFrom(l3[8..]), Ipv6Address.ReadFrom(l3[24..]), (uint)tcpLength, (byte)IpProtocol.Tcp)
+            : InternetChecksum.PseudoHeader(Ipv4Address.ReadFrom(l3[12..]), Ipv4Address.ReadFrom(l3[16..]), (ushort)tcpLength, (byte)IpProtocol.Tcp);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame.Slice(superFrame.TransportOffset + 16, 2), (ushort)~InternetChecksum.Finish(pseudo));
     }
 
