@@ -4,7 +4,11 @@
 # on the namespace testbed with the WAN emulator delaying each of the LMA's links and a MAG–MAG link beside it
 # (`testbed up --mag-link`, two hosts of one data centre).
 #
-#   perf/local-routing/measure.sh [--reps 3] [--delay 20ms] [--pings 20] [--iperf-seconds 3] [--out DIR]
+#   perf/local-routing/measure.sh [--reps 3] [--delay 20ms] [--pings 20] [--iperf-seconds 3] [--ipv4] [--out DIR]
+#
+# --ipv4 makes the VMs dual-stack (`testbed up --ipv4 dual`) and adds the placement same-mag-ipv4: the same ping and
+# iperf3 vm1 → vm2 on MAG1 to vm2's IPv4 home address (RFC 5844), routed by the MAG when on. (IPv4 between two MAGs
+# is not optimized: RFC 6705 routes carry IPv6 prefixes only.)
 #
 # Each repetition brings up one testbed per mode, alternating which mode goes first, and measures two placements:
 # same-mag (vm1 and vm2 on MAG1) and two-mags (vm2 migrated to MAG2; with optimization on, measured once both MAGs
@@ -16,7 +20,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TESTBED="$ROOT/scripts/testbed"
 DATAPLANE="$ROOT/artifacts/publish/dataplane/dataplane"
-reps=3 delay=20ms pings=20 seconds=3 out=""
+reps=3 delay=20ms pings=20 seconds=3 out="" ipv4=no
 while [ $# -gt 0 ]; do
   case $1 in
     --reps) reps=${2:?}; shift 2 ;;
@@ -24,6 +28,7 @@ while [ $# -gt 0 ]; do
     --pings) pings=${2:?}; shift 2 ;;
     --iperf-seconds) seconds=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
+    --ipv4) ipv4=yes; shift ;;
     *) echo "measure.sh: unknown argument $1" >&2; exit 64 ;;
   esac
 done
@@ -50,16 +55,31 @@ wait_addr() {
   return 1
 }
 
+vm_addr4() { # the VM's IPv4 home address (from the MAG's DHCP server), or nothing
+  ip -n "$NAME-vm$1" -4 addr show dev eth0 scope global 2>/dev/null | awk '/inet / { sub("/.*", "", $2); print $2; exit }'
+}
+
+wait_addr4() {
+  local k=$1 i a
+  for ((i = 0; i < 300; i++)); do
+    a=$(vm_addr4 "$k")
+    if [ -n "$a" ]; then echo "$a"; return 0; fi
+    sleep 0.1
+  done
+  echo "measure.sh: vm$k has no IPv4 address" >&2
+  return 1
+}
+
 mag_sends_directly() { # MAG1 has a confirmed RFC 6705 route
   "$DATAPLANE" ctl --socket "/run/dataplane-testbed/$NAME/mag1.sock" --json routes | grep -q '"egress": true'
 }
 
-# One placement: ping then iperf3 vm1 → vm2; appends a CSV row.
+# One placement: ping then iperf3 vm1 → vm2 (at an IPv6 address, or IPv4 with family 4); appends a CSV row.
 measure() {
-  local rep=$1 mode=$2 placement=$3 a2=$4 tag load stats
+  local rep=$1 mode=$2 placement=$3 a2=$4 family=${5:-6} tag load stats
   tag="$mode-$placement-$rep"
   load=$(cut -d' ' -f1 /proc/loadavg)
-  ip netns exec "$NAME-vm1" ping -6 -c "$pings" -i 0.2 -W 2 "$a2" >"$out/pings-$tag.txt"
+  ip netns exec "$NAME-vm1" ping "-$family" -c "$pings" -i 0.2 -W 2 "$a2" >"$out/pings-$tag.txt"
   # rtt min/avg/max/mdev = a/b/c/d ms
   stats=$(awk -F'[ /]' '/^rtt/ { print $7","$8","$9","$10 }' "$out/pings-$tag.txt")
   ip netns exec "$NAME-vm2" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
@@ -82,7 +102,7 @@ measure() {
 
 echo "rep,optimized,placement,pings,rtt_min_ms,rtt_avg_ms,rtt_max_ms,rtt_mdev_ms,iperf_mbit_s,load1" >"$out/runs.csv"
 {
-  echo "command: perf/local-routing/measure.sh --reps $reps --delay $delay --pings $pings --iperf-seconds $seconds"
+  echo "command: perf/local-routing/measure.sh --reps $reps --delay $delay --pings $pings --iperf-seconds $seconds$([ "$ipv4" = no ] || echo " --ipv4")"
   echo "commit: $(git -C "$ROOT" rev-parse --short HEAD)"
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -92,10 +112,16 @@ for ((rep = 1; rep <= reps; rep++)); do
   if ((rep % 2)); then modes=(off on); else modes=(on off); fi
   for mode in "${modes[@]}"; do
     NAME="lr$$r$rep$mode"
-    "$TESTBED" up --name "$NAME" --vms 2 --delay "$delay" --mag-link --optimized-routing "$mode" --owner-pid $$ >/dev/null
+    v4args=()
+    [ "$ipv4" = no ] || v4args=(--ipv4 dual)
+    "$TESTBED" up --name "$NAME" --vms 2 --delay "$delay" --mag-link --optimized-routing "$mode" "${v4args[@]}" --owner-pid $$ >/dev/null
     wait_addr 1 >/dev/null
     a2=$(wait_addr 2)
     measure "$rep" "$mode" same-mag "$a2"
+    if [ "$ipv4" = yes ]; then
+      wait_addr4 1 >/dev/null
+      measure "$rep" "$mode" same-mag-ipv4 "$(wait_addr4 2)" 4
+    fi
     "$TESTBED" migrate vm2 mag2 --name "$NAME" >/dev/null
     # Traffic first, so the LMA sees the pair (on) and the paths are warm (both): until MAG1 sends directly, or 3 s.
     for ((i = 0; i < 100; i++)); do

@@ -12,9 +12,12 @@ groups = {}
 for r in rows:
     groups.setdefault((r["placement"], r["optimized"]), []).append(r)
 
-KEYS = [("same-mag", "off"), ("same-mag", "on"), ("two-mags", "off"), ("two-mags", "on")]
+ALL_KEYS = [("same-mag", "off"), ("same-mag", "on"), ("same-mag-ipv4", "off"), ("same-mag-ipv4", "on"),
+            ("two-mags", "off"), ("two-mags", "on")]
 LABEL = {("same-mag", "off"): "same MAG, via LMA", ("same-mag", "on"): "same MAG, local",
+         ("same-mag-ipv4", "off"): "IPv4 same MAG, LMA", ("same-mag-ipv4", "on"): "IPv4 same MAG, local",
          ("two-mags", "off"): "two MAGs, via LMA", ("two-mags", "on"): "two MAGs, direct"}
+KEYS = [k for k in ALL_KEYS if k in groups]  # the IPv4 placement only when measured (--ipv4)
 
 print("placement | optimized | runs | RTT avg ms median (min..max over runs) | iperf3 Mbit/s median (min..max)")
 for k in KEYS:
@@ -29,7 +32,7 @@ for k in KEYS:
 
 def chart(name, column, title, unit, log):
     import math
-    w, h, left, bottom, top = 640, 360, 70, 60, 40
+    w, h, left, bottom, top = max(640, 130 * len(KEYS) + 90), 360, 70, 60, 40
     values = {k: [float(r[column]) for r in groups.get(k, [])] for k in KEYS}
     allv = [v for vs in values.values() for v in vs if v > 0]
     if not allv:
