@@ -95,22 +95,24 @@ public class LmaIpv4DatapathTests
     }
 
     [Fact]
-    public void Two_vms_of_one_subnet_reach_each_other_only_through_the_tunnel()
+    public void Two_vms_of_one_subnet_on_two_mags_reach_each_other_only_through_the_tunnel()
     {
+        // On two MAGs: RFC 6705 routes carry no IPv4, so the LMA path is the only one (on one MAG, the MAG routes it
+        // itself: LocalRoutingIpv4Tests).
         var d = new DomainFixture(ipv4: true);
         var vm2Mac = MacAddress.Parse("52:54:00:00:00:02");
         var vm2 = Ipv4Address.Parse("10.200.0.20");
         d.Policy.SetProfile("vm2@test", new Protocol.Lma.LmaMobileNodeProfile([]) { Ipv4Service = true, Ipv6Service = false, Ipv4HomeAddress = vm2 });
         d.Profiles[vm2Mac] = new VmProfile("vm2@test", [], DomainFixture.LmaAddress, vm2) { Ipv6Service = false, Ipv4PrefixLength = 24 };
         var port2 = new PortId(2);
-        d.M1.AddPort(port2, "vif2.0", vm2Mac);
+        d.M2.AddPort(port2, "vif2.0", vm2Mac);
         d.Attach(d.M1, ScapyIpv4Vectors.Discover);
         var discover2 = Hex.Bytes(ScapyIpv4Vectors.Discover);
         vm2Mac.WriteTo(discover2.AsSpan(6));
         vm2Mac.WriteTo(discover2.AsSpan(EthernetFrame.HeaderLength + 20 + 8 + 28));
         RefreshUdp(discover2);
-        d.Attach(d.M1, Hex.Of(discover2), port2);
-        Assert.True(d.M1.TryLookupIpv4HomeAddress(vm2, out var p2) && p2 == port2);
+        d.Attach(d.M2, Hex.Of(discover2), port2);
+        Assert.True(d.M2.TryLookupIpv4HomeAddress(vm2, out var p2) && p2 == port2);
 
         // vm1 asks for vm2's address: the MAG answers with the shared MAC (proxy ARP), never vm2.
         var arp = Packet.Of(ScapyIpv4Vectors.ArpForNeighbor); // who-has 10.200.0.20
@@ -118,7 +120,7 @@ public class LmaIpv4DatapathTests
         Assert.Equal(1, d.M1.Counters.All.Control[ControlFrameKind.ArpRequestProxied]);
 
         // vm1 → vm2 goes up the tunnel; the LMA hands it to its home device, whose kernel routes it back into the
-        // TUN; the LMA tunnels it to MAG1, which delivers it to vm2's port. Never across the MAG at layer 2.
+        // TUN; the LMA tunnels it to MAG2, which delivers it to vm2's port. Never at layer 2.
         var packet = MagIpv4Tests.Ipv4Udp(Vm, vm2, 100, true);
         var frame = Packet.Of(TestFrames.WithEthernet(packet, MagFixture.SharedMac, MagFixture.VmMac, EtherType.Ipv4));
         var up = d.M1.FromPort(MagFixture.Port, frame.Buffer, frame.Offset, frame.Length, OffloadInfo.None, d.Now);
@@ -127,9 +129,9 @@ public class LmaIpv4DatapathTests
         var toHome = d.Lma.FromTunnel(atLma.Buffer, atLma.Offset, atLma.Length, DomainFixture.Mag1, DomainFixture.LmaAddress, d.Now);
         Assert.Equal(VerdictKind.ToHome, toHome.Kind);
         var back = Home(d, atLma.Output(toHome), out var home);
-        Assert.Equal(VerdictKind.ToTunnel, back.Kind);
+        Assert.Equal((VerdictKind.ToTunnel, DomainFixture.Mag2), (back.Kind, back.TunnelDestination));
         var atMag = Packet.Of(home.Output(back));
-        var delivered = d.M1.FromTunnel(atMag.Buffer, atMag.Offset, atMag.Length, DomainFixture.LmaAddress, DomainFixture.Mag1, d.Now);
+        var delivered = d.M2.FromTunnel(atMag.Buffer, atMag.Offset, atMag.Length, DomainFixture.LmaAddress, DomainFixture.Mag2, d.Now);
         Assert.Equal((VerdictKind.ToPort, port2), (delivered.Kind, delivered.Port));
 
         // Routing it back into the device it came from, the LMA's kernel redirects vm1 to vm2 (same subnet, RFC 1812
