@@ -27,7 +27,8 @@ public sealed class OptimizedRoutingIpv4Tests(ITestOutputHelper output)
         // TCP at full speed: the guest's TCPV4 super-frames cross the MAG whole.
         tb.Background("vm2", "iperf3", "-s", "-1", "-p", "5201"); // stopped at Dispose
         var iperf = OptimizedRoutingTests.RunIperf(tb, "vm1", v2, seconds: 2);
-        double receivedBytes = iperf["end"]!["sum_received"]!["bytes"]!.GetValue<double>();
+        double receivedBytes = iperf["end"]?["sum_received"]?["bytes"]?.GetValue<double>()
+            ?? throw new InvalidOperationException("iperf3 reported no received bytes: " + iperf.ToJsonString());
         Assert.True(receivedBytes > 1_000_000, $"iperf3 moved only {receivedBytes} bytes vm1 → vm2");
         var (lmaRxAfter, lmaTxAfter) = LmaIpv4Tunnel(tb);
         var (vm1After, vm2After) = (Vm(tb, 1), Vm(tb, 2));

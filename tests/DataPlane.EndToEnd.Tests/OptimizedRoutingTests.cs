@@ -174,11 +174,13 @@ public sealed class OptimizedRoutingTests(ITestOutputHelper output)
     internal static JsonNode RunIperf(Testbed tb, string node, string target, int seconds)
     {
         var r = default(ShellResult);
-        // The server may take a moment to listen: retry the connection, not the measurement.
+        // The server may take a moment to listen: retry the connection, not the measurement. iperf3 3.12 with -J
+        // exits 0 when it could not connect, with the reason in the JSON's "error": that is looked at too.
         for (var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10); DateTime.UtcNow < deadline; Thread.Sleep(200))
         {
             r = tb.Exec(node, TimeSpan.FromSeconds(seconds + 30), "iperf3", "-c", target, "-p", "5201", "-t", seconds.ToString(CultureInfo.InvariantCulture), "-J");
-            if (r.ExitCode == 0) return JsonNode.Parse(r.Stdout)!;
+            var json = r.ExitCode == 0 ? JsonNode.Parse(r.Stdout) : null;
+            if (json is not null && json["error"] is null) return json;
             if (!r.Stdout.Contains("Connection refused", StringComparison.Ordinal)) break;
         }
         throw new InvalidOperationException($"iperf3 {node} → {target} failed: {r.Output}");
