@@ -183,4 +183,19 @@ public class LocalRoutingIpv4Tests
         Assert.Equal((15, 15), (f.Dp.VmIpv4Counters[MagFixture.VmMac].InPackets, f.Dp.VmIpv4Counters[LocalRoutingTests.Vm2Mac].OutPackets));
         Assert.Equal(0, f.Dp.TunnelCounters[MagFixture.Lma].OutPackets);
     }
+    [Fact]
+    public void A_tcpv4_super_frame_that_came_with_a_full_checksum_leaves_with_the_pseudo_header_sum_its_segments_need()
+    {
+        var f = TwoIpv4Vms();
+        var frame = TestFrames.TcpSuperFrame(ipv6: false, payload: 5_000, TcpFlags.Ack, source4: MagFixture.VmIpv4, destination4: Vm2Ipv4);
+        const int tcpAt = EthernetFrame.HeaderLength + Ipv4Packet.MinHeaderLength;
+        Assert.True(TcpSegment.TryCreate(frame.AsSpan(tcpAt), out var sent, out _));
+        sent.FillChecksum(MagFixture.VmIpv4, Vm2Ipv4); // a complete checksum over the whole super-frame, no NEEDS_CSUM
+        var (v, p) = f.FromVm(frame, new OffloadInfo { GsoType = GsoType.TcpV4, GsoSize = 1400 });
+        Assert.Equal((VerdictKind.ToPort, true, GsoType.TcpV4), (v.Kind, v.Offload.NeedsChecksum, v.Offload.GsoType));
+        Assert.True(TcpSegment.TryCreate(p.Buffer.AsSpan(v.Offset + tcpAt, v.Length - tcpAt), out var tcp, out _));
+        uint pseudo = InternetChecksum.PseudoHeader(MagFixture.VmIpv4, Vm2Ipv4, (ushort)(32 + 5_000), (byte)IpProtocol.Tcp);
+        Assert.Equal((ushort)~InternetChecksum.Finish(pseudo), tcp.Checksum);
+        Assert.Equal((4, 4), (f.Dp.VmCounters[MagFixture.VmMac].Local.InPackets, f.Dp.VmIpv4Counters[LocalRoutingTests.Vm2Mac].OutPackets));
+    }
 }
