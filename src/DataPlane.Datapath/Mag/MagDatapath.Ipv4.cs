@@ -65,7 +65,12 @@ public sealed partial class MagDatapath
         // RFC 2473 §3.1 / RFC 5844 §3.2.4: the tunnel entry point forwards, so the TTL goes down once (RFC 1624
         // incremental checksum update); so does the MAG routing between two of its ports.
         ip.TryDecrementTimeToLive();
-        if (peer is not null) return RouteLocally(session, peer, buffer, offset, in info, EtherType.Ipv4, superFrameSegmentLength == 0);
+        if (peer is not null)
+        {
+            // As for IPv6: a frame routed to another VM's port leaves with its checksum complete.
+            if (offload.NeedsChecksum) CompleteChecksum(buffer.Slice(offset, info.NetworkOffset + info.NetworkLength), in info, in offload);
+            return RouteLocally(session, peer, buffer, offset, in info, EtherType.Ipv4, superFrameSegmentLength == 0);
+        }
         if (superFrameSegmentLength == 0)
         {
             session.Vm.CountIn(info.NetworkLength);

@@ -98,9 +98,9 @@ public sealed partial class MagDatapath
     {
         var session = port.Session!;
         var peer = FindPort(local.Port)!;
-        if (!offload.NeedsChecksum) WritePartialTcpChecksum(frame, in superFrame);
+        if (!offload.NeedsChecksum) SuperFrameOffload.WritePartialChecksum(frame, in superFrame);
         int count = superFrame.SegmentCount(gsoSize);
-        long bytes = superFrame.PacketEnd - superFrame.NetworkOffset + (long)(count - 1) * (superFrame.HeadersLength - superFrame.NetworkOffset);
+        long bytes = SuperFrameOffload.SegmentBytes(in superFrame, count);
         session.Vm.CountIn(count, bytes);
         session.Vm.Local.CountIn(count, bytes);
         peer.Session!.Vm.CountOut(count, bytes);
@@ -115,21 +115,6 @@ public sealed partial class MagDatapath
         var descriptor = OffloadInfo.TcpSegmentation(offload.GsoType, (ushort)gsoSize, (ushort)superFrame.HeadersLength,
             (ushort)superFrame.TransportOffset, 16);
         return Verdict.ToPort(local.Port, local.Offset, local.Length, descriptor);
-    }
-
-    /// <summary>
-    /// What a TSO frame's TCP checksum field holds for whoever cuts it: the pseudo-header sum over the whole TCP
-    /// length, not complemented. A super-frame that came without NEEDS_CSUM carried a full checksum, meaningless to
-    /// its segments.
-    /// </summary>
-    private static void WritePartialTcpChecksum(Span<byte> frame, in TcpSuperFrame superFrame)
-    {
-        var l3 = frame[superFrame.NetworkOffset..superFrame.PacketEnd];
-        int tcpLength = superFrame.PacketEnd - superFrame.TransportOffset;
-        uint pseudo = superFrame.IsIpv6
-            ? InternetChecksum.PseudoHeader(Ipv6Address.ReadFrom(l3[8..]), Ipv6Address.ReadFrom(l3[24..]), (uint)tcpLength, (byte)IpProtocol.Tcp)
-            : InternetChecksum.PseudoHeader(Ipv4Address.ReadFrom(l3[12..]), Ipv4Address.ReadFrom(l3[16..]), (ushort)tcpLength, (byte)IpProtocol.Tcp);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame.Slice(superFrame.TransportOffset + 16, 2), (ushort)~InternetChecksum.Finish(pseudo));
     }
 
     /// <summary>
