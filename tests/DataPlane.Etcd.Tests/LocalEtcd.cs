@@ -88,14 +88,26 @@ public sealed class LocalEtcd : IDisposable
         foreach (var a in args) psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new InvalidOperationException("etcd did not start");
         var logFile = Path.Combine(_dir, $"m{i}.log");
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) File.AppendAllText(logFile, e.Data + "\n"); };
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) File.AppendAllText(logFile, e.Data + "\n"); };
+        p.ErrorDataReceived += (_, e) => AppendLog(logFile, e.Data);
+        p.OutputDataReceived += (_, e) => AppendLog(logFile, e.Data);
         p.BeginErrorReadLine();
         p.BeginOutputReadLine();
         File.WriteAllText(Path.Combine(_dir, $"m{i}.pid"), p.Id.ToString());
         m.Process = p;
         m.Started = true;
         Log($"etcd {m.Name} pid {p.Id} client {m.ClientUrl}");
+    }
+
+    /// <summary>
+    /// A member's output line into its log. It runs on a thread-pool thread, where an exception takes the whole
+    /// test host down: a line still queued when <see cref="Dispose"/> has removed the directory (seen once under
+    /// load: DirectoryNotFoundException for m2.log, the test run aborted) is diagnostics nobody will read, so it is dropped.
+    /// </summary>
+    private static void AppendLog(string logFile, string? line)
+    {
+        if (line is null) return;
+        try { File.AppendAllText(logFile, line + "\n"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>CPU seconds (user + system) the running members have used so far (for benchmarks).</summary>
@@ -123,7 +135,9 @@ public sealed class LocalEtcd : IDisposable
         if (m.Process is { HasExited: false } p)
         {
             p.Kill();
-            p.WaitForExit(10_000);
+            // The parameterless wait also drains the redirected output, so the log is complete before anything removes it.
+            if (p.WaitForExit(10_000)) p.WaitForExit();
+            p.Dispose();
         }
         m.Process = null;
         Log($"etcd {m.Name} killed");
