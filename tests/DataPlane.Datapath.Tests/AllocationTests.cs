@@ -1,3 +1,4 @@
+using DataPlane.Tests.Shared;
 using DataPlane.Wire;
 using Xunit.Abstractions;
 
@@ -18,20 +19,8 @@ public class AllocationTests(ITestOutputHelper output)
     /// and only with tiered compilation on), so the window is retried a few times and the best one counts: an
     /// allocation per frame, or one per report interval (10 of them fall in every window), shows in every window.
     /// </summary>
-    private long Measure(string name, Action perFrame)
-    {
-        long best = long.MaxValue;
-        for (int attempt = 1; attempt <= 5 && best != 0; attempt++)
-        {
-            for (int i = 0; i < Frames / 5; i++) perFrame(); // warm-up: JIT tiers, lazily grown tables
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < Frames; i++) perFrame();
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            output.WriteLine($"{name}: {allocated} bytes allocated over {Frames} frames (window {attempt})");
-            best = Math.Min(best, allocated);
-        }
-        return best;
-    }
+    private long Measure(string name, Action perFrame) =>
+        Allocations.BestWindow(perFrame, Frames, warmUp: Frames / 5, log: line => output.WriteLine($"{name}: {line}"));
 
     [Fact]
     public void Optimized_routing_allocates_nothing_between_ports_into_a_direct_tunnel_or_out_of_one()
