@@ -142,16 +142,22 @@ public sealed class OptimizedRoutingTests(ITestOutputHelper output)
         // LRI (17) from the LMA to both MAGs and LRA (18) back, every one in ESP with a correct ICV; nothing in the clear.
         var plain = Shell.Check("tshark", "-r", signallingPcap, "-Y", "ipv6.nxt == 135", "-T", "fields", "-e", "frame.number");
         Assert.True(string.IsNullOrWhiteSpace(plain), "Mobility Headers in the clear: frames " + plain);
+        // Two passes: Wireshark's LRI/LRA dissector misreads the body (see the Wire project's LocalizedRoutingTsharkTests)
+        // and calls some sequence numbers malformed, which stops the ESP dissector before the ICV; so the messages are
+        // named with it on, and every ICV is judged with it off, where the ESP payload is plain data.
         var rows = Shell.Check("tshark", ["-r", signallingPcap, .. tb.TsharkEspArgs(), "-Y", "esp && (mip6.mhtype == 17 || mip6.mhtype == 18)", "-T", "fields", "-E", "separator=|",
-                "-e", "ipv6.src", "-e", "ipv6.dst", "-e", "esp.icv_good", "-e", "mip6.mhtype", "-e", "_ws.col.Info"])
+                "-e", "frame.number", "-e", "ipv6.src", "-e", "ipv6.dst", "-e", "mip6.mhtype", "-e", "_ws.col.Info"])
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('|')).ToList();
-        output.WriteLine(string.Join('\n', rows.Select(r => string.Join(' ', r))));
+        var icv = Shell.Check("tshark", ["-r", signallingPcap, .. tb.TsharkEspArgs(), "--disable-protocol", "mipv6", "-Y", "esp", "-T", "fields", "-E", "separator=|",
+                "-e", "frame.number", "-e", "esp.icv_good"])
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('|')).ToDictionary(f => f[0], f => f[1]);
+        output.WriteLine(string.Join('\n', rows.Select(r => string.Join(' ', r) + " icv_good=" + icv.GetValueOrDefault(r[0], "?"))));
         foreach (var mag in new[] { Testbed.Mag1Address, Testbed.Mag2Address })
         {
-            Assert.Contains(rows, r => r[0] == Testbed.LmaAddress && r[1] == mag && r[3] == "17" && r[4].Contains("Localized Routing Initiation", StringComparison.Ordinal));
-            Assert.Contains(rows, r => r[0] == mag && r[1] == Testbed.LmaAddress && r[3] == "18" && r[4].Contains("Localized Routing Acknowledgment", StringComparison.Ordinal));
+            Assert.Contains(rows, r => r[1] == Testbed.LmaAddress && r[2] == mag && r[3] == "17" && r[4].Contains("Localized Routing Initiation", StringComparison.Ordinal));
+            Assert.Contains(rows, r => r[1] == mag && r[2] == Testbed.LmaAddress && r[3] == "18" && r[4].Contains("Localized Routing Acknowledgment", StringComparison.Ordinal));
         }
-        Assert.All(rows, r => Assert.Equal("1", r[2]));
+        Assert.All(rows, r => Assert.Equal("1", icv.GetValueOrDefault(r[0], "")));
     }
 
     /// <summary>MAG1's tunnel to the LMA: packets out and in (`ctl tunnels`).</summary>

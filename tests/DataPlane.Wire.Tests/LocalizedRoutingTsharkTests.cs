@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+
 namespace DataPlane.Wire.Tests;
 
 /// <summary>
@@ -127,5 +129,50 @@ public sealed class LocalizedRoutingTsharkTests : IDisposable
         var complaints = Tshark.Complaints(pcap);
         Assert.All(complaints, c => Assert.Contains("MAG IPv6 Address (with option length = 18 bytes; should be 16)", c));
         Assert.True(complaints.Count <= 1, string.Join("\n", complaints));
+    }
+
+    /// <summary>
+    /// The same defect decides whether tshark calls an LRI "[Malformed Packet]": it parses the real sequence, reserved
+    /// and lifetime octets as mobility options, so some sequence numbers make garbage options and others do not. Inside
+    /// ESP-NULL a malformed payload stops the ESP dissector before the trailer, so such a frame gets no ICV verdict at
+    /// all. This is what the end-to-end test saw now and then (an LRI whose sequence had grown through refreshes). The
+    /// ICV is judged with the MIPv6 dissector turned off (`--disable-protocol mipv6`) (the payload is then plain data), and every one is correct.
+    /// </summary>
+    [Fact]
+    public void Esp_icvs_of_lris_are_judged_with_the_mipv6_dissector_off_whatever_the_sequence()
+    {
+        var key = Hex.Bytes("0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0");
+        const int count = 16;
+        var frames = new byte[count][];
+        for (ushort seq = 0; seq < count; seq++)
+        {
+            var lri = new LocalizedRoutingInitiation(seq, 120) { Options = new([.. LocalizedRoutingVectorTests.Parties(), new MagIpv6AddressOption(LocalizedRoutingVectorTests.OtherMag)]) };
+            var mh = new byte[lri.GetLength()];
+            lri.WriteTo(mh, LocalizedRoutingVectorTests.Lma, LocalizedRoutingVectorTests.Mag);
+            var repr = new EspRepr(0x3000, (uint)seq + 1, (byte)IpProtocol.Mobility, new(mh), new(new byte[16]));
+            var esp = new byte[repr.Length];
+            repr.WriteTo(esp);
+            HMACSHA256.HashData(key, esp.AsSpan(0, esp.Length - 16)).AsSpan(0, 16).CopyTo(esp.AsSpan(esp.Length - 16));
+            var f = new byte[14 + 40 + esp.Length];
+            EthernetFrame.WriteHeader(f, MagMac, LmaMac, EtherType.Ipv6);
+            Ipv6Packet.WriteHeader(f.AsSpan(14), LocalizedRoutingVectorTests.Lma, LocalizedRoutingVectorTests.Mag, IpProtocol.Esp, esp.Length);
+            esp.CopyTo(f, 54);
+            frames[seq] = f;
+        }
+        var pcap = WritePcap("lri-esp.pcap", frames);
+        string[] sa =
+        [
+            "-o", "esp.enable_encryption_decode:TRUE", "-o", "esp.enable_authentication_check:TRUE",
+            "-o", $"uat:esp_sa:\"IPv6\",\"{LocalizedRoutingVectorTests.Lma}\",\"{LocalizedRoutingVectorTests.Mag}\",\"0x00003000\",\"NULL\",\"\",\"HMAC-SHA-256-128 [RFC4868]\",\"0x{Convert.ToHexString(key)}\"",
+        ];
+
+        var judged = Tshark.Fields(pcap, [.. sa, "--disable-protocol", "mipv6"], "esp.icv_good", "esp.protocol");
+        Assert.Equal(count, judged.Count);
+        Assert.All(judged.Values, r => Assert.Equal(("1", "0x87"), (r["esp.icv_good"], r["esp.protocol"])));
+
+        var dissected = Tshark.Fields(pcap, sa, "mip6.mhtype", "esp.icv_good", "_ws.col.Info");
+        Assert.All(dissected.Values, r => Assert.Equal("17", r["mip6.mhtype"]));
+        // With the dissector on, a frame it calls malformed has no ICV verdict, and every other one is correct.
+        Assert.All(dissected.Values, r => Assert.Equal(r["_ws.col.Info"].Contains("[Malformed Packet]", StringComparison.Ordinal) ? "" : "1", r["esp.icv_good"]));
     }
 }
