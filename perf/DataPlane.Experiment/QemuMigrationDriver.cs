@@ -33,7 +33,7 @@ public sealed class QemuMigrationDriver(Tools tools, ExperimentOptions options, 
 
         """;
 
-    public string Name { get; } = $"dpt{Environment.ProcessId}q{Interlocked.Increment(ref s_counter)}";
+    public string Name { get; } = $"dpt{Environment.ProcessId}q{Tools.RunToken}x{Interlocked.Increment(ref s_counter)}";
     public string RunDir => $"/run/dataplane-testbed/{Name}";
     public string VmAddress { get; private set; } = "2001:db8:1001:1:5054:ff:fe00:1";
     public string? VmIpv4Address { get; private set; }

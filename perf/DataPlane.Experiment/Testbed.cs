@@ -6,6 +6,13 @@ namespace DataPlane.Experiment;
 /// <summary>Where the repository's scripts and the published native tools are.</summary>
 public sealed record Tools(string Root)
 {
+    /// <summary>
+    /// Four hex digits drawn once per process, part of every testbed name: pid_max is 32768 here, so a pid comes back
+    /// within one test run and pid + counter alone met testbeds an earlier run had left behind (and a concurrent
+    /// run's cleanup of them).
+    /// </summary>
+    public static readonly string RunToken = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant();
+
     public string TestbedScript => Path.Combine(Root, "scripts", "testbed");
     /// <summary>The real guest's hypervisor driver and image builder (docs/real-guest.md).</summary>
     public string QemuVm => Path.Combine(Root, "scripts", "guest", "qemu-vm");
@@ -133,7 +140,7 @@ public sealed class NamespaceMigrationDriver(Tools tools, ExperimentOptions opti
     private static int s_counter;
     private bool _up;
 
-    public string Name { get; } = $"dpt{Environment.ProcessId}e{Interlocked.Increment(ref s_counter)}";
+    public string Name { get; } = $"dpt{Environment.ProcessId}e{Tools.RunToken}x{Interlocked.Increment(ref s_counter)}";
     public string RunDir => $"/run/dataplane-testbed/{Name}";
     public string VmAddress => "2001:db8:1001:1:5054:ff:fe00:1";
     public string? VmIpv4Address { get; private set; }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using DataPlane.Tests.Shared;
 
 namespace DataPlane.EndToEnd.Tests;
 
@@ -10,7 +11,6 @@ namespace DataPlane.EndToEnd.Tests;
 /// </summary>
 public sealed partial class Testbed : IDisposable
 {
-    private static int _counter;
     private readonly List<Process> _background = [];
     private readonly ITestOutputHelper _output;
 
@@ -51,7 +51,7 @@ public sealed partial class Testbed : IDisposable
         _output = output;
         foreach (var binary in new[] { Dataplane, Probe })
             if (!File.Exists(binary)) throw new InvalidOperationException($"{binary} is missing: run `make build` first (make test does)");
-        Name = $"dpt{Environment.ProcessId}x{Interlocked.Increment(ref _counter)}";
+        Name = RunNames.Next("dpt");
         Shell.Run(Script, ["down", "--all-stale"], TimeSpan.FromSeconds(60));
         var args = new List<string> { "up", "--name", Name, "--vms", vms.ToString(), "--owner-pid", Environment.ProcessId.ToString() };
         if (!attach) args.Add("--no-attach");

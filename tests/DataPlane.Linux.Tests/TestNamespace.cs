@@ -1,15 +1,15 @@
 using System.Text.RegularExpressions;
+using DataPlane.Tests.Shared;
 
 namespace DataPlane.Linux.Tests;
 
 /// <summary>
-/// A uniquely named network namespace (dpt-PID-N) for one test, deleted in Dispose even when the
+/// A uniquely named network namespace (dpt-PID-TOKENxN, RunNames) for one test, deleted in Dispose even when the
 /// test fails. Deleting the namespace also deletes the veths and TAPs inside it. The first use in a
 /// process removes dpt-* namespaces left behind by earlier runs whose process is gone.
 /// </summary>
 internal sealed partial class TestNamespace : IDisposable
 {
-    private static int s_counter;
     private static readonly Lazy<int> s_janitor = new(RemoveStaleNamespaces);
 
     private TestNamespace(string name) => Name = name;
@@ -19,7 +19,7 @@ internal sealed partial class TestNamespace : IDisposable
     public static TestNamespace Create()
     {
         _ = s_janitor.Value;
-        string name = $"dpt-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}";
+        string name = RunNames.Next("dpt-", "-");
         Shell.Ip("netns", "add", name);
         var ns = new TestNamespace(name);
         try
@@ -88,7 +88,7 @@ internal sealed partial class TestNamespace : IDisposable
 
     public override string ToString() => Name;
 
-    [GeneratedRegex(@"^dpt-(\d+)-\d+$")]
+    [GeneratedRegex(@"^dpt-(\d+)-(?:[0-9a-f]+x)?\d+$")]
     private static partial Regex StaleName();
 
     private static int RemoveStaleNamespaces()

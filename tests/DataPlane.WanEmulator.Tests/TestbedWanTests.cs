@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using DataPlane.Tests.Shared;
 
 namespace DataPlane.WanEmulator.Tests;
 
@@ -12,7 +13,6 @@ namespace DataPlane.WanEmulator.Tests;
 /// </summary>
 public sealed partial class TestbedWanTests(ITestOutputHelper output)
 {
-    private static int s_counter;
     private static readonly string Root = FindRoot();
     private static readonly string Script = Path.Combine(Root, "scripts", "testbed");
 
@@ -48,7 +48,7 @@ public sealed partial class TestbedWanTests(ITestOutputHelper output)
     {
         foreach (var binary in new[] { "dataplane/dataplane", "dataplane-probe/dataplane-probe" })
             Assert.True(File.Exists(Path.Combine(Root, "artifacts", "publish", binary)), $"artifacts/publish/{binary} is missing: run `make build` first");
-        string name = $"dpt{Environment.ProcessId}w{Interlocked.Increment(ref s_counter)}";
+        string name = RunNames.Next("dpt", "w");
         Testbed("down", "--all-stale");
         try
         {
