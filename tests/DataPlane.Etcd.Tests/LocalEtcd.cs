@@ -1,13 +1,15 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using DataPlane.Tests.Shared;
 
 namespace DataPlane.Etcd.Tests;
 
 /// <summary>
 /// A real etcd (Debian's etcd-server) started by a test: one member or a cluster of several, on loopback
-/// ports nobody else holds, each member with its own data directory named after this process and a
-/// counter (so parallel runs never meet), all killed and removed in <see cref="Dispose"/> whatever happened.
+/// ports nobody else holds, each member with its own data directory named after this process, a per-process token
+/// and a counter (<see cref="RunNames"/>: so parallel runs never meet, nor a run an earlier run's leftover under a
+/// reused pid), all killed and removed in <see cref="Dispose"/> whatever happened.
 /// Directories left by runs that died are removed first, and their members killed by the pid they recorded.
 /// Members run with a 50 ms heartbeat and 500 ms election timeout, so etcd grants 1 s leases (its minimum
 /// is 1.5 × the election timeout) and re-elects a Raft leader within about a second.
@@ -16,7 +18,6 @@ public sealed class LocalEtcd : IDisposable
 {
     public const string Binary = "/usr/bin/etcd";
     private const string BaseDir = "/tmp/dataplane-etcd";
-    private static int _counter;
     private readonly Member[] _members;
     private readonly string _dir;
 
@@ -37,7 +38,7 @@ public sealed class LocalEtcd : IDisposable
         if (!File.Exists(Binary)) throw new InvalidOperationException($"{Binary} is missing: scripts/install-deps installs etcd-server");
         Log = log ?? (_ => { });
         RemoveStale();
-        Name = $"dpetcd{Environment.ProcessId}x{Interlocked.Increment(ref _counter)}";
+        Name = RunNames.Next("dpetcd");
         _dir = Path.Combine(BaseDir, Name);
         Directory.CreateDirectory(_dir);
         File.WriteAllText(Path.Combine(_dir, "owner"), Environment.ProcessId.ToString());
@@ -217,7 +218,12 @@ public sealed class LocalEtcd : IDisposable
         foreach (var dir in Directory.GetDirectories(BaseDir))
         {
             var ownerFile = Path.Combine(dir, "owner");
-            if (File.Exists(ownerFile) && int.TryParse(File.ReadAllText(ownerFile), out int owner) && Directory.Exists($"/proc/{owner}")) continue;
+            string? ownerText;
+            try { ownerText = File.Exists(ownerFile) ? File.ReadAllText(ownerFile) : null; }
+            catch (IOException) { continue; } // another run is removing it
+            if (ownerText is not null && int.TryParse(ownerText, out int owner) && Directory.Exists($"/proc/{owner}")) continue;
+            // A directory another run has just created and not yet written its owner into is not stale.
+            if (ownerText is null && Directory.GetCreationTimeUtc(dir) > DateTime.UtcNow - TimeSpan.FromMinutes(1)) continue;
             foreach (var pidFile in Directory.GetFiles(dir, "m*.pid"))
             {
                 if (!int.TryParse(File.ReadAllText(pidFile), out int pid)) continue;
