@@ -1,3 +1,5 @@
+using DataPlane.Tests.Shared;
+
 namespace DataPlane.EndToEnd.Tests;
 
 /// <summary>
@@ -116,7 +118,6 @@ public sealed class DebianPackageTests(DebianPackage package, ITestOutputHelper 
 /// </summary>
 public sealed class DebianPackage : IDisposable
 {
-    private static int _counter;
 
     public string Scratch { get; }
     public string Deb { get; }
@@ -126,7 +127,7 @@ public sealed class DebianPackage : IDisposable
     {
         var deps = Shell.Run(QemuGuest.InstallDeps, ["dpkg-dev", "lintian"], TimeSpan.FromMinutes(10));
         if (deps.ExitCode != 0) throw new InvalidOperationException($"install-deps failed:\n{deps.Output}");
-        Scratch = Path.Combine(Path.GetTempPath(), $"dp-deb-{Environment.ProcessId}x{Interlocked.Increment(ref _counter)}");
+        Scratch = Path.Combine(Path.GetTempPath(), RunNames.Next("dp-deb-"));
         Directory.CreateDirectory(Scratch);
         try
         {

@@ -1,3 +1,5 @@
+using DataPlane.Tests.Shared;
+
 namespace DataPlane.EndToEnd.Tests;
 
 /// <summary>
@@ -7,14 +9,13 @@ namespace DataPlane.EndToEnd.Tests;
 /// </summary>
 public sealed class LibvirtHookTests : IDisposable
 {
-    private static int _counter;
     private static readonly string Hook = Path.Combine(Testbed.Root, "scripts", "libvirt-qemu");
     private readonly string _dir;
     private readonly string _ns;
 
     public LibvirtHookTests()
     {
-        var id = $"{Environment.ProcessId}x{Interlocked.Increment(ref _counter)}";
+        var id = RunNames.Next("");
         _dir = Path.Combine(Path.GetTempPath(), $"dp-hook-{id}");
         _ns = $"dphook{id}";
         Directory.CreateDirectory(_dir);
