@@ -26,7 +26,9 @@ public sealed unsafe class PacketSocket : IPacketPort
         Errno.EAGAIN or Errno.ENOBUFS => SendErrorKind.WouldBlock,
         Errno.ENETDOWN => SendErrorKind.LinkDown,
         Errno.ENXIO or Errno.ENODEV => SendErrorKind.LinkRemoved,
-        Errno.EMSGSIZE or Errno.EINVAL or Errno.EPERM or Errno.EACCES or Errno.EOPNOTSUPP or Errno.EFAULT => SendErrorKind.DropOne,
+        // ENOMEM: the kernel could not segment this super-frame (an IPv6-in-IPv6 one whose virtio-net header can only
+        // say TCPv6, with no TunnelGsoRelabel on the egress hook) or allocate its skb: that frame is lost, not the port.
+        Errno.EMSGSIZE or Errno.EINVAL or Errno.EPERM or Errno.EACCES or Errno.EOPNOTSUPP or Errno.EFAULT or Errno.ENOMEM => SendErrorKind.DropOne,
         _ => SendErrorKind.Fatal,
     };
 
@@ -34,8 +36,9 @@ public sealed unsafe class PacketSocket : IPacketPort
     private readonly PacketRing? _ring;
     private PortLinkState _linkState = PortLinkState.Up;
 
-    private PacketSocket(int fd, string name, int ifIndex, PacketSocketOptions options, PacketRing? ring)
+    private PacketSocket(int fd, string name, int ifIndex, PacketSocketOptions options, PacketRing? ring, ulong cookie)
     {
+        SocketCookie = cookie;
         _fd = fd;
         Name = name;
         IfIndex = ifIndex;
@@ -58,6 +61,9 @@ public sealed unsafe class PacketSocket : IPacketPort
     public bool HasVnetHeader => Options.VnetHeader;
     public PortLinkState LinkState => _linkState;
     public PortCounters Counters { get; } = new();
+
+    /// <summary>The socket's SO_COOKIE: what <see cref="TunnelGsoRelabel"/> recognises this socket's frames by.</summary>
+    public ulong SocketCookie { get; }
 
     /// <summary>Open a port on the interface <paramref name="interfaceName"/> in the calling thread's network namespace.</summary>
     public static PacketSocket Open(string interfaceName, PacketSocketOptions? options = null) => Open(interfaceName, options, null);
@@ -98,7 +104,10 @@ public sealed unsafe class PacketSocket : IPacketPort
                 mreq.mr_type = (ushort)PACKET_MR_PROMISC;
                 Sys.Check(setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq, (uint)sizeof(packet_mreq)), $"PACKET_MR_PROMISC on {interfaceName}");
             }
-            return new PacketSocket(fd, interfaceName, ifIndex, options, ring);
+            ulong cookie = 0;
+            socklen_t cookieLength = sizeof(ulong);
+            Sys.Check(getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &cookieLength), $"SO_COOKIE on {interfaceName}");
+            return new PacketSocket(fd, interfaceName, ifIndex, options, ring, cookie);
         }
         catch
         {

@@ -106,6 +106,7 @@ public static class Cli
         using var bridge = new WanBridge(o.Required("a"), o.Required("b"), p, options);
         using var control = o.Get("control") is { } path ? new ControlServer(path, bridge) : null;
         stdout.WriteLine($"dataplane-wan: {bridge.InterfaceA} <-> {bridge.InterfaceB}: {p}");
+        stdout.WriteLine($"dataplane-wan: tunnel super-frames relabelled on egress of {bridge.Relabel}");
         stdout.WriteLine("ready");
         stdout.Flush();
         bridge.Run(ct);

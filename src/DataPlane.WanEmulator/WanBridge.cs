@@ -52,6 +52,7 @@ public sealed unsafe class WanBridge : IDisposable
     private readonly Epoll _epoll = new(8);
     private readonly EventFd _wake = new();
     private readonly BridgeOptions _options;
+    private readonly TunnelGsoRelabel?[] _relabels = new TunnelGsoRelabel?[2];
     private LinkParameters? _pendingParameters;
 
     public WanBridge(string interfaceA, string interfaceB, LinkParameters parameters, BridgeOptions options)
@@ -75,6 +76,22 @@ public sealed unsafe class WanBridge : IDisposable
             _a.Dispose();
             throw;
         }
+        // An IPv6-in-IPv6 super-frame the MAG or LMA sends whole arrives here as the kernel labelled it (IPXIP6), but
+        // the virtio-net header it is read and written with can only say TCPv6, so the kernel refuses to send it on
+        // (ENOMEM from the segmentation it then attempts). The daemons' own relabel program, attached to each side's
+        // egress for the socket that sends there, restores the label without changing a byte, as on their uplinks.
+        Relabel = string.Join(", ", new[] { _a, _b }.Select((port, i) =>
+        {
+            try
+            {
+                _relabels[i] = TunnelGsoRelabel.Attach(port.IfIndex, port.SocketCookie);
+                return $"{port.Name} ({_relabels[i]!.Attachment})";
+            }
+            catch (LinuxIoException e)
+            {
+                return $"{port.Name} not ({e.Message}: its tunnel super-frames are dropped, counted as send failures)";
+            }
+        }));
         _rx = new PacketBatch(64, FrameCapacity);
         _ab = new Direction($"{interfaceA}->{interfaceB}", _a, _b, new LinkModel(parameters, options.Seed), options.BufferBytes);
         _ba = new Direction($"{interfaceB}->{interfaceA}", _b, _a, new LinkModel(parameters, options.Seed + 1), options.BufferBytes);
@@ -85,6 +102,9 @@ public sealed unsafe class WanBridge : IDisposable
     }
 
     public string InterfaceA => _a.Name;
+
+    /// <summary>Where tunnel super-frames are relabelled on their way out (<see cref="TunnelGsoRelabel"/>), for the log.</summary>
+    public string Relabel { get; }
     public string InterfaceB => _b.Name;
 
     /// <summary>The settings in force (both directions share them).</summary>
@@ -213,6 +233,7 @@ public sealed unsafe class WanBridge : IDisposable
         _wake.Dispose();
         _a.Dispose();
         _b.Dispose();
+        foreach (var r in _relabels) r?.Dispose();
     }
 
     private struct Held
