@@ -166,7 +166,7 @@ public sealed partial class LmaDatapath
         if (outerDestination != _address) return Drop(tunnel?.Counters, DropReason.NotForThisLma);
         if (tunnel is not { Up: true }) return Drop(tunnel?.Counters, DropReason.TunnelSourceMismatch);
         var packet = buffer.Slice(offset, length);
-        if (packet.Length > 0 && packet[0] >> 4 == 4) return FromTunnelIpv4(offset, packet, tunnel, outerTrafficClass, offload);
+        if (packet.Length > 0 && packet[0] >> 4 == 4) return FromTunnelIpv4(offset, packet, tunnel, outerTrafficClass, offload, now);
         if (!Ipv6Packet.TryCreate(packet, out var ip, out var error)) return Drop(tunnel.Counters, DropReason.Malformed, error);
         if (!_routes.TryLookup(ip.Source, out var route) || route.Tunnel != tunnel) return Drop(tunnel.Counters, DropReason.TunnelSourceMismatch);
         var destination = ip.Destination;

@@ -96,7 +96,7 @@ public sealed partial class LmaDatapath
     /// or multicast. The TTL is left alone (the kernel decrements it when it forwards from the TUN device). Offload
     /// metadata and ECN as for IPv6 (<see cref="TunnelExit"/>): a TCPv4 super-frame goes to the TUN whole.
     /// </summary>
-    private Verdict FromTunnelIpv4(int offset, Span<byte> packet, LmaTunnel tunnel, byte outerTrafficClass, in OffloadInfo offload)
+    private Verdict FromTunnelIpv4(int offset, Span<byte> packet, LmaTunnel tunnel, byte outerTrafficClass, in OffloadInfo offload, Instant now)
     {
         if (!Ipv4Packet.TryCreate(packet, out var ip, out var error)) return Drop(tunnel.Counters, DropReason.Malformed, error);
         if (!_ipv4Routes.TryGetValue(ip.Source.Value, out var route) || route.Tunnel != tunnel) return Drop(tunnel.Counters, DropReason.TunnelSourceMismatch);
@@ -119,7 +119,23 @@ public sealed partial class LmaDatapath
             tunnel.Counters.CountIn(inner);
             route.Counters.CountIn(inner);
         }
+        if (_observeTraffic && now.Ticks >= route.NextObservationTicks) ObserveIpv4VmToVm(route, destination, now);
         return o.IsGso || o.NeedsChecksum ? Verdict.ToHome(offset, inner, o) : Verdict.ToHome(offset, inner);
+    }
+
+    /// <summary>
+    /// As <see cref="ObserveVmToVm"/> for IPv4 (RFC 6705 §7): a VM's packet to the IPv4 home address of a VM of another
+    /// MAG, reported at most once per TrafficObservationInterval per source address, with a reused event.
+    /// </summary>
+    private void ObserveIpv4VmToVm(LmaIpv4Route source, Ipv4Address destination, Instant now)
+    {
+        if (!_ipv4Routes.TryGetValue(destination.Value, out var target) || ReferenceEquals(target.Tunnel, source.Tunnel)) return;
+        source.NextObservationTicks = now.Ticks + _options.TrafficObservationInterval.Ticks;
+        var e = source.Observation;
+        if (e is null || e.Destination != target.HomeAddress)
+            source.Observation = e = new Protocol.Lma.LmaEvent.Ipv4TrafficObserved(source.HomeAddress, target.HomeAddress);
+        Counters.TrafficObservations++;
+        Handle(e, now);
     }
 
     /// <summary>An ICMP error towards a home-network sender, written for the home device (none without an IPv4 error source).</summary>

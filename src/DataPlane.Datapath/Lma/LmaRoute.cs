@@ -38,6 +38,10 @@ internal sealed class LmaIpv4Route(Ipv4Address homeAddress, LmaTunnel tunnel, Co
     public Ipv6Address Mag => Tunnel.Mag;
 
     public CounterBlock Counters { get; } = counters;
+
+    /// <summary>As <see cref="LmaRoute"/>'s: when IPv4 traffic from this address to another MAG's VM may next be reported (RFC 6705 §7).</summary>
+    public long NextObservationTicks;
+    public Protocol.Lma.LmaEvent.Ipv4TrafficObserved? Observation;
 }
 
 /// <summary>A read-only snapshot of one IPv4 host route.</summary>

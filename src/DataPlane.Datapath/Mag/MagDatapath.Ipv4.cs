@@ -71,28 +71,40 @@ public sealed partial class MagDatapath
             if (offload.NeedsChecksum) CompleteChecksum(buffer.Slice(offset, info.NetworkOffset + info.NetworkLength), in info, in offload);
             return RouteLocally(session, peer, buffer, offset, in info, EtherType.Ipv4, superFrameSegmentLength == 0);
         }
+        // A VM the LMA has paired with ours (RFC 6705 §7): straight into the tunnel to its MAG, once confirmed.
+        var direct = DirectIpv4Route(port, destination, now);
         if (superFrameSegmentLength == 0)
         {
             session.Vm.CountIn(info.NetworkLength);
             session.Vm4.CountIn(info.NetworkLength);
-            session.Tunnel.CountOut(info.NetworkLength);
+            if (direct is not null)
+            {
+                session.Vm.Direct.CountIn(1, info.NetworkLength);
+                direct.Tunnel.CountOut(info.NetworkLength);
+                Counters.RoutedDirect++;
+            }
+            else
+            {
+                session.Tunnel.CountOut(info.NetworkLength);
+            }
         }
-        var lma = session.LocalMobilityAnchor;
+        var target = direct?.RemoteMag ?? session.LocalMobilityAnchor;
         if (offload.NeedsChecksum)
         {
             // As for IPv6: a path that completes checksums takes it partial (offsets now from the IP header); the
             // protocol-4 raw socket, which also takes what it must fragment, gets it complete.
-            if (!fragmented && _tunnelOffloads?.CompletesChecksums(lma) == true)
-                return Verdict.ToTunnel(lma, packetOffset, info.NetworkLength,
+            if (!fragmented && _tunnelOffloads?.CompletesChecksums(target) == true)
+                return Verdict.ToTunnel(target, packetOffset, info.NetworkLength,
                     OffloadInfo.PartialChecksum((ushort)(offload.ChecksumStart - info.NetworkOffset), offload.ChecksumOffset));
             CompleteChecksum(buffer.Slice(offset, info.NetworkOffset + info.NetworkLength), in info, in offload);
         }
-        return Verdict.ToTunnel(lma, packetOffset, info.NetworkLength);
+        return Verdict.ToTunnel(target, packetOffset, info.NetworkLength);
     }
 
     /// <summary>
     /// An inner IPv4 packet from the tunnel (outer next header 4): delivered to the VM whose home address it is
-    /// for, only when it came from that VM's LMA; the TTL is left alone (the LMA decremented it). Offload metadata
+    /// for, only when it came from that VM's LMA, or from the MAG of one of its direct routes (RFC 6705 §7) with the
+    /// source that route names; the TTL is left alone (the LMA, or the other MAG, decremented it). Offload metadata
     /// and ECN as for IPv6 (<see cref="TunnelExit"/>): a TCPv4 super-frame that crossed the tunnel whole goes on whole.
     /// </summary>
     private Verdict FromTunnelIpv4(Span<byte> buffer, int offset, Span<byte> packet, CounterBlock? tunnel, Ipv6Address outerSource,
@@ -104,25 +116,30 @@ public sealed partial class MagDatapath
         if (destination.IsBroadcast) return DropFromTunnel(tunnel, DropReason.BroadcastNotForwarded);
         if (!_ipv4HomeAddresses.TryGetValue(destination.Value, out var port) || port.Session is not { } session)
             return DropFromTunnel(tunnel, DropReason.NoBinding);
-        if (session.LocalMobilityAnchor != outerSource) return DropFromTunnel(tunnel, DropReason.TunnelSourceMismatch);
+        DirectRoute? direct = null;
+        if (session.LocalMobilityAnchor != outerSource && (direct = AcceptDirectIpv4(port, outerSource, ip.Source, now)) is null)
+            return DropFromTunnel(tunnel, DropReason.TunnelSourceMismatch);
         int inner = ip.Buffer.Length;
         if (!TunnelExit.TryAccept(packet[..inner], offload, outerTrafficClass, _options.TunnelMtu, out var o, out int segments, out var superFrame, out var reason))
             return DropFromTunnel(tunnel, reason);
         int frameOffset = offset - EthernetFrame.HeaderLength;
         EthernetFrame.WriteHeader(buffer.Slice(frameOffset, EthernetFrame.HeaderLength), session.Mac, _sharedMac, EtherType.Ipv4);
+        var inTunnel = direct?.Tunnel ?? session.Tunnel;
         if (o.IsGso)
         {
             long bytes = SuperFrameOffload.SegmentBytes(in superFrame, segments);
-            session.Tunnel.CountIn(segments, bytes);
+            inTunnel.CountIn(segments, bytes);
             session.Vm.CountOut(segments, bytes);
             session.Vm4.CountOut(segments, bytes);
+            if (direct is not null) session.Vm.Direct.CountOut(segments, bytes);
             Counters.SuperFramesDelivered++;
         }
         else
         {
-            session.Tunnel.CountIn(inner);
+            inTunnel.CountIn(inner);
             session.Vm.CountOut(inner);
             session.Vm4.CountOut(inner);
+            if (direct is not null) session.Vm.Direct.CountOut(1, inner);
         }
         if (session.FirstDeliveryTicks == 0) session.FirstDeliveryTicks = now.Ticks;
         port.Counters.CountOut(inner + EthernetFrame.HeaderLength);

@@ -8,14 +8,16 @@ namespace DataPlane.Datapath;
 // (RFC 5213 §6.10.3, EnableMAGLocalRouting): the shared router MAC as source, the hop limit decremented once, never
 // bridged. To a VM the LMA has paired with ours (RFC 6705), straight into a tunnel to that VM's MAG. Everything else
 // to the LMA. The receive side accepts a direct tunnel's packets only for a pair this MAG holds a route for, from the
-// very MAG that route names, with a source in the prefixes it names. Nothing here allocates.
+// very MAG that route names, with a source in the prefixes (or the IPv4 home address, RFC 6705 §7) it names. Nothing
+// here allocates.
 public sealed partial class MagDatapath
 {
     private readonly bool _localRouting;
 
     /// <summary>The RFC 6705 routes installed, per port (for ctl and metrics).</summary>
     public IEnumerable<DirectRouteView> DirectRoutes => _ports.OfType<AccessPort>()
-        .SelectMany(p => p.DirectRoutes.Select(r => new DirectRouteView(r.Id, p.Id, r.RemotePrefixes, r.RemoteMag, r.Egress, r.Tunnel)));
+        .SelectMany(p => p.DirectRoutes.Select(r => new DirectRouteView(r.Id, p.Id, r.RemotePrefixes, r.RemoteMag, r.Egress, r.Tunnel,
+            r.RemoteIpv4HomeAddress)));
 
     /// <summary>
     /// The forwarding decision for a packet from the VM of <paramref name="port"/> (hop limit already decremented), and
@@ -134,6 +136,37 @@ public sealed partial class MagDatapath
         return null;
     }
 
+    /// <summary>The confirmed direct route of the port's VM to the VM whose IPv4 home address is <paramref name="destination"/> (RFC 6705 §7).</summary>
+    private DirectRoute? DirectIpv4Route(AccessPort port, Ipv4Address destination, Instant now)
+    {
+        var routes = port.DirectRoutes;
+        for (int i = 0; i < routes.Length; i++)
+        {
+            var route = routes[i];
+            if (!route.Egress || !route.IsIpv4HomeAddress(destination)) continue;
+            ReportRouteUse(route, now);
+            return route;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// As <see cref="AcceptDirect"/> for an inner IPv4 packet: only over a route of the session naming that MAG, from
+    /// the IPv4 home address the route names.
+    /// </summary>
+    private DirectRoute? AcceptDirectIpv4(AccessPort port, Ipv6Address outerSource, Ipv4Address innerSource, Instant now)
+    {
+        var routes = port.DirectRoutes;
+        for (int i = 0; i < routes.Length; i++)
+        {
+            var route = routes[i];
+            if (route.RemoteMag != outerSource || !route.IsIpv4HomeAddress(innerSource)) continue;
+            ReportRouteUse(route, now);
+            return route;
+        }
+        return null;
+    }
+
     /// <summary>Tell the machine a route is in use, at most once per ActivityReportInterval (one reused event: no allocation).</summary>
     private void ReportRouteUse(DirectRoute route, Instant now)
     {
@@ -150,7 +183,8 @@ public sealed partial class MagDatapath
             return;
         }
         var routes = port.DirectRoutes;
-        var route = new DirectRoute(install.RouteId, [.. install.RemotePrefixes], install.RemoteMag, install.Egress, TunnelBlock(install.RemoteMag));
+        var route = new DirectRoute(install.RouteId, [.. install.RemotePrefixes], install.RemoteMag, install.Egress, TunnelBlock(install.RemoteMag),
+            install.RemoteIpv4HomeAddress);
         for (int i = 0; i < routes.Length; i++)
         {
             if (routes[i].Id != install.RouteId) continue;
@@ -171,17 +205,27 @@ public sealed partial class MagDatapath
     }
 }
 
-/// <summary>One RFC 6705 route of a port: the remote VM's prefixes and its MAG, and whether our packets may go there yet.</summary>
-internal sealed class DirectRoute(long id, Ipv6Prefix[] remotePrefixes, Ipv6Address remoteMag, bool egress, CounterBlock tunnel)
+/// <summary>
+/// One RFC 6705 route of a port: the remote VM's prefixes and IPv4 home address (§7; none for an IPv6-only VM), its MAG,
+/// and whether our packets may go there yet.
+/// </summary>
+internal sealed class DirectRoute(long id, Ipv6Prefix[] remotePrefixes, Ipv6Address remoteMag, bool egress, CounterBlock tunnel,
+    Ipv4Address? remoteIpv4HomeAddress = null)
 {
     public long Id { get; } = id;
     public Ipv6Prefix[] RemotePrefixes { get; } = remotePrefixes;
+    public Ipv4Address? RemoteIpv4HomeAddress { get; } = remoteIpv4HomeAddress;
+    // The address as a value and a flag, so the per-packet comparison reads two fields.
+    private readonly uint _remoteIpv4 = remoteIpv4HomeAddress?.Value ?? 0;
+    private readonly bool _hasRemoteIpv4 = remoteIpv4HomeAddress is not null;
     public Ipv6Address RemoteMag { get; } = remoteMag;
     public bool Egress { get; } = egress;
     /// <summary>The counters of the tunnel to <see cref="RemoteMag"/> (shared by every route to that MAG).</summary>
     public CounterBlock Tunnel { get; } = tunnel;
     public long NextUseReportTicks;
     public readonly MagEvent.LocalizedRouteUsed UsedEvent = new(id);
+
+    public bool IsIpv4HomeAddress(Ipv4Address address) => _hasRemoteIpv4 && _remoteIpv4 == address.Value;
 
     public bool Contains(Ipv6Address address)
     {
@@ -193,4 +237,4 @@ internal sealed class DirectRoute(long id, Ipv6Prefix[] remotePrefixes, Ipv6Addr
 
 /// <summary>A read-only snapshot of one direct route, with the counters of its tunnel.</summary>
 public readonly record struct DirectRouteView(long RouteId, PortId Port, IReadOnlyList<Ipv6Prefix> RemotePrefixes, Ipv6Address RemoteMag,
-    bool Egress, CounterBlock Tunnel);
+    bool Egress, CounterBlock Tunnel, Ipv4Address? RemoteIpv4HomeAddress = null);

@@ -65,10 +65,10 @@ public static class CtlTables
     }
 
     private static string MagRoutes(JsonArray rows) => Table(
-        ["PORT", "MN-ID", "TO MN-ID", "TO PREFIXES", "VIA MAG", "SENDING", "EXPIRES IN", "LAST USED"],
+        ["PORT", "MN-ID", "TO MN-ID", "TO PREFIXES", "TO IPV4", "VIA MAG", "SENDING", "EXPIRES IN", "LAST USED"],
         rows.OfType<JsonObject>().Select(r => new[]
         {
-            S(r["port"]), S(r["nai"]), S(r["remoteNai"]), List(r["remotePrefixes"]), S(r["remoteMag"]), YesNo(r["egress"]),
+            S(r["port"]), S(r["nai"]), S(r["remoteNai"]), List(r["remotePrefixes"]), r["remoteIpv4"] is null ? "-" : S(r["remoteIpv4"]), S(r["remoteMag"]), YesNo(r["egress"]),
             Age(r["expiresInSeconds"]), r["lastUsedSecondsAgo"] is null ? "never" : $"{S(r["lastUsedSecondsAgo"])}s ago",
         }));
 

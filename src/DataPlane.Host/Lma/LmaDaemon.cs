@@ -496,10 +496,12 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
             {
                 ["nai"] = r.MobileNodeA,
                 ["hnp"] = MagDaemon.Strings(r.PrefixesA),
+                ["ipv4"] = r.Ipv4A?.ToString(),
                 ["mag"] = r.MagA.ToString(),
                 ["leg"] = r.LegA,
                 ["remoteNai"] = r.MobileNodeB,
                 ["remoteHnp"] = MagDaemon.Strings(r.PrefixesB),
+                ["remoteIpv4"] = r.Ipv4B?.ToString(),
                 ["remoteMag"] = r.MagB.ToString(),
                 ["remoteLeg"] = r.LegB,
                 ["established"] = r.Established,

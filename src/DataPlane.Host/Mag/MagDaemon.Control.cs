@@ -188,6 +188,7 @@ public sealed partial class MagDaemon
                 ["nai"] = r.LocalMobileNodeIdentifier,
                 ["remoteNai"] = r.RemoteMobileNodeIdentifier,
                 ["remotePrefixes"] = Strings(r.RemotePrefixes),
+                ["remoteIpv4"] = r.RemoteIpv4HomeAddress?.ToString(),
                 ["remoteMag"] = r.RemoteMag.ToString(),
                 ["lma"] = r.LocalMobilityAnchor.ToString(),
                 ["egress"] = r.Egress,

@@ -21,6 +21,12 @@ public abstract record LmaEvent
     public sealed record TrafficObserved(Ipv6Prefix SourcePrefix, Ipv6Prefix DestinationPrefix) : LmaEvent;
 
     /// <summary>
+    /// As <see cref="TrafficObserved"/> for IPv4 (RFC 6705 §7): a packet from the VM whose IPv4 home address is
+    /// <paramref name="Source"/> to the one whose home address is <paramref name="Destination"/>, both bound here, on two MAGs.
+    /// </summary>
+    public sealed record Ipv4TrafficObserved(Ipv4Address Source, Ipv4Address Destination) : LmaEvent;
+
+    /// <summary>
     /// The host's answer to <see cref="LmaAction.RequestProfile"/>: the profile, or null. A null with
     /// <paramref name="LookupFailed"/> (the AAA server could not be asked, and the failure policy
     /// denies) refuses the waiting PBUs with 128, which the MAG retries; a plain null (the server said

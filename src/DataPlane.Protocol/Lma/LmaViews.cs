@@ -25,4 +25,6 @@ public readonly record struct LocalizedRoutingView(
     Ipv6Address MagB,
     string LegB,
     bool Established,
-    Instant? ExpiresAt);
+    Instant? ExpiresAt,
+    Ipv4Address? Ipv4A = null,
+    Ipv4Address? Ipv4B = null);

@@ -185,7 +185,11 @@ public sealed partial class LocalMobilityAnchor
             Counters.FamiliesReleasedByOmission++;
             changed = true;
         }
-        if (changed) change ??= BindingChange.AddressesChanged;
+        if (changed)
+        {
+            change ??= BindingChange.AddressesChanged;
+            OnBindingAddressesChanged(entry, now);
+        }
         return true;
     }
 
@@ -201,6 +205,7 @@ public sealed partial class LocalMobilityAnchor
         {
             var released = entry.Ipv4HomeAddress;
             ReleaseIpv4(entry);
+            OnBindingAddressesChanged(entry, now);
             Counters.Ipv4SelectiveDeregistrations++;
             AnswerSelective(source, pbu, entry, [], released, now);
             return true;
@@ -209,6 +214,7 @@ public sealed partial class LocalMobilityAnchor
         {
             var prefixes = entry.HomeNetworkPrefixes;
             ReleasePrefixes(entry);
+            OnBindingAddressesChanged(entry, now);
             Counters.Ipv6SelectiveDeregistrations++;
             AnswerSelective(source, pbu, entry, prefixes, null, now);
             return true;

@@ -30,7 +30,7 @@ public sealed partial class LocalMobilityAnchor
         .SelectMany(kv => kv.Value.Where(s => ReferenceEquals(s.A, kv.Key)))
         .Select(s => new LocalizedRoutingView(s.A.MobileNodeIdentifier, s.A.HomeNetworkPrefixes, s.LegA.Mag, s.LegA.State.ToString(),
             s.B.MobileNodeIdentifier, s.B.HomeNetworkPrefixes, s.LegB.Mag, s.LegB.State.ToString(), s.Established,
-            s.Established ? s.ExpiresAt : null));
+            s.Established ? s.ExpiresAt : null, s.A.Ipv4HomeAddress, s.B.Ipv4HomeAddress));
 
     /// <summary>Pairs the binding's VM is part of (for invariants and tests).</summary>
     public IEnumerable<(string Local, Ipv6Address LocalMag, string Remote, Ipv6Address RemoteMag, bool Established)> LocalizedRoutingLegs =>
@@ -43,11 +43,22 @@ public sealed partial class LocalMobilityAnchor
 
     private void OnTrafficObserved(LmaEvent.TrafficObserved t, Instant now)
     {
-        var lr = _options.LocalizedRouting;
-        if (!lr.Enabled) return;
+        if (!_options.LocalizedRouting.Enabled) return;
         Counters.TrafficObservations++;
-        var a = _cache.FindByPrefix(t.SourcePrefix);
-        var b = _cache.FindByPrefix(t.DestinationPrefix);
+        OnPairTalking(_cache.FindByPrefix(t.SourcePrefix), _cache.FindByPrefix(t.DestinationPrefix), now);
+    }
+
+    /// <summary>RFC 6705 §7: IPv4 traffic between two VMs sets up the same pair (an LRI names every address either has).</summary>
+    private void OnIpv4TrafficObserved(LmaEvent.Ipv4TrafficObserved t, Instant now)
+    {
+        if (!_options.LocalizedRouting.Enabled) return;
+        Counters.TrafficObservations++;
+        OnPairTalking(_cache.FindByIpv4HomeAddress(t.Source), _cache.FindByIpv4HomeAddress(t.Destination), now);
+    }
+
+    private void OnPairTalking(BindingCacheEntry? a, BindingCacheEntry? b, Instant now)
+    {
+        var lr = _options.LocalizedRouting;
         if (a is not { State: BindingCacheState.Active, ProxyCareOfAddress: { } magA } || b is not { State: BindingCacheState.Active, ProxyCareOfAddress: { } magB }
             || ReferenceEquals(a, b) || magA == magB)
             return;
@@ -268,6 +279,17 @@ public sealed partial class LocalMobilityAnchor
         }
     }
 
+    /// <summary>
+    /// The entry's addresses changed (a family added or released): its pairs end, both MAGs told, so that no MAG keeps
+    /// routing an address the VM no longer holds; the next traffic the data path reports sets them up again with the
+    /// addresses it has now.
+    /// </summary>
+    private void OnBindingAddressesChanged(BindingCacheEntry entry, Instant now)
+    {
+        if (!_lrByEntry.TryGetValue(entry, out var sessions)) return;
+        foreach (var session in sessions.ToArray()) EndSession(session, LocalizedRoutingSessionEnd.AddressesChanged, now);
+    }
+
     /// <summary>The entry is no longer served (de-registered, expired): its pairs end, both MAGs told.</summary>
     private void OnBindingDeactivated(BindingCacheEntry entry, Instant now)
     {
@@ -353,7 +375,7 @@ public sealed partial class LocalMobilityAnchor
         _actions.Add(new LmaAction.SendMobilityMessage(_options.LocalMobilityAnchorAddress, leg.Mag, leg.Outstanding!));
     }
 
-    private static LocalizedRoutingParty Party(BindingCacheEntry e) => new(e.MobileNodeIdentifier, e.HomeNetworkPrefixes);
+    private static LocalizedRoutingParty Party(BindingCacheEntry e) => new(e.MobileNodeIdentifier, e.HomeNetworkPrefixes, e.Ipv4HomeAddress);
 
     private LocalizedRoutingSession? FindSession(BindingCacheEntry a, BindingCacheEntry b)
     {

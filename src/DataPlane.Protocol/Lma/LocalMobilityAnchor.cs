@@ -80,6 +80,7 @@ public sealed partial class LocalMobilityAnchor
             case LmaEvent.MobilityMessageReceived: Counters.UnexpectedMessages++; break;
             case LmaEvent.ProfileDecided p: OnProfileDecided(p, now); break;
             case LmaEvent.TrafficObserved t: OnTrafficObserved(t, now); break;
+            case LmaEvent.Ipv4TrafficObserved t: OnIpv4TrafficObserved(t, now); break;
             case LmaEvent.BindingStored stored: OnBindingStored(stored); break;
             case LmaEvent.BindingStoreFailed failed: OnBindingStoreFailed(failed); break;
             default: throw new ArgumentOutOfRangeException(nameof(e), e, "unknown LMA event");

@@ -110,6 +110,8 @@ public enum LocalizedRoutingSessionEnd : byte
     MagRequested,
     /// <summary>The refreshes went unanswered until the lifetime ran out.</summary>
     Expired,
+    /// <summary>A VM's addresses changed (an address family added or released): set up again on its next traffic.</summary>
+    AddressesChanged,
 }
 
 /// <summary>What happened to a pair, for logs and metrics (<see cref="LmaAction.LocalizedRoutingChanged"/>).</summary>

@@ -63,13 +63,14 @@ public abstract record MagAction
 
     /// <summary>
     /// RFC 6705 localized routing for the VM on <paramref name="Port"/>: packets from <paramref name="RemoteMag"/> with a
-    /// source in <paramref name="RemotePrefixes"/> are accepted for it, and, with <paramref name="Egress"/>, its packets to
-    /// those prefixes go straight into a tunnel to that MAG instead of to the LMA. Replaces the route with the same
+    /// source in <paramref name="RemotePrefixes"/> (or, IPv4, from <paramref name="RemoteIpv4HomeAddress"/>, §7) are
+    /// accepted for it, and, with <paramref name="Egress"/>, its packets to those addresses go straight into a tunnel to
+    /// that MAG instead of to the LMA. Replaces the route with the same
     /// <paramref name="RouteId"/> (re-pointed, or confirmed). The data path reports its use with
     /// <see cref="MagEvent.LocalizedRouteUsed"/>.
     /// </summary>
     public sealed record InstallLocalizedRoute(long RouteId, PortId Port, MacAddress Mac, IReadOnlyList<Ipv6Prefix> RemotePrefixes,
-        Ipv6Address RemoteMag, bool Egress) : MagAction;
+        Ipv6Address RemoteMag, bool Egress, Ipv4Address? RemoteIpv4HomeAddress = null) : MagAction;
 
     /// <summary>Stop using the direct route: its traffic goes through the LMA again (a RemoveSession removes the session's routes too).</summary>
     public sealed record RemoveLocalizedRoute(long RouteId, PortId Port, LocalizedRouteEnd Reason) : MagAction;

@@ -38,4 +38,5 @@ public readonly record struct LocalizedRouteView(
     Ipv6Address LocalMobilityAnchor,
     bool Egress,
     Instant ExpiresAt,
-    Instant? LastUsedAt);
+    Instant? LastUsedAt,
+    Ipv4Address? RemoteIpv4HomeAddress = null);

@@ -18,7 +18,7 @@ public sealed partial class MobileAccessGateway
 
     public IEnumerable<LocalizedRouteView> LocalizedRoutes => _localizedRoutes.Values.Select(r => new LocalizedRouteView(
         r.Id, r.Session.Port, r.LocalMobileNodeIdentifier, r.Remote.MobileNodeIdentifier, r.Remote.HomeNetworkPrefixes, r.RemoteMag,
-        r.LocalMobilityAnchor, r.Egress, r.ExpiresAt, r.LastUsedAt));
+        r.LocalMobilityAnchor, r.Egress, r.ExpiresAt, r.LastUsedAt, r.Remote.Ipv4HomeAddress));
 
     private void OnLocalizedRoutingInitiation(Ipv6Address source, LocalizedRoutingInitiation lri, Instant now)
     {
@@ -46,7 +46,8 @@ public sealed partial class MobileAccessGateway
             return;
         }
         bool attached = session is { State: SessionState.Established, Installed: true }
-                        && local.HomeNetworkPrefixes.All(entry!.HomeNetworkPrefixes.Contains);
+                        && local.HomeNetworkPrefixes.All(entry!.HomeNetworkPrefixes.Contains)
+                        && (local.Ipv4HomeAddress is not { } localV4 || entry.Ipv4?.HomeAddress == localV4);
         if (!attached)
         {
             if (route is not null) EndLocalizedRoute(route, LocalizedRouteEnd.Terminated);
@@ -56,6 +57,7 @@ public sealed partial class MobileAccessGateway
         if (!_options.LocalizedRouting || remote is null || remoteMag is not { } mag || !IsUsablePeer(mag)
             || remote.MobileNodeIdentifier == local.MobileNodeIdentifier
             || remote.HomeNetworkPrefixes.Any(p => entry!.HomeNetworkPrefixes.Any(q => q.Contains(p.Address) || p.Contains(q.Address)))
+            || (remote.Ipv4HomeAddress is { } remoteV4 && entry!.Ipv4?.HomeAddress == remoteV4)
             || (route is null && _localizedRoutes.Count >= _options.MaxLocalizedRoutes))
         {
             if (route is not null) EndLocalizedRoute(route, LocalizedRouteEnd.Terminated);
@@ -118,7 +120,7 @@ public sealed partial class MobileAccessGateway
 
     private void InstallRoute(LocalizedRoute route) =>
         _actions.Add(new MagAction.InstallLocalizedRoute(route.Id, route.Session.Port, route.Session.Mac, route.Remote.HomeNetworkPrefixes,
-            route.RemoteMag, route.Egress));
+            route.RemoteMag, route.Egress, route.Remote.Ipv4HomeAddress));
 
     private void AnswerLri(Ipv6Address lma, LocalizedRoutingInitiation lri, LocalizedRoutingStatus status, ushort lifetime,
         LocalizedRoutingParty local, LocalizedRoutingParty? remote)
