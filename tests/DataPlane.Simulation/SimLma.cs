@@ -42,6 +42,7 @@ public sealed class SimLma
     public List<(Instant At, LmaAction.LocalizedRoutingChanged Change)>? LocalizedRoutingChanges { get; set; }
 
     private readonly Dictionary<Ipv6Prefix, Instant> _nextObservation = [];
+    private readonly Dictionary<Ipv4Address, Instant> _nextIpv4Observation = [];
 
     /// <summary>
     /// The data path carried a VM-to-VM packet between two MAGs: reported to the machine at most once a second per
@@ -54,6 +55,16 @@ public sealed class SimLma
         if (_nextObservation.TryGetValue(source, out var next) && now < next) return;
         _nextObservation[source] = now + TimeSpan.FromSeconds(1);
         Deliver(new LmaEvent.TrafficObserved(source, destination));
+    }
+
+    /// <summary>As <see cref="ObserveTraffic"/> for IPv4 home addresses (RFC 6705 §7), once a second per source address.</summary>
+    public void ObserveIpv4Traffic(Ipv4Address source, Ipv4Address destination)
+    {
+        if (IsDown) return;
+        var now = _domain.Sim.Now;
+        if (_nextIpv4Observation.TryGetValue(source, out var next) && now < next) return;
+        _nextIpv4Observation[source] = now + TimeSpan.FromSeconds(1);
+        Deliver(new LmaEvent.Ipv4TrafficObserved(source, destination));
     }
 
     /// <summary>With persistence on: where the binding writes go (batched per virtual instant, answered after its latency).</summary>

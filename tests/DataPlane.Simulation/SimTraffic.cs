@@ -78,6 +78,99 @@ public sealed class SimTraffic
         _d.Sim.Schedule(TimeSpan.Zero, Next);
     }
 
+    /// <summary>As <see cref="Flow"/>, over IPv4: from the sender's IPv4 home address to the destination's.</summary>
+    public void FlowIpv4(SimVm from, SimVm to, TimeSpan interval, Instant? until = null)
+    {
+        void Next()
+        {
+            if (until is { } u && _d.Sim.Now > u) return;
+            SendIpv4(from, to);
+            _d.Sim.Schedule(interval, Next);
+        }
+        _d.Sim.Schedule(TimeSpan.Zero, Next);
+    }
+
+    /// <summary>
+    /// One IPv4 packet now (RFC 5844 home addresses), if the sender runs and both have an IPv4 address, decided as
+    /// <c>MagDatapath.FromVmIpv4</c> does: locally, over a confirmed direct route naming the destination's IPv4 home
+    /// address (RFC 6705 §7), else through the LMA's IPv4 host routes, which report the traffic.
+    /// </summary>
+    public void SendIpv4(SimVm from, SimVm to)
+    {
+        if (from.State != VmState.Running || from.Mag is not { } mag || from.Ipv4Address is not { } source || to.Ipv4Address is not { } destination) return;
+        Sent++;
+        var now = _d.Sim.Now;
+        if (!mag.Forwarding.TryGetValue(from.Port, out var own) || own.Ipv4?.HomeAddress != source)
+        {
+            Record(from, to, PacketFate.LostNoSessionAtSource);
+            return;
+        }
+        if (mag.Machine.Options.EnableMagLocalRouting)
+        {
+            foreach (var (port, session) in mag.Forwarding)
+            {
+                if (port == from.Port || session.Ipv4?.HomeAddress != destination) continue;
+                Arrive(mag, port, from, to, PacketFate.DeliveredLocally);
+                return;
+            }
+        }
+        foreach (var route in mag.DirectRoutes.Values)
+        {
+            if (route.Port != from.Port || !route.Egress || route.RemoteIpv4HomeAddress != destination) continue;
+            DirectSent++;
+            var target = _d.Mags.First(m => m.Address == route.RemoteMag);
+            if (!to.WasOn(target, now - StalenessBound, now))
+                Violations.Add($"{now}: {from.Name} → {to.Name} (IPv4) sent by {mag.Name} straight to {target.Name}, which {to.Name} left more than " +
+                               $"{StalenessBound.TotalMilliseconds} ms ago (it is on {to.Mag?.Name ?? "nothing"})");
+            mag.ReportRouteUse(route.RouteId);
+            _d.Sim.Schedule(InterMagDelay, () => ArriveDirectIpv4(mag, target, source, destination, from, to));
+            return;
+        }
+        _d.Sim.Schedule(_d.Options.Uplink.Delay, () => AtLmaIpv4(mag, source, destination, from, to));
+    }
+
+    private void AtLmaIpv4(SimMag sender, Ipv4Address source, Ipv4Address destination, SimVm from, SimVm to)
+    {
+        var lma = _d.Lma;
+        if (lma.IsDown || !lma.Ipv4Routes.TryGetValue(destination, out var mag))
+        {
+            Record(from, to, PacketFate.LostAtLma);
+            return;
+        }
+        if (!lma.Ipv4Routes.TryGetValue(source, out var sourceMag) || sourceMag != sender.Address)
+        {
+            Record(from, to, PacketFate.LostLmaSourceCheck);
+            return;
+        }
+        if (mag != sender.Address) lma.ObserveIpv4Traffic(source, destination);
+        var target = _d.Mags.First(m => m.Address == mag);
+        _d.Sim.Schedule(_d.Options.Downlink.Delay, () =>
+        {
+            var port = target.Forwarding.FirstOrDefault(kv => kv.Value.Ipv4?.HomeAddress == destination).Key;
+            if (!target.Forwarding.ContainsKey(port)) Record(from, to, PacketFate.LostVmNotThere);
+            else Arrive(target, port, from, to, PacketFate.DeliveredViaLma);
+        });
+    }
+
+    private void ArriveDirectIpv4(SimMag sender, SimMag target, Ipv4Address source, Ipv4Address destination, SimVm from, SimVm to)
+    {
+        // As MagDatapath.FromTunnelIpv4: a session holding the destination, and a route of it naming the sender and the source.
+        foreach (var (port, session) in target.Forwarding)
+        {
+            if (session.Ipv4?.HomeAddress != destination) continue;
+            foreach (var route in target.DirectRoutes.Values)
+            {
+                if (route.Port != port || route.RemoteMag != sender.Address || route.RemoteIpv4HomeAddress != source) continue;
+                target.ReportRouteUse(route.RouteId);
+                Arrive(target, port, from, to, PacketFate.DeliveredDirect);
+                return;
+            }
+            Record(from, to, PacketFate.LostUnauthorizedIngress);
+            return;
+        }
+        Record(from, to, PacketFate.LostVmNotThere);
+    }
+
     /// <summary>One packet now, if the sender runs and knows an address of the destination.</summary>
     public void Send(SimVm from, SimVm to)
     {
