@@ -6,9 +6,10 @@
 #
 #   perf/local-routing/measure.sh [--reps 3] [--delay 20ms] [--pings 20] [--iperf-seconds 3] [--ipv4] [--out DIR]
 #
-# --ipv4 makes the VMs dual-stack (`testbed up --ipv4 dual`) and adds the placement same-mag-ipv4: the same ping and
-# iperf3 vm1 → vm2 on MAG1 to vm2's IPv4 home address (RFC 5844), routed by the MAG when on. (IPv4 between two MAGs
-# is not optimized: RFC 6705 routes carry IPv6 prefixes only.)
+# --ipv4 makes the VMs dual-stack (`testbed up --ipv4 dual`) and adds two placements: same-mag-ipv4, the same ping and
+# iperf3 vm1 → vm2 on MAG1 to vm2's IPv4 home address (RFC 5844), routed by the MAG when on; and two-mags-ipv4, vm2 on
+# MAG2, measured (when on) once IPv4 traffic alone has made the LMA set the pair up and MAG1 sends to vm2's IPv4 home
+# address directly (RFC 6705 §7), before any IPv6 traffic between them.
 #
 # Each repetition brings up one testbed per mode, alternating which mode goes first, and measures two placements:
 # same-mag (vm1 and vm2 on MAG1) and two-mags (vm2 migrated to MAG2; with optimization on, measured once both MAGs
@@ -74,6 +75,11 @@ mag_sends_directly() { # MAG1 has a confirmed RFC 6705 route
   "$DATAPLANE" ctl --socket "/run/dataplane-testbed/$NAME/mag1.sock" --json routes | grep -q '"egress": true'
 }
 
+mag_sends_ipv4_directly() { # MAG1 has a confirmed RFC 6705 route naming IPv4 home address $1
+  "$DATAPLANE" ctl --socket "/run/dataplane-testbed/$NAME/mag1.sock" --json routes |
+    python3 -c 'import json,sys; sys.exit(0 if any(r["egress"] and r.get("remoteIpv4") == sys.argv[1] for r in json.load(sys.stdin)) else 1)' "$1"
+}
+
 # One placement: ping then iperf3 vm1 → vm2 (at an IPv6 address, or IPv4 with family 4); appends a CSV row.
 measure() {
   local rep=$1 mode=$2 placement=$3 a2=$4 family=${5:-6} tag load stats
@@ -120,9 +126,21 @@ for ((rep = 1; rep <= reps; rep++)); do
     measure "$rep" "$mode" same-mag "$a2"
     if [ "$ipv4" = yes ]; then
       wait_addr4 1 >/dev/null
-      measure "$rep" "$mode" same-mag-ipv4 "$(wait_addr4 2)" 4
+      a24=$(wait_addr4 2)
+      measure "$rep" "$mode" same-mag-ipv4 "$a24" 4
     fi
     "$TESTBED" migrate vm2 mag2 --name "$NAME" >/dev/null
+    if [ "$ipv4" = yes ]; then
+      # IPv4 first: its traffic alone must set the pair up (on); until MAG1 sends to vm2's IPv4 address directly, or 3 s.
+      for ((i = 0; i < 100; i++)); do
+        ip netns exec "$NAME-vm1" ping -4 -c 1 -W 1 "$a24" >/dev/null 2>&1 || true
+        if [ "$mode" = on ] && mag_sends_ipv4_directly "$a24"; then break; fi
+        [ "$mode" = on ] || [ "$i" -lt 10 ] || break
+        sleep 0.2
+      done
+      if [ "$mode" = on ] && ! mag_sends_ipv4_directly "$a24"; then echo "measure.sh: MAG1 never sent IPv4 directly" >&2; exit 1; fi
+      measure "$rep" "$mode" two-mags-ipv4 "$a24" 4
+    fi
     # Traffic first, so the LMA sees the pair (on) and the paths are warm (both): until MAG1 sends directly, or 3 s.
     for ((i = 0; i < 100; i++)); do
       ip netns exec "$NAME-vm1" ping -6 -c 1 -W 1 "$a2" >/dev/null 2>&1 || true

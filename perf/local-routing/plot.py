@@ -13,11 +13,12 @@ for r in rows:
     groups.setdefault((r["placement"], r["optimized"]), []).append(r)
 
 ALL_KEYS = [("same-mag", "off"), ("same-mag", "on"), ("same-mag-ipv4", "off"), ("same-mag-ipv4", "on"),
-            ("two-mags", "off"), ("two-mags", "on")]
+            ("two-mags", "off"), ("two-mags", "on"), ("two-mags-ipv4", "off"), ("two-mags-ipv4", "on")]
 LABEL = {("same-mag", "off"): "same MAG, via LMA", ("same-mag", "on"): "same MAG, local",
          ("same-mag-ipv4", "off"): "IPv4 same MAG, LMA", ("same-mag-ipv4", "on"): "IPv4 same MAG, local",
-         ("two-mags", "off"): "two MAGs, via LMA", ("two-mags", "on"): "two MAGs, direct"}
-KEYS = [k for k in ALL_KEYS if k in groups]  # the IPv4 placement only when measured (--ipv4)
+         ("two-mags", "off"): "two MAGs, via LMA", ("two-mags", "on"): "two MAGs, direct",
+         ("two-mags-ipv4", "off"): "IPv4 two MAGs, LMA", ("two-mags-ipv4", "on"): "IPv4 two MAGs, direct"}
+KEYS = [k for k in ALL_KEYS if k in groups]  # the IPv4 placements only when measured (--ipv4)
 
 print("placement | optimized | runs | RTT avg ms median (min..max over runs) | iperf3 Mbit/s median (min..max)")
 for k in KEYS:
