@@ -96,7 +96,9 @@ measure() {
     sleep 0.1
   done
   for ((try = 0; try < 5; try++)); do
-    ip netns exec "$NAME-vm1" iperf3 -c "$a2" -p 5201 -t "$seconds" -J >"$out/iperf-$tag.json" 2>/dev/null && break
+    # Bounded: on a loaded machine an iperf3 client was seen spinning for minutes after its test (the server had gone).
+    timeout $((seconds + 30)) ip netns exec "$NAME-vm1" iperf3 -c "$a2" -p 5201 -t "$seconds" -J >"$out/iperf-$tag.json" 2>/dev/null && break
+    ip netns exec "$NAME-vm2" ss -Hltn 'sport = :5201' | grep -q . || { ip netns exec "$NAME-vm2" iperf3 -s -1 -p 5201 >/dev/null 2>&1 & server=$!; sleep 1; }
     sleep 1
   done
   wait "$server" || true
