@@ -192,7 +192,12 @@ public sealed class ShardReplicator : IDisposable
         }
     }
 
-    /// <summary>Run one store request on the thread pool; failures go to <paramref name="failed"/> and the health status.</summary>
+    /// <summary>
+    /// Run one store request on the thread pool; failures go to <paramref name="failed"/> and the health status. Every
+    /// failure, whatever its type: the election machine waits for an answer to each request it made (a campaign stays
+    /// outstanding until answered), so an exception that escaped here would leave it waiting for good. The first
+    /// failure after a success is logged, so that a member stuck short of a role says why.
+    /// </summary>
     private void Fire(Func<CancellationToken, Task> request, Action<Exception> failed)
     {
         _ = Task.Run(async () =>
@@ -202,10 +207,12 @@ public sealed class ShardReplicator : IDisposable
                 await request(_stop.Token);
                 NoteSuccess();
             }
-            catch (Exception e) when (e is RpcException or InvalidOperationException or OperationCanceledException or FormatException)
+            catch (Exception e)
             {
                 if (_stop.IsCancellationRequested) return;
                 NoteFailure(e);
+                if (Status.ConsecutiveFailures == 1)
+                    _log.LogWarning("etcd: a request failed ({Type}: {Error}); retrying", e.GetType().Name, Status.LastError);
                 failed(e);
             }
         });
