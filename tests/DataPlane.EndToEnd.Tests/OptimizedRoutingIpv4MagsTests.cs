@@ -19,7 +19,7 @@ public sealed class OptimizedRoutingIpv4MagsTests(ITestOutputHelper output)
         var v1 = tb.WaitForIpv4Address(1, TimeSpan.FromSeconds(20));
         var v2 = tb.WaitForIpv4Address(2, TimeSpan.FromSeconds(20));
         tb.Migrate(2, "mag2");
-        Poll(() => tb.Exec("vm2", TimeSpan.FromSeconds(10), "ping", "-4", "-c", "1", "-W", "1", Testbed.Client4).ExitCode == 0,
+        OptimizedRoutingTests.Poll(() => tb.Exec("vm2", TimeSpan.FromSeconds(10), "ping", "-4", "-c", "1", "-W", "1", Testbed.Client4).ExitCode == 0,
             TimeSpan.FromSeconds(20), "vm2 does not reach the client over IPv4 from MAG2\n" + tb.Logs());
 
         var signallingPcap = Path.Combine(tb.RunDir, "lma-links.pcapng");
@@ -30,15 +30,15 @@ public sealed class OptimizedRoutingIpv4MagsTests(ITestOutputHelper output)
         var lmaStart = LmaIpv4(tb);
         var tcpJson = Path.Combine(tb.RunDir, "tcp4-server.json");
         var server = tb.Background("vm2", Testbed.Probe, "tcp-server", "--port", "7001", "--json", tcpJson, "--accept-timeout", "30s", "--idle-timeout", "30s");
-        WaitForLine(server.StandardOutput, "listening", TimeSpan.FromSeconds(10));
+        OptimizedRoutingTests.WaitForLine(server.StandardOutput, "listening", TimeSpan.FromSeconds(10));
         var tcpClient = tb.Background("vm1", Testbed.Probe, "tcp-client", "--target", v2, "--port", "7001", "--interval", "10ms", "--duration", "40s");
 
         // The LMA sees vm1 → vm2 cross it over IPv4 (the TCP client's messages) and sets the pair up with both addresses.
-        Poll(() => Established(tb, v1, v2), TimeSpan.FromSeconds(20), "the LMA did not establish localized routing for vm1 ⇄ vm2 with their IPv4 addresses");
-        Poll(() => Sending(tb, "mag1", v2) && Sending(tb, "mag2", v1), TimeSpan.FromSeconds(10), "the MAGs do not send IPv4 directly");
+        OptimizedRoutingTests.Poll(() => Established(tb, v1, v2), TimeSpan.FromSeconds(20), "the LMA did not establish localized routing for vm1 ⇄ vm2 with their IPv4 addresses");
+        OptimizedRoutingTests.Poll(() => Sending(tb, "mag1", v2) && Sending(tb, "mag2", v1), TimeSpan.FromSeconds(10), "the MAGs do not send IPv4 directly");
         // Packets the MAGs sent before they were confirmed may still be on their way through the LMA: wait until its
         // IPv4 counters are still for a moment, then they must stay so (only these two VMs speak IPv4 here).
-        Poll(() =>
+        OptimizedRoutingTests.Poll(() =>
         {
             var before = LmaIpv4(tb);
             Thread.Sleep(500);
@@ -60,21 +60,21 @@ public sealed class OptimizedRoutingIpv4MagsTests(ITestOutputHelper output)
 
         // To the other's MAG: both on MAG1, routed there; the pair ends. And back: the pair comes again.
         tb.Migrate(2, "mag1");
-        Poll(() => !tb.Ctl("lma", "routes")!.AsArray().Any(), TimeSpan.FromSeconds(10), "the pair did not end when vm2 joined vm1's MAG");
+        OptimizedRoutingTests.Poll(() => !tb.Ctl("lma", "routes")!.AsArray().Any(), TimeSpan.FromSeconds(10), "the pair did not end when vm2 joined vm1's MAG");
         long localBefore = tb.Ctl("mag1", "stats")!["datapath"]!["routedLocally"]!.GetValue<long>();
-        Poll(() => tb.Ctl("mag1", "stats")!["datapath"]!["routedLocally"]!.GetValue<long>() > localBefore + 20, TimeSpan.FromSeconds(10),
+        OptimizedRoutingTests.Poll(() => tb.Ctl("mag1", "stats")!["datapath"]!["routedLocally"]!.GetValue<long>() > localBefore + 20, TimeSpan.FromSeconds(10),
             "the TCP connection is not routed locally on MAG1");
         tb.Migrate(2, "mag2");
-        Poll(() => Established(tb, v1, v2), TimeSpan.FromSeconds(20), "the pair did not come again after vm2 went back to MAG2");
-        Poll(() => Sending(tb, "mag1", v2), TimeSpan.FromSeconds(10), "MAG1 does not send IPv4 directly again");
+        OptimizedRoutingTests.Poll(() => Established(tb, v1, v2), TimeSpan.FromSeconds(20), "the pair did not come again after vm2 went back to MAG2");
+        OptimizedRoutingTests.Poll(() => Sending(tb, "mag1", v2), TimeSpan.FromSeconds(10), "MAG1 does not send IPv4 directly again");
 
         Assert.True(tcpClient.WaitForExit(90_000), "the TCP client did not finish");
         Assert.True(server.WaitForExit(30_000), "the TCP server did not finish");
         var tcp = JsonNode.Parse(File.ReadAllText(tcpJson))!;
         output.WriteLine($"TCP: {tcp.ToJsonString()}");
         Assert.True(tcp["survived"]!.GetValue<bool>(), $"the TCP connection vm1 → vm2 over IPv4 was lost: {tcp["outcome"]} {tcp["error"]}\n{tb.Logs()}");
-        Stop(signalling);
-        Stop(direct);
+        OptimizedRoutingTests.Stop(signalling);
+        OptimizedRoutingTests.Stop(direct);
 
         // The echoes crossed the MAG–MAG link in IPv4-in-IPv6 (outer next header 4) MAG1 ⇄ MAG2: requests and replies.
         var onLink = Shell.Check("tshark", "-r", directPcap, "-Y", $"ipv6.nxt == 4 && (icmp.type == 8 || icmp.type == 0) && ip.addr == {v1} && ip.addr == {v2}",
@@ -123,33 +123,5 @@ public sealed class OptimizedRoutingIpv4MagsTests(ITestOutputHelper output)
     {
         var s = tb.Ctl("lma", "stats")!["ipv4Tunnel"]!;
         return (s["acceptedPackets"]!.GetValue<long>(), s["packetUplinkPackets"]!.GetValue<long>() + s["rawSocketPackets"]!.GetValue<long>());
-    }
-
-    private static void Stop(System.Diagnostics.Process capture)
-    {
-        Shell.Run("kill", ["-TERM", capture.Id.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
-        Assert.True(capture.WaitForExit(30_000), "tshark did not stop");
-    }
-
-    private static void Poll(Func<bool> condition, TimeSpan timeout, string message)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail(message);
-            Thread.Sleep(100);
-        }
-    }
-
-    private static void WaitForLine(StreamReader stream, string text, TimeSpan timeout)
-    {
-        var read = Task.Run(() =>
-        {
-            string? line;
-            while ((line = stream.ReadLine()) is not null)
-                if (line.Contains(text, StringComparison.Ordinal)) return true;
-            return false;
-        });
-        Assert.True(read.Wait(timeout) && read.Result, $"no \"{text}\" within {timeout.TotalSeconds} s");
     }
 }

@@ -192,13 +192,13 @@ public sealed class OptimizedRoutingTests(ITestOutputHelper output)
         throw new InvalidOperationException($"iperf3 {node} → {target} failed: {r.Output}");
     }
 
-    private static void Stop(System.Diagnostics.Process capture)
+    internal static void Stop(System.Diagnostics.Process capture)
     {
         Shell.Run("kill", ["-TERM", capture.Id.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
         Assert.True(capture.WaitForExit(30_000), "tshark did not stop");
     }
 
-    private static void Poll(Func<bool> condition, TimeSpan timeout, string message)
+    internal static void Poll(Func<bool> condition, TimeSpan timeout, string message)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!condition())
@@ -208,7 +208,7 @@ public sealed class OptimizedRoutingTests(ITestOutputHelper output)
         }
     }
 
-    private static void WaitForLine(StreamReader stream, string text, TimeSpan timeout)
+    internal static void WaitForLine(StreamReader stream, string text, TimeSpan timeout)
     {
         var read = Task.Run(() =>
         {
