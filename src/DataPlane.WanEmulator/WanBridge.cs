@@ -102,10 +102,10 @@ public sealed unsafe class WanBridge : IDisposable
     }
 
     public string InterfaceA => _a.Name;
+    public string InterfaceB => _b.Name;
 
     /// <summary>Where tunnel super-frames are relabelled on their way out (<see cref="TunnelGsoRelabel"/>), for the log.</summary>
     public string Relabel { get; }
-    public string InterfaceB => _b.Name;
 
     /// <summary>The settings in force (both directions share them).</summary>
     public LinkParameters Parameters { get; private set; }
