@@ -49,10 +49,14 @@ public static partial class Proc
         return r.Stdout;
     }
 
-    /// <summary>Start a program and leave it running; its output is collected in the background.</summary>
-    public static Background Start(string file, IEnumerable<string> args) => new(Start(file, args, track: true));
+    /// <summary>
+    /// Start a program and leave it running; its output is collected in the background. With
+    /// <paramref name="keepStdin"/> its standard input stays open for <see cref="Background.WriteLine"/>; otherwise it
+    /// is closed at once (the program reads end of input).
+    /// </summary>
+    public static Background Start(string file, IEnumerable<string> args, bool keepStdin = false) => new(Start(file, args, track: true, keepStdin));
 
-    private static Process Start(string file, IEnumerable<string> args, bool track)
+    private static Process Start(string file, IEnumerable<string> args, bool track, bool keepStdin = false)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -64,7 +68,7 @@ public static partial class Proc
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
-        p.StandardInput.Close();
+        if (!keepStdin) p.StandardInput.Close();
         if (track)
         {
             lock (s_background) s_background.Add(p);
@@ -118,6 +122,7 @@ public sealed class Background : IDisposable
         {
             if (e.Data is null) return;
             lock (_err) _err.AppendLine(e.Data);
+            _line.Release();
         };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
@@ -148,6 +153,34 @@ public sealed class Background : IDisposable
             _line.Wait(TimeSpan.FromMilliseconds(20));
         }
         return false;
+    }
+
+    /// <summary>Wait until a stderr line contains <paramref name="text"/> (udp-client's "first ack", say).</summary>
+    public bool WaitForError(string text, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (Stderr.Contains(text, StringComparison.Ordinal)) return true;
+            if (_p.HasExited) return Stderr.Contains(text, StringComparison.Ordinal);
+            _line.Wait(TimeSpan.FromMilliseconds(20));
+        }
+        return false;
+    }
+
+    /// <summary>One line to the program's standard input (started with keepStdin); false when it has gone.</summary>
+    public bool WriteLine(string line)
+    {
+        try
+        {
+            _p.StandardInput.WriteLine(line);
+            _p.StandardInput.Flush();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            return false;
+        }
     }
 
     public bool WaitForExit(TimeSpan timeout)

@@ -139,6 +139,11 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
 
     private string Family => options.Ipv4 ? "-4" : "-6";
 
+    /// <summary>What udp-client writes on stderr at its first ack, and the line that tells --until-settled the
+    /// scenario is over (DataPlane.Probe.Cli.FirstAckLine / EndMarkLine: this program talks to the probe as a process).</summary>
+    internal const string ProbeFirstAckLine = "udp-client: first ack";
+    internal const string ProbeEndMarkLine = "end";
+
     /// <summary>Median client → VM ping RTT on the testbed as it is (what the emulated path really has).</summary>
     public double MeasureRtt()
     {
@@ -176,12 +181,19 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
             Thread.Sleep(300); // the TCP session is established and carrying data before the migration
 
             // The seed started the UDP stream right after invoking the migration; starting it just before is the same
-            // to within the probe's own start-up, and the first probe is the start of the total migration time.
-            probe = Start(driver.On("client", tools.Probe, "udp-client", "--target", VmTarget, "--port", UdpPort.ToString(CultureInfo.InvariantCulture),
-                "--interval", "10ms", "--until-recovered", "--max-duration", "240s", "--outage-intervals", options.OutageIntervals.ToString(CultureInfo.InvariantCulture),
-                "--json", udpJson, "--quiet"));
-            Thread.Sleep(50);
+            // to within the probe's own start-up, and the first probe is the start of the total migration time. The
+            // probe runs until this runner says the migration is over ("end" on its standard input) and a probe sent
+            // after that has come back: that needs no outage threshold, so an outage of any length is measured, down
+            // to none (--until-recovered never ends when the outage is shorter than its threshold).
+            var probeCommand = driver.On("client", tools.Probe, "udp-client", "--target", VmTarget, "--port", UdpPort.ToString(CultureInfo.InvariantCulture),
+                "--interval", "10ms", "--until-settled", "--max-duration", "240s", "--outage-intervals", options.OutageIntervals.ToString(CultureInfo.InvariantCulture),
+                "--json", udpJson, "--quiet");
+            probe = Proc.Start(probeCommand[0], probeCommand[1..], keepStdin: true);
+            // From its first ack on, the probe sees any outage: only then may the migration start.
+            if (!probe.WaitForError(ProbeFirstAckLine, TimeSpan.FromSeconds(30)))
+                throw new InvalidOperationException("udp-client saw no ack before the migration: " + probe.Stderr);
             var steps = driver.Migrate();
+            probe.WriteLine(ProbeEndMarkLine);
             if (!probe.WaitForExit(TimeSpan.FromSeconds(260))) throw new TimeoutException("udp-client did not finish");
             Thread.Sleep(300);
             vm.StopTcpClient();
@@ -190,7 +202,7 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
             dump?.WaitForExit(TimeSpan.FromSeconds(20));
 
             result = Fill(result, steps, udpJson, tcpJson);
-            result = result with { Error = result.Recovered ? null : "the probe saw no recovery" };
+            result = result with { Error = result.Recovered ? null : "no probe sent after the migration was acknowledged" };
             if (capture && File.Exists(pcap))
             {
                 var t = TrafficClassifier.ClassifyFile(pcap, options.MemoryPort);
@@ -249,7 +261,7 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
             r = r with
             {
                 DowntimeMs = D("downtimeMs"),
-                TotalMigrationMs = D("totalMigrationTimeMs"),
+                TotalMigrationMs = TotalMigration(D("totalMigrationTimeMs"), D("startedUnixMs"), D("endMarkUnixMs"), D("settledAfterMarkMs")),
                 TotalMigrationSeedMs = D("totalMigrationTimeSeedMs"),
                 Sent = u.GetProperty("sent").GetInt32(),
                 Lost = u.GetProperty("lost").GetInt32(),
@@ -326,6 +338,15 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
         }
         return r;
     }
+
+    /// <summary>
+    /// The seed's total migration time: first probe → first ack after the downtime, when the probe saw an outage (a gap
+    /// of at least its threshold). Without one (a handover faster than the threshold) the first ack after the outage is
+    /// not defined, so the migration's own end stands in for it: first probe → the ack of the first probe sent after the
+    /// migration command returned (the probe's end mark).
+    /// </summary>
+    internal static double TotalMigration(double probeTotalMs, double startedUnixMs, double endMarkUnixMs, double settledAfterMarkMs) =>
+        !double.IsNaN(probeTotalMs) ? probeTotalMs : endMarkUnixMs + settledAfterMarkMs - startedUnixMs;
 
     public List<RunResult> RunAll(double rttMs, string workDir, Action<RunResult> onResult, CancellationToken ct)
     {

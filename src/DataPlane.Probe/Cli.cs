@@ -22,15 +22,17 @@ public static class Cli
             then prints its counters. --port 0 picks a free port (printed).
 
         dataplane-probe udp-client --target ADDR --port P [--interval 10ms]
-                                   [--duration D | --until-recovered [--max-duration 60s]]
+                                   [--duration D | --until-recovered [--max-duration 60s] | --until-settled [--max-duration 60s]]
                                    [--outage-intervals 5] [--linger 250ms] [--size 52] [--bind ADDR]
                                    [--json FILE] [--series] [--quiet] [--no-realtime]
             One probe per interval ("DATAPLANE-PROBE", sequence number, timestamps). Reports sent/acked/lost,
             service downtime (longest gap between consecutive acknowledged probes, on their send timestamps),
             total migration time (first probe → first ack after the downtime; start the client when the
             migration is invoked) and the achieved interval. --until-recovered stops once acks resume after
-            an outage of at least --outage-intervals intervals (or at --max-duration). --duration defaults
-            to 10s. --series puts the raw per-probe series in the JSON. Writes "udp-client: first ack" on
+            an outage of at least --outage-intervals intervals (or at --max-duration). --until-settled needs no
+            threshold, so it measures an outage of any length, down to none: it runs until a line "end" on
+            standard input says the scenario is over (the migration finished), then until a probe sent after
+            that has been acknowledged, or to --max-duration. --duration defaults to 10s. --series puts the raw per-probe series in the JSON. Writes "udp-client: first ack" on
             standard error when the first acknowledgement arrives (wait for it before starting a migration).
 
         dataplane-probe tcp-server --port P [--bind ADDR] [--json FILE] [--accept-timeout 60s] [--idle-timeout 60s]
@@ -60,11 +62,12 @@ public static class Cli
         scheduling. The achieved interval is reported.
 
         Durations take a unit: 500us, 10ms, 1.5s, 2m. Exit codes: 0 ok, 1 error, 2 negative outcome
-        (udp-client: nothing acknowledged, or no recovery with --until-recovered; tcp-server: session lost;
+        (udp-client: nothing acknowledged, no recovery with --until-recovered, or no ack after the end mark
+        with --until-settled; tcp-server: session lost;
         tcp-client: send failed), 64 usage.
         """;
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, TextReader? stdin = null)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
@@ -77,7 +80,7 @@ public static class Cli
             return args[0] switch
             {
                 "udp-responder" => UdpResponderCommand(rest, stdout, cancellationToken),
-                "udp-client" => UdpClientCommand(rest, stdout, stderr, cancellationToken),
+                "udp-client" => UdpClientCommand(rest, stdout, stderr, cancellationToken, stdin),
                 "tcp-server" => TcpServerCommand(rest, stdout, cancellationToken),
                 "tcp-client" => TcpClientCommand(rest, stdout, cancellationToken),
                 "announce-rarp" => AnnounceCommand(rest, stdout, rarp: true, cancellationToken),
@@ -121,20 +124,26 @@ public static class Cli
     /// <summary>The line udp-client writes on standard error when the first acknowledgement arrives.</summary>
     public const string FirstAckLine = "udp-client: first ack";
 
-    private static int UdpClientCommand(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    private static int UdpClientCommand(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct, TextReader? stdin)
     {
         var a = new Arguments(args,
             ["target", "port", "interval", "duration", "max-duration", "outage-intervals", "linger", "size", "bind", "json"],
-            ["until-recovered", "series", "quiet", "no-realtime"]);
+            ["until-recovered", "until-settled", "series", "quiet", "no-realtime"]);
         bool until = a.Has("until-recovered");
-        if (until && a.Has("duration")) throw new UsageException("--duration and --until-recovered exclude each other (use --max-duration)");
-        if (!until && a.Has("max-duration")) throw new UsageException("--max-duration goes with --until-recovered");
+        bool settled = a.Has("until-settled");
+        if (until && settled) throw new UsageException("--until-recovered and --until-settled exclude each other");
+        if ((until || settled) && a.Has("duration")) throw new UsageException("--duration and --until-recovered/--until-settled exclude each other (use --max-duration)");
+        if (!until && !settled && a.Has("max-duration")) throw new UsageException("--max-duration goes with --until-recovered or --until-settled");
+        using var endMark = new CancellationTokenSource();
+        if (settled) WatchForEndMark(endMark, stdin ?? Console.In);
         var o = new UdpClientOptions
         {
             Target = new IPEndPoint(Target(a), a.Port()),
             Interval = a.Duration("interval", TimeSpan.FromMilliseconds(10)),
             Duration = a.Duration("duration", TimeSpan.FromSeconds(10)),
             UntilRecovered = until,
+            UntilSettled = settled,
+            EndMark = endMark.Token,
             MaxDuration = a.Duration("max-duration", TimeSpan.FromSeconds(60)),
             OutageIntervals = a.Int("outage-intervals", 5, min: 2),
             Linger = a.Has("linger") ? a.Duration("linger", default) : TimeSpan.FromMilliseconds(250),
@@ -152,13 +161,44 @@ public static class Cli
         {
             Target = o.Target.Address.ToString(),
             Port = o.Target.Port,
-            Mode = until ? "until-recovered" : "duration",
-            RecoveredBeforeStop = until ? recovered : null,
+            Mode = until ? "until-recovered" : settled ? "until-settled" : "duration",
+            RecoveredBeforeStop = until || settled ? recovered : null,
         };
         if (a.Get("json") is { } json) ReportWriter.WriteJson(json, report);
         if (!a.Has("quiet")) stdout.Write(ReportWriter.Format(report));
         if (report.Acked == 0) return ExitNegative;
-        return until && !recovered ? ExitNegative : ExitOk;
+        return (until || settled) && !recovered ? ExitNegative : ExitOk;
+    }
+
+    /// <summary>The line on standard input that marks the end of the scenario for --until-settled.</summary>
+    public const string EndMarkLine = "end";
+
+    /// <summary>
+    /// --until-settled: a background thread reads standard input and cancels <paramref name="endMark"/> at the first
+    /// line "end". End of input without it marks nothing (a harness that closed its end early has not said the
+    /// scenario is over; --max-duration still ends the run).
+    /// </summary>
+    private static void WatchForEndMark(CancellationTokenSource endMark, TextReader input)
+    {
+        var reader = new Thread(() =>
+        {
+            try
+            {
+                string? line;
+                while ((line = input.ReadLine()) is not null)
+                {
+                    if (line.Trim() != EndMarkLine) continue;
+                    endMark.Cancel();
+                    return;
+                }
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // Input gone, or the run ended before the mark came.
+            }
+        })
+        { IsBackground = true, Name = "end-mark" };
+        reader.Start();
     }
 
     private static int TcpServerCommand(string[] args, TextWriter stdout, CancellationToken ct)

@@ -18,6 +18,10 @@ public sealed class ProbeSeries
     public int Resyncs { get; init; }
     /// <summary>Whether the sender ran under SCHED_FIFO.</summary>
     public bool Realtime { get; init; }
+    /// <summary>Until-settled: when the scenario said it was over (monotonic ns), if it did.</summary>
+    public long? EndMarkNs { get; init; }
+    /// <summary>Until-settled: the first probe sent after the mark that was acknowledged.</summary>
+    public long? SettledSeq { get; init; }
 
     public int Count => SentNs.Length;
 }
@@ -147,6 +151,8 @@ public static class ProbeAnalysis
             TotalMigrationTimeSeedMs = totalSeed,
             UnrecoveredOutageMs = unrecovered,
             LongestAckSilenceMs = silence >= 0 ? MonotonicClock.NsToMs(silence) : null,
+            EndMarkUnixMs = s.EndMarkNs is { } mark ? s.Anchor.ToUnixMs(mark) : null,
+            SettledAfterMarkMs = s.EndMarkNs is { } m && s.SettledSeq is { } settledSeq ? MonotonicClock.NsToMs(s.AckNs[settledSeq] - m) : null,
             RttMs = Summary.Of(rtts),
             Intervals = new IntervalReport
             {

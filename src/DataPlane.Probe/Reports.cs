@@ -11,10 +11,17 @@ public sealed record UdpProbeReport
     public string Tool { get; init; } = "udp-client";
     public string? Target { get; init; }
     public int Port { get; init; }
-    /// <summary>"duration" or "until-recovered".</summary>
+    /// <summary>"duration", "until-recovered" or "until-settled".</summary>
     public string? Mode { get; init; }
-    /// <summary>True when --until-recovered saw acks resume after an outage (the run's goal).</summary>
+    /// <summary>
+    /// True when the run reached its goal before it stopped: --until-recovered saw acks resume after an outage;
+    /// --until-settled saw a probe sent after the end mark acknowledged.
+    /// </summary>
     public bool? RecoveredBeforeStop { get; init; }
+    /// <summary>--until-settled: when standard input said the scenario was over.</summary>
+    public double? EndMarkUnixMs { get; init; }
+    /// <summary>--until-settled: end mark → arrival of the ack of the first probe sent after it.</summary>
+    public double? SettledAfterMarkMs { get; init; }
     public double? StartedUnixMs { get; init; }
     public double IntervalMs { get; init; }
     public double OutageThresholdMs { get; init; }
@@ -164,7 +171,14 @@ public static class ReportWriter
         }
         if (r.LeadingLost > 0) sb.AppendLine(CultureInfo.InvariantCulture, $"  warning: the first {r.LeadingLost} probe(s) were never acknowledged");
         if (r.UnrecoveredOutageMs is { } u) sb.AppendLine(CultureInfo.InvariantCulture, $"  warning: the run ended inside an outage that had lasted {F(u)}");
-        if (r.RecoveredBeforeStop == false) sb.AppendLine("  warning: --until-recovered stopped at --max-duration without seeing acks resume after an outage");
+        if (r.RecoveredBeforeStop == false)
+        {
+            sb.AppendLine(r.Mode == "until-settled"
+                ? "  warning: --until-settled stopped without a probe sent after the end mark being acknowledged"
+                : "  warning: --until-recovered stopped at --max-duration without seeing acks resume after an outage");
+        }
+        if (r.SettledAfterMarkMs is { } settled)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  end mark → first ack of a probe sent after it {F(settled)}");
         if (r.RttMs is { } rtt)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  rtt min/median/mean/max {F(rtt.MinMs, "")}/{F(rtt.MedianMs, "")}/{F(rtt.MeanMs, "")}/{F(rtt.MaxMs)}");

@@ -8,9 +8,18 @@ public sealed record UdpClientOptions
 {
     public required IPEndPoint Target { get; init; }
     public TimeSpan Interval { get; init; } = TimeSpan.FromMilliseconds(10);
-    /// <summary>Fixed run length; ignored with <see cref="UntilRecovered"/>.</summary>
+    /// <summary>Fixed run length; ignored with <see cref="UntilRecovered"/> and <see cref="UntilSettled"/>.</summary>
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Stop at the first ack after a gap of at least <see cref="OutageIntervals"/> (or at <see cref="MaxDuration"/>).</summary>
     public bool UntilRecovered { get; init; }
+    /// <summary>
+    /// Stop once <see cref="EndMark"/> has been cancelled (the scenario is over: the migration finished) and a probe
+    /// sent after that moment has been acknowledged (the service is back), or at <see cref="MaxDuration"/>. Unlike
+    /// <see cref="UntilRecovered"/> it needs no outage threshold, so it measures an outage of any length, down to none.
+    /// </summary>
+    public bool UntilSettled { get; init; }
+    /// <summary>With <see cref="UntilSettled"/>: cancelled when the scenario is over.</summary>
+    public CancellationToken EndMark { get; init; }
     public TimeSpan MaxDuration { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>An outage is a gap of at least this many intervals between acknowledged probes.</summary>
     public int OutageIntervals { get; init; } = 5;
@@ -40,7 +49,8 @@ public static class UdpProbeClient
     {
         long intervalNs = o.Interval.Ticks * 100;
         if (intervalNs <= 0) throw new ArgumentException("interval must be positive");
-        var span = o.UntilRecovered ? o.MaxDuration : o.Duration;
+        if (o.UntilRecovered && o.UntilSettled) throw new ArgumentException("until-recovered and until-settled exclude each other");
+        var span = o.UntilRecovered || o.UntilSettled ? o.MaxDuration : o.Duration;
         long spanNs = span.Ticks * 100;
         if (spanNs / intervalNs > MaxProbes) throw new ArgumentException($"more than {MaxProbes} probes: lengthen the interval or shorten the run");
         int capacity = (int)(spanNs / intervalNs + 2);
@@ -52,6 +62,11 @@ public static class UdpProbeClient
         uint runId = (uint)RandomNumberGenerator.GetInt32(int.MaxValue);
         var detector = new OutageDetector(intervalNs, o.OutageIntervals);
         int recoveredFlag = 0;
+        // Until-settled: the mark's time (monotonic, 0 until the scenario says it is over) and the first probe sent
+        // after it that came back.
+        long markNs = 0;
+        long settledSeq = -1;
+        using var markRegistration = o.UntilSettled ? o.EndMark.Register(() => Interlocked.CompareExchange(ref markNs, MonotonicClock.NowNs, 0)) : default;
 
         using var socket = new Socket(o.Target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         socket.ReceiveBufferSize = 1 << 20;
@@ -103,7 +118,12 @@ public static class UdpProbeClient
                     o.OnFirstAck?.Invoke();
                 }
                 if (!((IPEndPoint)from).Address.Equals(o.Target.Address)) otherSource++;
-                if (detector.OnAck(seq, sentNs[seq])) Volatile.Write(ref recoveredFlag, 1);
+                if (detector.OnAck(seq, sentNs[seq]) && o.UntilRecovered) Volatile.Write(ref recoveredFlag, 1);
+                if (o.UntilSettled && Interlocked.Read(ref markNs) is long mark and > 0 && sentNs[seq] > mark && settledSeq < 0)
+                {
+                    settledSeq = seq;
+                    Volatile.Write(ref recoveredFlag, 1);
+                }
             }
         })
         { IsBackground = true, Name = "probe-receiver" };
@@ -115,13 +135,14 @@ public static class UdpProbeClient
         {
             long start = MonotonicClock.NowNs;
             var pacer = new Pacer(intervalNs, start);
+            bool stopWhenDone = o.UntilRecovered || o.UntilSettled;
             while (sentCount < capacity && !cancellationToken.IsCancellationRequested)
             {
-                if (o.UntilRecovered && Volatile.Read(ref recoveredFlag) != 0) break;
+                if (stopWhenDone && Volatile.Read(ref recoveredFlag) != 0) break;
                 if (pacer.NextNs - start >= spanNs) break;
                 long now = pacer.WaitNext(cancellationToken);
                 if (now < 0) break;
-                if (o.UntilRecovered && Volatile.Read(ref recoveredFlag) != 0) break;
+                if (stopWhenDone && Volatile.Read(ref recoveredFlag) != 0) break;
                 int seq = sentCount;
                 sentNs[seq] = now;
                 UdpProbeMessage.WriteProbe(packet, runId, (ulong)seq, now, anchor.ToUnixNs(now));
@@ -143,8 +164,9 @@ public static class UdpProbeClient
         receiverStop.Cancel();
         receiver.Join();
 
-        recovered = detector.Recovered;
+        recovered = o.UntilSettled ? settledSeq >= 0 : detector.Recovered;
         int count = sentCount;
+        long mark = Interlocked.Read(ref markNs);
         return new ProbeSeries
         {
             IntervalNs = intervalNs,
@@ -157,6 +179,8 @@ public static class UdpProbeClient
             AcksFromOtherAddress = otherSource,
             Resyncs = pacer.Resyncs,
             Realtime = realtime,
+            EndMarkNs = mark > 0 ? mark : null,
+            SettledSeq = settledSeq >= 0 ? settledSeq : null,
         };
     }
 }

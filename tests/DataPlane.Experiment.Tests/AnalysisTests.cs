@@ -202,3 +202,21 @@ public sealed class LogAndCsvTests
     public void The_one_way_delay_is_a_quarter_of_the_rtt_and_the_campus_point_adds_none() =>
         Assert.Equal(["0", "7500us", "22500us", "40000us"], SeedData.RttsMs.Select(NamespaceMigrationDriver.OneWayDelay));
 }
+
+public sealed class TotalMigrationTests
+{
+    [Fact]
+    public void With_an_outage_the_probes_own_total_stands()
+    {
+        Assert.Equal(1234.5, Runner.TotalMigration(1234.5, 1_000_000, 1_002_000, 15));
+    }
+
+    /// <summary>A handover below the probe's outage threshold has no "first ack after the outage": the first probe →
+    /// the ack of the first probe sent after the migration was over takes its place.</summary>
+    [Fact]
+    public void Without_an_outage_the_end_mark_stands_in_for_the_first_ack_after_it()
+    {
+        Assert.Equal(2015.0, Runner.TotalMigration(double.NaN, 1_000_000, 1_002_000, 15));
+        Assert.True(double.IsNaN(Runner.TotalMigration(double.NaN, 1_000_000, double.NaN, double.NaN)));
+    }
+}

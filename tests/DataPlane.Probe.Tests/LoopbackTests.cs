@@ -131,6 +131,156 @@ public class LoopbackTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Pauses the responder from <paramref name="atNs"/> until it has dropped <paramref name="probes"/> probes, so
+    /// that an outage certainly happens however the scheduler treats either thread, and is only as long as that.
+    /// </summary>
+    private static Task PauseForProbes(UdpResponder responder, long atNs, int probes) =>
+        Task.Factory.StartNew(() =>
+        {
+            RealtimeScheduling.TryEnterForCurrentThread();
+            Pacer.WaitUntil(atNs, CancellationToken.None);
+            long before = responder.Dropped;
+            responder.Paused = true;
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (responder.Dropped < before + probes && DateTime.UtcNow < deadline) Pacer.WaitUntil(MonotonicClock.NowNs + 200_000, CancellationToken.None);
+            responder.Paused = false;
+        }, TaskCreationOptions.LongRunning);
+
+    /// <summary>
+    /// The issue-16 case: an outage shorter than the outage threshold (here two probes, a 30 ms gap against a 45 ms
+    /// threshold) never ends --until-recovered, but --until-settled stops once the scenario is over and a probe sent
+    /// after that came back, and measures the short outage exactly as the responder caused it.
+    /// </summary>
+    [Fact]
+    public async Task Until_settled_measures_an_outage_below_the_threshold_and_stops()
+    {
+        var (responder, loop, stop) = StartResponder();
+        using var end = new CancellationTokenSource();
+        try
+        {
+            var pause = PauseForProbes(responder, MonotonicClock.NowNs + 300 * Ms, probes: 2);
+            var mark = pause.ContinueWith(_ => end.Cancel(), TaskScheduler.Default);
+            var series = UdpProbeClient.Run(new UdpClientOptions
+            {
+                Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
+                UntilSettled = true,
+                EndMark = end.Token,
+                MaxDuration = TimeSpan.FromSeconds(20),
+                Linger = TimeSpan.FromMilliseconds(100),
+            }, CancellationToken.None, out bool settled);
+            await mark;
+            var r = ProbeAnalysis.Analyze(series, outageIntervals: 5);
+            output.WriteLine($"downtime {r.DowntimeMs:0.###} ms (outage by the threshold: {r.Outage}), {series.Count} probes, settled {r.SettledAfterMarkMs:0.###} ms after the mark, interval {r.Intervals!.Achieved}, resyncs {r.Intervals.Resyncs}");
+            Assert.True(settled);
+            Assert.NotNull(series.EndMarkNs);
+            Assert.True(series.SentNs[(int)series.SettledSeq!.Value] > series.EndMarkNs!.Value);
+            AssertOutageIsWhatTheResponderDropped(responder, series, r);
+            Assert.Equal(2, r.Lost);
+            // It stopped by itself long before --max-duration (2000 slots of 10 ms).
+            Assert.True(series.Count < 1000, $"{series.Count} probes: the client ran on towards --max-duration");
+        }
+        finally
+        {
+            stop.Cancel();
+            await loop;
+            responder.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Until_settled_without_any_outage_stops_after_the_mark()
+    {
+        var (responder, loop, stop) = StartResponder();
+        using var end = new CancellationTokenSource();
+        try
+        {
+            end.CancelAfter(300);
+            var series = UdpProbeClient.Run(new UdpClientOptions
+            {
+                Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
+                UntilSettled = true,
+                EndMark = end.Token,
+                MaxDuration = TimeSpan.FromSeconds(20),
+                Linger = TimeSpan.FromMilliseconds(50),
+            }, CancellationToken.None, out bool settled);
+            var r = ProbeAnalysis.Analyze(series, outageIntervals: 5);
+            Assert.True(settled);
+            Assert.Equal(0, r.Lost);
+            Assert.Equal(responder.Reflected, r.Acked);
+            Assert.NotNull(r.SettledAfterMarkMs);
+            Assert.True(series.Count < 1000, $"{series.Count} probes: the client ran on towards --max-duration");
+        }
+        finally
+        {
+            stop.Cancel();
+            await loop;
+            responder.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Until_settled_gives_up_at_max_duration_when_nothing_comes_back_after_the_mark()
+    {
+        var (responder, loop, stop) = StartResponder();
+        using var end = new CancellationTokenSource();
+        try
+        {
+            responder.Paused = true; // nothing is ever answered
+            end.Cancel();
+            var series = UdpProbeClient.Run(new UdpClientOptions
+            {
+                Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
+                UntilSettled = true,
+                EndMark = end.Token,
+                MaxDuration = TimeSpan.FromMilliseconds(300),
+                Linger = TimeSpan.FromMilliseconds(50),
+            }, CancellationToken.None, out bool settled);
+            Assert.False(settled);
+            Assert.Null(series.SettledSeq);
+            Assert.InRange(series.Count, 1, 30);
+        }
+        finally
+        {
+            stop.Cancel();
+            await loop;
+            responder.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task The_cli_until_settled_reads_the_end_mark_from_standard_input()
+    {
+        int port = FreeUdpPort();
+        using var stop = new CancellationTokenSource();
+        var responder = Task.Factory.StartNew(() => Cli.Run(["udp-responder", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "::1"],
+            TextWriter.Null, TextWriter.Null, stop.Token), TaskCreationOptions.LongRunning);
+        string json = Path.Combine(Path.GetTempPath(), $"probe-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
+        try
+        {
+            WaitForResponder(port);
+            var stderr = new StringWriter();
+            // Input that says "end" at once: the run settles on the first acknowledged probe.
+            int rc = Cli.Run(["udp-client", "--target", "::1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--until-settled", "--max-duration", "20s", "--json", json, "--quiet"], TextWriter.Null, stderr, CancellationToken.None,
+                new StringReader("noise\n" + Cli.EndMarkLine + "\n"));
+            Assert.Equal(Cli.ExitOk, rc);
+            Assert.Contains(Cli.FirstAckLine, stderr.ToString());
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            var root = doc.RootElement;
+            Assert.Equal("until-settled", root.GetProperty("mode").GetString());
+            Assert.True(root.GetProperty("recoveredBeforeStop").GetBoolean());
+            Assert.Equal(JsonValueKind.Number, root.GetProperty("endMarkUnixMs").ValueKind);
+            Assert.InRange(root.GetProperty("sent").GetInt32(), 1, 1999);
+        }
+        finally
+        {
+            stop.Cancel();
+            Assert.Equal(Cli.ExitOk, await responder);
+            File.Delete(json);
+        }
+    }
+
     [Fact]
     public async Task Until_recovered_gives_up_at_max_duration()
     {

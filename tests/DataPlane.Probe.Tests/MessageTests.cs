@@ -117,6 +117,8 @@ public class ArgumentsTests
         Assert.Equal(Cli.ExitUsage, Cli.Run(["udp-client", "--port", "9"], TextWriter.Null, err, CancellationToken.None));
         Assert.Contains("--target is required", err.ToString());
         Assert.Equal(Cli.ExitUsage, Cli.Run(["udp-client", "--target", "::1", "--port", "9", "--duration", "1s", "--until-recovered"], TextWriter.Null, TextWriter.Null, CancellationToken.None));
+        Assert.Equal(Cli.ExitUsage, Cli.Run(["udp-client", "--target", "::1", "--port", "9", "--duration", "1s", "--until-settled"], TextWriter.Null, TextWriter.Null, CancellationToken.None));
+        Assert.Equal(Cli.ExitUsage, Cli.Run(["udp-client", "--target", "::1", "--port", "9", "--until-recovered", "--until-settled"], TextWriter.Null, TextWriter.Null, CancellationToken.None));
         Assert.Equal(Cli.ExitUsage, Cli.Run(["frobnicate"], TextWriter.Null, TextWriter.Null, CancellationToken.None));
         Assert.Equal(Cli.ExitOk, Cli.Run(["--help"], TextWriter.Null, TextWriter.Null, CancellationToken.None));
     }
