@@ -66,8 +66,10 @@ public sealed record MigrationSteps(Dictionary<string, long> At, string? Precopy
     /// <summary>When the VM was back on a network: port-add (namespace) or QEMU's RESUME on the destination.</summary>
     public long? ResumedAt => At.TryGetValue("port-add", out long p) ? p : At.TryGetValue("vm-resume", out long r) ? r : null;
 
-    /// <summary>The hypervisor's share: link-down → port-add (namespace) or QEMU's STOP → RESUME.</summary>
-    public double? VmStoppedMs => Between("link-down", "port-add") ?? Between("vm-stop", "vm-resume");
+    /// <summary>The hypervisor's share: the VM stops (vm-stop, or link-down before there was one) → port-add (namespace), or QEMU's STOP → RESUME.</summary>
+    public double? VmStoppedMs => At.ContainsKey("port-add")
+        ? Between("vm-stop", "port-add") ?? Between("link-down", "port-add")
+        : Between("vm-stop", "vm-resume");
 
     public static MigrationSteps Parse(string stdout)
     {

@@ -69,4 +69,8 @@ public enum DropReason : byte
     /// cannot be passed on; RFC 5213 §5.6.3 with RFC 3168 §9.1.1 / RFC 6040 §4.2 drop it.
     /// </summary>
     CongestionOnNotEct,
+    /// <summary>Downlink for a VM that stopped for a live migration's last copy: the LMA sends it to the destination, which delivers it.</summary>
+    VmStopped,
+    /// <summary>Downlink for a VM whose handover buffer cannot take it (larger than the whole buffer, or no buffer was free).</summary>
+    HandoverBufferFull,
 }

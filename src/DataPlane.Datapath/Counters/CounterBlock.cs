@@ -212,4 +212,7 @@ public sealed class DatapathCounters
 
     /// <summary>IPv4 packets over the tunnel MTU without DF, sent for the kernel to fragment the tunnel packet (RFC 2473 §7.2(b)).</summary>
     public long Ipv4TunnelFragmentations;
+
+    /// <summary>Live migrations: the destinations' buffers and the sources' stops (MAG only).</summary>
+    public readonly HandoverDatapathCounters Handover = new();
 }

@@ -62,6 +62,7 @@ public sealed partial class LmaDatapath
             return Drop(route.PrefixCounters, DropReason.PacketTooBig);
         }
         ip.HopLimit--;
+        if (route.Secondary is not null && superFrameSegmentLength == 0) return ToBothOrSecondary(route, inner, offset, offload, Ipv6Packet.HeaderLength, canStayPartial: true);
         if (superFrameSegmentLength == 0)
         {
             route.PrefixCounters.CountOut(inner.Length);
@@ -100,47 +101,57 @@ public sealed partial class LmaDatapath
         }
         var verdict = ForwardFromHome(buffer, offset, length, OffloadInfo.None, now, superFrame.FullSegmentPacketLength(gsoSize));
         if (verdict.Kind != VerdictKind.ToTunnel) return verdict;
-        // Found by ForwardFromHome: the prefix's (IPv6) or the home address's (IPv4) counters and tunnel.
-        CounterBlock vm;
-        LmaTunnel tunnel;
+        // Found by ForwardFromHome: the prefix's (IPv6) or the home address's (IPv4) route.
+        LmaDownlinkRoute route;
         if (superFrame.IsIpv6)
         {
             Ipv6Packet.TryCreate(packet, out var ip, out _); // parsed by TryParse above
-            _routes.TryLookup(ip.Destination, out var route);
-            (vm, tunnel) = (route!.PrefixCounters, route.Tunnel);
+            _routes.TryLookup(ip.Destination, out var route6);
+            route = route6!;
         }
         else
         {
             Ipv4Packet.TryCreate(packet, out var ip4, out _);
-            var route4 = _ipv4Routes[ip4.Destination.Value];
-            (vm, tunnel) = (route4.Counters, route4.Tunnel);
+            route = _ipv4Routes[ip4.Destination.Value];
         }
+        var vm = route.VmCounters;
         int count = superFrame.SegmentCount(gsoSize);
-        var mag = verdict.TunnelDestination;
-        if (_tunnelOffloads?.CarriesSuperFrames(mag) == true)
+        // During a live migration the downlink may go to the destination MAG too (bicast), or only there.
+        var targets = DownlinkTargets(route, out int copies);
+        if (copies == 1 && _tunnelOffloads?.CarriesSuperFrames(targets.First.Mag) == true)
         {
+            var only = targets.First;
             SuperFrameOffload.WritePartialChecksum(packet, in superFrame);
             long bytes = SuperFrameOffload.SegmentBytes(in superFrame, count);
             vm.CountOut(count, bytes);
-            tunnel.Counters.CountOut(count, bytes);
+            only.Counters.CountOut(count, bytes);
+            if (only != route.Tunnel) Counters.Handover.SwitchedToSecondary++;
             Counters.SuperFramesForwarded++;
-            return Verdict.ToTunnel(mag, verdict.Offset, verdict.Length, SuperFrameOffload.ForPacket(in superFrame, offload.GsoType, gsoSize));
+            return Verdict.ToTunnel(only.Mag, verdict.Offset, verdict.Length, SuperFrameOffload.ForPacket(in superFrame, offload.GsoType, gsoSize));
         }
         if (superFrame.SegmentLength(gsoSize, 0) > Segments.MaxSegmentLength) return Drop(vm, DropReason.OffloadInvalid);
-        if (!Segments.TryReserve(count, out int first)) return Drop(vm, DropReason.SegmentPoolExhausted);
-        bool partial = _tunnelOffloads?.CompletesChecksums(mag) == true;
-        var segmentOffload = partial ? OffloadInfo.PartialChecksum((ushort)superFrame.TransportOffset, 16) : OffloadInfo.None;
+        if (!Segments.TryReserve(count * copies, out int first)) return Drop(vm, DropReason.SegmentPoolExhausted);
         int headroom = Segments.Headroom;
-        for (int i = 0; i < count; i++)
+        for (int c = 0; c < copies; c++)
         {
-            int segmentLength = TcpSegmenter.WriteSegment(packet, superFrame, gsoSize, i, count, Segments.Slot(first + i)[headroom..], partial);
-            Segments.SetVerdict(first + i, Verdict.ToTunnel(mag, headroom, segmentLength, segmentOffload));
-            vm.CountOut(segmentLength);
-            tunnel.Counters.CountOut(segmentLength);
+            // Each copy as its own path takes it: a partial checksum only where that path completes it.
+            var tunnel = c == 0 ? targets.First : targets.Second!;
+            bool partial = _tunnelOffloads?.CompletesChecksums(tunnel.Mag) == true;
+            var segmentOffload = partial ? OffloadInfo.PartialChecksum((ushort)superFrame.TransportOffset, 16) : OffloadInfo.None;
+            for (int i = 0; i < count; i++)
+            {
+                int slot = first + i * copies + c;
+                int segmentLength = TcpSegmenter.WriteSegment(packet, superFrame, gsoSize, i, count, Segments.Slot(slot)[headroom..], partial);
+                Segments.SetVerdict(slot, Verdict.ToTunnel(tunnel.Mag, headroom, segmentLength, segmentOffload));
+                tunnel.Counters.CountOut(segmentLength);
+                if (c == 0) vm.CountOut(segmentLength);
+            }
         }
+        if (copies == 2) Counters.Handover.BicastCopies += count;
+        else if (targets.First != route.Tunnel) Counters.Handover.SwitchedToSecondary += count;
         Counters.SuperFramesSegmented++;
         Counters.SegmentsProduced += count;
-        return Verdict.Segmented(first, count);
+        return Verdict.Segmented(first, count * copies);
     }
 
     /// <summary>
@@ -168,7 +179,10 @@ public sealed partial class LmaDatapath
         var packet = buffer.Slice(offset, length);
         if (packet.Length > 0 && packet[0] >> 4 == 4) return FromTunnelIpv4(offset, packet, tunnel, outerTrafficClass, offload, now);
         if (!Ipv6Packet.TryCreate(packet, out var ip, out var error)) return Drop(tunnel.Counters, DropReason.Malformed, error);
-        if (!_routes.TryLookup(ip.Source, out var route) || route.Tunnel != tunnel) return Drop(tunnel.Counters, DropReason.TunnelSourceMismatch);
+        // From the MAG serving the prefix, or from a live migration's destination pre-registered for it (its VM may
+        // send before the binding is its own).
+        if (!_routes.TryLookup(ip.Source, out var route) || (route.Tunnel != tunnel && route.Secondary != tunnel))
+            return Drop(tunnel.Counters, DropReason.TunnelSourceMismatch);
         var destination = ip.Destination;
         if (destination.IsMulticast) return Drop(tunnel.Counters, DropReason.MulticastNotForwarded);
         if (destination.IsLinkLocal) return Drop(tunnel.Counters, DropReason.LinkLocalNotForwarded);

@@ -73,6 +73,7 @@ public sealed partial class LmaDatapath
             Counters.Ipv4TunnelFragmentations++;
         }
         ip.TryDecrementTimeToLive();
+        if (route.Secondary is not null && superFrameSegmentLength == 0) return ToBothOrSecondary(route, inner, offset, offload, ip.HeaderLength, canStayPartial: !fragmented);
         if (superFrameSegmentLength == 0)
         {
             route.Counters.CountOut(inner.Length);
@@ -92,14 +93,16 @@ public sealed partial class LmaDatapath
 
     /// <summary>
     /// An inner IPv4 packet from a tunnel: accepted into the home network only when its source is a home address
-    /// bound to the MAG it came from (after a handover the old MAG's packets are refused), and it is not a broadcast
-    /// or multicast. The TTL is left alone (the kernel decrements it when it forwards from the TUN device). Offload
-    /// metadata and ECN as for IPv6 (<see cref="TunnelExit"/>): a TCPv4 super-frame goes to the TUN whole.
+    /// bound to the MAG it came from or pre-registered there (after a handover the old MAG's packets are refused), and
+    /// it is not a broadcast or multicast. The TTL is left alone (the kernel decrements it when it forwards from the
+    /// TUN device). Offload metadata and ECN as for IPv6 (<see cref="TunnelExit"/>): a TCPv4 super-frame goes to the TUN whole.
     /// </summary>
     private Verdict FromTunnelIpv4(int offset, Span<byte> packet, LmaTunnel tunnel, byte outerTrafficClass, in OffloadInfo offload, Instant now)
     {
         if (!Ipv4Packet.TryCreate(packet, out var ip, out var error)) return Drop(tunnel.Counters, DropReason.Malformed, error);
-        if (!_ipv4Routes.TryGetValue(ip.Source.Value, out var route) || route.Tunnel != tunnel) return Drop(tunnel.Counters, DropReason.TunnelSourceMismatch);
+        // From the MAG serving the address, or from a live migration's destination pre-registered for it.
+        if (!_ipv4Routes.TryGetValue(ip.Source.Value, out var route) || (route.Tunnel != tunnel && route.Secondary != tunnel))
+            return Drop(tunnel.Counters, DropReason.TunnelSourceMismatch);
         var destination = ip.Destination;
         if (destination.IsMulticast) return Drop(tunnel.Counters, DropReason.MulticastNotForwarded);
         if (destination.IsBroadcast) return Drop(tunnel.Counters, DropReason.BroadcastNotForwarded);

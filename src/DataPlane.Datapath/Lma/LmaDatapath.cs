@@ -197,6 +197,12 @@ public sealed partial class LmaDatapath
             case LmaAction.Ipv4RouteRemove remove4:
                 _ipv4Routes.Remove(remove4.HomeAddress.Value);
                 break;
+            case LmaAction.RouteSecondary secondary:
+                SetSecondary(secondary);
+                break;
+            case LmaAction.Ipv4RouteSecondary secondary4:
+                SetSecondary(secondary4);
+                break;
             default:
                 Counters.ActionsForHost++;
                 return false;

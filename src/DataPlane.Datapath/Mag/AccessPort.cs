@@ -90,7 +90,7 @@ public enum PortOnlineKind : byte
 }
 
 /// <summary>What <see cref="MagAction.InstallSession"/> installed for a port: where the VM's traffic goes and what it may send from.</summary>
-internal sealed class InstalledSession(MacAddress mac, Ipv6Prefix[] prefixes, Ipv6Address localMobilityAnchor, Ipv4Assignment? ipv4,
+internal sealed partial class InstalledSession(MacAddress mac, Ipv6Prefix[] prefixes, Ipv6Address localMobilityAnchor, Ipv4Assignment? ipv4,
     CounterBlock vm, CounterBlock vm4, CounterBlock tunnel)
 {
     public MacAddress Mac { get; } = mac;

@@ -60,6 +60,15 @@ public sealed partial class MagDatapath
                 AnswerPendingDhcp(failed.Port);
                 Counters.ActionsForHost++;
                 return false;
+            case MagAction.InstallPreRegistration pre:
+                InstallPreRegistration(pre);
+                break;
+            case MagAction.ApplyDeliveryMarker marker:
+                ApplyDeliveryMarker(marker);
+                break;
+            case MagAction.ReleaseBuffer release:
+                ReleaseBuffer(release);
+                break;
             default:
                 Counters.ActionsForHost++;
                 return false;
@@ -95,6 +104,7 @@ public sealed partial class MagDatapath
     private void Uninstall(AccessPort port)
     {
         if (port.Session is not { } session) return;
+        ReturnBuffer(session);
         foreach (var prefix in session.HomeNetworkPrefixes) _prefixes.Remove(prefix, onlyIf: port);
         if (session.Ipv4 is { } v4 && _ipv4HomeAddresses.TryGetValue(v4.HomeAddress.Value, out var owner) && owner == port)
             _ipv4HomeAddresses.Remove(v4.HomeAddress.Value);

@@ -22,9 +22,11 @@ public sealed partial class MagDatapath
             return Verdict.Drop(DropReason.PortUnknown);
         }
         port.Counters.CountIn(length);
-        return offload.IsGso
+        var verdict = offload.IsGso
             ? FromPortSegmented(port, buffer, offset, length, offload, now)
             : ProcessFrame(port, buffer, offset, length, offload, now, superFrameSegmentLength: 0);
+        RaiseArrivalIfPending(now);
+        return verdict;
     }
 
     /// <summary>
@@ -38,6 +40,7 @@ public sealed partial class MagDatapath
     {
         var frame = buffer.Slice(offset, length);
         if (!PassesLinkGuards(port, frame, out var drop)) return drop;
+        if (port.Session is { Mode: not DeliveryMode.Forwarding } waiting) OnFrameFromWaitingVm(port, waiting, now);
         FrameClassifier.Classify(frame, out var info);
         if (info.Kind == FrameKind.Malformed) return DropFromVm(port, DropReason.Malformed, info.Error);
         if (offload.NeedsChecksum && info.Kind is FrameKind.Ipv6 or FrameKind.Ipv4)

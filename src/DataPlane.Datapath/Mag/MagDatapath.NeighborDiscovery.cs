@@ -105,6 +105,7 @@ public sealed partial class MagDatapath
     /// <summary>Raise an attachment trigger for the port's VM; it also stands for this interval's activity report.</summary>
     private void RaiseTrigger(AccessPort port, AttachTrigger trigger, Ipv6Address? vmLinkLocal, Instant now)
     {
+        if (_arrivalPending == port) _arrivalPending = null;
         if (port.AwaitingMigratedVm)
         {
             port.AwaitingMigratedVm = false;

@@ -69,6 +69,7 @@ public sealed partial class MagDatapath
         _dhcpSettings = new DhcpServerSettings(_options.DhcpLeaseTime, [.. _options.DhcpDnsServers],
             _options.DhcpDomainName is { } domain ? OctetString.FromUtf8(domain) : null, (ushort)_options.TunnelMtu);
         ControlOutput = new ControlOutput(_options.ControlOutputCapacity);
+        HandoverBuffers = new HandoverBufferPool(_options.HandoverBuffers, _options.HandoverBufferBytes, _options.HandoverBufferPackets);
         // A segment is at most an untagged Ethernet header plus a tunnel-MTU packet (bigger ones are
         // answered with Packet Too Big before segmenting); rounded up to a cache line.
         int slot = (_options.SegmentHeadroom + EthernetFrame.HeaderLength + _options.TunnelMtu + 63) & ~63;
@@ -252,6 +253,8 @@ public sealed partial class MagDatapath
         {
             case PortOnlineKind.IncomingMigration:
                 port.AwaitingMigratedVm = true;
+                // With the VM's MAC known the machine can register it ahead of its arrival (pre-registration).
+                if (port.HasVmMac && port.Session is null) Raise(new MagEvent.IncomingMigration(port.Id, port.VmMac), now);
                 return true;
             case PortOnlineKind.VmRunning:
                 if (!port.HasVmMac) return false;

@@ -75,6 +75,19 @@ public sealed record MagDatapathOptions
     /// <summary>Free bytes in front of each segment, so the host can prepend an outer header in place.</summary>
     public int SegmentHeadroom { get; init; } = 64;
 
+    /// <summary>
+    /// A live migration's destination holds the VM's downlink until the VM resumes: at most this many bytes per VM
+    /// (the oldest frames go first when full). Size it for the downlink rate × the hypervisor's stop: 4 MiB holds
+    /// 32 ms of 1 Gbit/s.
+    /// </summary>
+    public int HandoverBufferBytes { get; init; } = 4 << 20;
+
+    /// <summary>And at most this many frames per VM.</summary>
+    public int HandoverBufferPackets { get; init; } = 4096;
+
+    /// <summary>VMs that may be buffered at once (concurrent incoming migrations); one more is pre-registered without a buffer.</summary>
+    public int HandoverBuffers { get; init; } = 16;
+
     /// <summary>Throws <see cref="ProtocolOptionsException"/> naming the first bad setting.</summary>
     public void Validate(MagOptions machine)
     {
@@ -101,6 +114,9 @@ public sealed record MagDatapathOptions
         Require(ControlOutputCapacity > 0, p + nameof(ControlOutputCapacity), "must be positive");
         Require(SegmentPoolCapacity > 0, p + nameof(SegmentPoolCapacity), "must be positive");
         Require(SegmentHeadroom is >= 0 and <= 512, p + nameof(SegmentHeadroom), "must be within 0..512");
+        Require(HandoverBufferBytes is >= 64 << 10 and <= 1 << 30, p + nameof(HandoverBufferBytes), "must be within 64 KiB..1 GiB");
+        Require(HandoverBufferPackets is >= 16 and <= 1 << 20, p + nameof(HandoverBufferPackets), "must be within 16..1048576");
+        Require(HandoverBuffers is >= 0 and <= 4096, p + nameof(HandoverBuffers), "must be within 0..4096");
     }
 
     internal static void Require(bool condition, string key, string message)

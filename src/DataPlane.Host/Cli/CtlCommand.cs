@@ -29,7 +29,7 @@ public static class CtlCommand
         var name = new Argument<string>("name") { Description = "interface name (vif1.0, tap0, ...)" };
         var mac = new Option<string?>("--mac") { Description = "the VM's MAC; frames from other MACs are dropped" };
         var kind = new Option<string>("--kind") { Description = "packet (existing interface, AF_PACKET) or tap (create a TAP device)", DefaultValueFactory = _ => "packet" };
-        var incoming = new Option<bool>("--incoming") { Description = "this is the destination of a live migration: the VM's first frame after it resumes registers it as arriving from another MAG (HI 3)" };
+        var incoming = new Option<bool>("--incoming") { Description = "this is the destination of a live migration: with --mac the VM is pre-registered now (migration.preRegistration) and its downlink buffered until it resumes; its first frame here completes the handover (HI 3)" };
         var running = new Option<bool>("--now") { Description = "the VM already runs on this interface: register it at once instead of on its first frame" };
         var add = new Command("add", "attach an interface as an access port (what the hotplug script calls on online)") { name, mac, kind, incoming, running };
         add.SetAction((r, ct) =>
@@ -46,8 +46,23 @@ public static class CtlCommand
         });
         var del = new Command("del", "detach an access port (what the hotplug script calls on offline)") { name };
         del.SetAction((r, ct) => Send(r.GetValue(socket)!, "port.del", new JsonObject { ["name"] = r.GetValue(name) }, r.GetValue(json), ct));
+        var expectMac = new Option<string>("--mac") { Description = "the arriving VM's MAC (required: it is what is pre-registered)", Required = true };
+        var expect = new Command("expect", "a live migration's VM will arrive on this interface, which does not exist yet: pre-register it now; `port add` attaches the interface when it appears") { name, expectMac };
+        expect.SetAction((r, ct) =>
+        {
+            var m = r.GetValue(expectMac)!;
+            if (!MacAddress.TryParse(m, out _)) return Task.FromResult(Fail($"--mac: \"{m}\" is not a MAC address"));
+            return Send(r.GetValue(socket)!, "port.expect", new JsonObject { ["name"] = r.GetValue(name), ["mac"] = m }, r.GetValue(json), ct);
+        });
+        var stopped = new Command("stopped", "the VM on this port stopped for a live migration's last copy (QEMU's STOP): hand its downlink to the destination") { name };
+        stopped.SetAction((r, ct) => Send(r.GetValue(socket)!, "port.stopped", new JsonObject { ["name"] = r.GetValue(name) }, r.GetValue(json), ct));
+        var resumed = new Command("resumed", "the VM on this port runs again after `port stopped` (the migration failed): take its downlink back") { name };
+        resumed.SetAction((r, ct) => Send(r.GetValue(socket)!, "port.resumed", new JsonObject { ["name"] = r.GetValue(name) }, r.GetValue(json), ct));
         port.Subcommands.Add(add);
         port.Subcommands.Add(del);
+        port.Subcommands.Add(expect);
+        port.Subcommands.Add(stopped);
+        port.Subcommands.Add(resumed);
         ctl.Subcommands.Add(port);
 
         foreach (var (cmd, request, help) in new[]

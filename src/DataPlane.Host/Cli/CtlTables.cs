@@ -25,18 +25,25 @@ public static class CtlTables
     };
 
     private static string Ports(JsonArray rows) => Table(
-        ["NAME", "KIND", "LINK", "VM MAC", "MN-ID", "SESSION", "HNP", "IPV4", "RX", "TX", "DROPS", "AGE", "CAPTURES"],
+        ["NAME", "KIND", "LINK", "VM MAC", "MN-ID", "SESSION", "HNP", "IPV4", "RX", "TX", "DROPS", "AGE", "CAPTURES", "MIGRATION"],
         rows.OfType<JsonObject>().Select(p => new[]
         {
             S(p["name"]), S(p["kind"]), S(p["link"]), S(p["vmMac"]), S(p["nai"]), S(p["session"]), List(p["hnp"]), S(p["ipv4"]),
-            N(p["rxPackets"]), N(p["txPackets"]), N(p["drops"]), Age(p["ageSeconds"]), Zero(p["captures"]),
+            N(p["rxPackets"]), N(p["txPackets"]), N(p["drops"]), Age(p["ageSeconds"]), Zero(p["captures"]), Handover(p["handover"]),
         }));
+
+    /// <summary>A port's live-migration state: "buffering 12 (3 evicted)", "stopped", or "-".</summary>
+    private static string Handover(JsonNode? h) => h is not JsonObject o ? "-" : S(o["mode"]) switch
+    {
+        "Buffering" or "Releasing" => $"buffering {N(o["bufferedPackets"])}{(o["evicted"]?.GetValue<long>() is > 0 ? $" ({N(o["evicted"])} evicted)" : "")}{(o["vmArrived"]?.GetValue<bool>() == true ? ", VM here" : "")}",
+        var mode => mode.ToLowerInvariant(),
+    };
 
     private static string Sessions(JsonArray rows) => Table(
         ["PORT", "MAC", "MN-ID", "STATE", "HNP", "IPV4", "LMA", "AGE", "LAST TRIGGER", "HANDOVERS", "HANDOVER ms", "FIRST DL ms"],
         rows.OfType<JsonObject>().Select(s => new[]
         {
-            S(s["port"]), S(s["mac"]), S(s["nai"]), S(s["state"]), List(s["hnp"]), S(s["ipv4"]), S(s["lma"]), Age(s["ageSeconds"]),
+            S(s["port"]), S(s["mac"]), S(s["nai"]), S(s["state"]) + (s["migration"] is { } m ? $" ({S(m)})" : ""), List(s["hnp"]), S(s["ipv4"]), S(s["lma"]), Age(s["ageSeconds"]),
             S(s["lastTrigger"] ?? s["trigger"]), N(s["handovers"]), Ms(s["lastHandover"]?["firstRaMs"]), Ms(s["lastHandover"]?["firstDownlinkMs"]),
         }));
 
@@ -48,10 +55,11 @@ public static class CtlTables
         }));
 
     private static string LmaBindings(JsonArray rows) => Table(
-        ["MN-ID", "HNP", "IPV4", "STATE", "MAG", "EXPIRES IN", "DELETED IN"],
+        ["MN-ID", "HNP", "IPV4", "STATE", "MAG", "EXPIRES IN", "DELETED IN", "PRE-REGISTERED"],
         rows.OfType<JsonObject>().Select(b => new[]
         {
             S(b["nai"]), List(b["hnp"]), S(b["ipv4"]), S(b["state"]), S(b["mag"]), Age(b["expiresInSeconds"]), Age(b["deleteInSeconds"]),
+            b["preRegistered"] is { } t ? $"{S(t)}{(b["servingVmStopped"]?.GetValue<bool>() == true ? " (source stopped)" : "")}" : "-",
         }));
 
     private static string Tunnels(JsonArray rows)

@@ -133,6 +133,7 @@ public sealed record LmaConfig
         }
         var etcd = EtcdConfig.Parse(root.OptionalObject("etcd"), o);
         if (etcd is not null) o = o with { Persistence = etcd.Acknowledge };
+        o = LmaMigrationConfig.Parse(root.OptionalObject("migration"), o);
         root.Done();
         try
         {

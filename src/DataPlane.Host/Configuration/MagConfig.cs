@@ -44,6 +44,9 @@ public sealed record MagConfig
     /// <summary>ESP keys for the Mobility Header (RFC 5213 §4); disabled when the section is absent.</summary>
     public SecurityConfig Security { get; init; } = SecurityConfig.Disabled;
 
+    /// <summary>Live migration: pre-registration (in <see cref="Protocol"/>) and the handover buffers.</summary>
+    public MagMigrationConfig Migration { get; init; } = new();
+
     public static MagConfig Load(string path) => Parse(ConfigObject.Load(path));
 
     public static MagConfig Parse(ConfigObject root)
@@ -104,6 +107,13 @@ public sealed record MagConfig
         var metrics = MetricsConfig.Parse(root.OptionalObject("metrics"), MetricsConfig.DefaultMagPort);
         var dataplane = DataplaneConfig.Parse(root.OptionalObject("dataplane"));
         var security = SecurityConfig.Parse(root.OptionalObject("security"), SecurityRole.Initiator, DefaultSecurityStateFile);
+        (options, var migration) = MagMigrationConfig.Parse(root.OptionalObject("migration"), options);
+        datapath = datapath with
+        {
+            HandoverBufferBytes = migration.BufferBytes,
+            HandoverBufferPackets = migration.BufferPackets,
+            HandoverBuffers = migration.Buffers,
+        };
         root.Done();
 
         var config = new MagConfig
@@ -121,6 +131,7 @@ public sealed record MagConfig
             Dataplane = dataplane,
             Security = security,
             Datapath = datapath,
+            Migration = migration,
         };
         try
         {
@@ -128,7 +139,7 @@ public sealed record MagConfig
         }
         catch (ProtocolOptionsException e)
         {
-            throw root.Error($"timers: {e.Message}");
+            throw root.Error($"{(e.Key is "Mag.TransientLifetime" or "Mag.PreRegistrationTimeout" or "Mag.EndMarkerWait" ? "migration" : "timers")}: {e.Message}");
         }
         try
         {

@@ -526,6 +526,9 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
                 ["mag"] = b.ProxyCareOfAddress?.ToString(),
                 ["expiresInSeconds"] = (long)(b.ExpiresAt - now).TotalSeconds,
                 ["deleteInSeconds"] = b.DeleteAt is { } d ? (long)(d - now).TotalSeconds : null,
+                ["preRegistered"] = b.TransientMag?.ToString(),
+                ["preRegistrationExpiresInMs"] = b.TransientExpiresAt is { } t ? (long)(t - now).TotalMilliseconds : null,
+                ["servingVmStopped"] = b.TransientMag is null ? null : b.ServingMagStopped,
             });
         }
         return list;

@@ -5,6 +5,7 @@ using DataPlane.Host.Control;
 using DataPlane.Host.Runtime;
 using DataPlane.Linux;
 using DataPlane.Protocol;
+using DataPlane.Protocol.Mag;
 using DataPlane.Wire;
 
 namespace DataPlane.Host.Mag;
@@ -16,8 +17,11 @@ public sealed partial class MagDaemon
     {
         "port.add" => OnLoop(() => PortAdd(request)),
         "port.del" => OnLoop(() => request.String("name") is { } n
-            ? (DeletePort(n) is { } e ? ControlResponse.Failure(e) : ControlResponse.Success())
+            ? (DeleteExpected(n) ? ControlResponse.Success() : DeletePort(n) is { } e ? ControlResponse.Failure(e) : ControlResponse.Success())
             : ControlResponse.Failure("port.del: missing name")),
+        "port.expect" => OnLoop(() => PortExpect(request)),
+        "port.stopped" => OnLoop(() => PortStoppedCommand(request)),
+        "port.resumed" => OnLoop(() => PortResumedCommand(request)),
         "ports" => OnLoop(() => ControlResponse.Success(PortsJson())),
         "sessions" => OnLoop(() => ControlResponse.Success(SessionsJson())),
         "bindings" => OnLoop(() => ControlResponse.Success(BindingsJson())),
@@ -31,7 +35,7 @@ public sealed partial class MagDaemon
         "sas.reload" => OnLoop(() => _secure is null ? ControlResponse.Failure("sas.reload: no signalling keys are configured (the security section; a restart turns them on)")
             : _secure.Reload() is { } error ? ControlResponse.Failure(error) : ControlResponse.Success()),
         _ => Task.FromResult(ControlResponse.Failure(
-            $"unknown command \"{request.Command}\" (MAG commands: port.add, port.del, ports, sessions, bindings, tunnels, stats, vms, routes, capture, policy.reload, sas, sas.reload)")),
+            $"unknown command \"{request.Command}\" (MAG commands: port.add, port.del, port.expect, port.stopped, port.resumed, ports, sessions, bindings, tunnels, stats, vms, routes, capture, policy.reload, sas, sas.reload)")),
     };
 
     /// <summary>`policy.security`: the signalling policy's counters beside the policy store's.</summary>
@@ -103,6 +107,15 @@ public sealed partial class MagDaemon
             }
             o["ageSeconds"] = (long)(DateTime.UtcNow - p.AttachedAt).TotalSeconds;
             o["captures"] = p.Captures?.Length ?? 0;
+            if (HandoverJson(p.Id) is { } handover) o["handover"] = handover;
+            list.Add((JsonNode)o);
+        }
+        foreach (var (name, e) in _expected.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            var o = new JsonObject { ["name"] = name, ["kind"] = "expected", ["link"] = "absent", ["vmMac"] = e.Mac.ToString() };
+            o["session"] = _dp.Machine.TryGetSession(e.Id, out var s) ? s.State.ToString() : "none";
+            if (HandoverJson(e.Id) is { } handover) o["handover"] = handover;
+            o["ageSeconds"] = (long)(DateTime.UtcNow - e.Since).TotalSeconds;
             list.Add((JsonNode)o);
         }
         return list;
@@ -127,6 +140,7 @@ public sealed partial class MagDaemon
                 ["lma"] = s.LocalMobilityAnchor?.ToString(),
                 ["vmLinkLocal"] = s.VmLinkLocal?.ToString(),
                 ["forwarding"] = s.ForwardingInstalled,
+                ["migration"] = s.Migration == MigrationPhase.None ? null : s.Migration.ToString(),
                 ["expiresInSeconds"] = s.BindingExpiresAt is { } e ? (long)(e - now).TotalSeconds : null,
             }));
         }

@@ -189,6 +189,8 @@ public sealed partial class MagDaemon
             FlushControlOutput();
             HandleHostActions(now);
         }
+        // Released handover buffers go after the control output (the activation's RA first), before any newer downlink.
+        SendReleases(now);
         _dp.Segments.Clear();
     }
 
@@ -288,6 +290,10 @@ public sealed partial class MagDaemon
     {
         switch (action)
         {
+            case MagAction.HandoverCompleted h when h.Timings.PreRegistered is not null:
+                _vms.OnHandover(h, PortName(h.Port), now);
+                LogPreRegisteredHandover(h);
+                break;
             case MagAction.HandoverCompleted h:
             {
                 _vms.OnHandover(h, PortName(h.Port), now);

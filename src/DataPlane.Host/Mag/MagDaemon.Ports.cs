@@ -25,7 +25,7 @@ public sealed partial class MagDaemon
         {
             int id = _nextPortId;
             _nextPortId = _nextPortId + 1 >= max ? 1 : _nextPortId + 1;
-            if (!_ports.ContainsKey(id)) return new PortId(id);
+            if (!_ports.ContainsKey(id) && !IsExpectedId(id)) return new PortId(id);
         }
         return null;
     }
@@ -34,8 +34,11 @@ public sealed partial class MagDaemon
     {
         if (!InterfaceNames.IsValid(name)) return $"\"{name}\" is not a valid interface name";
         if (_portsByName.ContainsKey(name)) return $"port {name} is already attached";
+        var expected = TakeExpected(name, mac, out var expectedError);
+        if (expectedError is not null) return expectedError;
         if (mac is { } m && (m.IsMulticast || m.IsZero)) return $"{m} is not a unicast MAC";
-        if (NextPortId() is not { } id) return $"cannot attach {name}: all {_dp.Options.MaxPorts - 1} port numbers are in use";
+        // An expected port already has its number (and its pre-registration) in the data path.
+        if ((expected?.Id ?? NextPortId()) is not { } id) return $"cannot attach {name}: all {_dp.Options.MaxPorts - 1} port numbers are in use";
         IPacketPort device;
         try
         {
@@ -48,16 +51,22 @@ public sealed partial class MagDaemon
         }
         catch (LinuxIoException e)
         {
+            if (expected is not null) _expected[name] = expected; // still expected
             return $"cannot attach {name}: {e.Message}";
         }
+        mac ??= expected?.Mac;
         var port = new OpenPort(id, name, device, kind, mac, _batchSize) { Captures = _captures.For(name) };
         _ports[id.Value] = port;
         _portsByName[name] = port;
         _epoll.Add(device.Fd, (ulong)id.Value);
         var now = _clock.Now;
-        _dp.AddPort(id, name, mac);
-        // Plugged in; the VM's first frame registers it unless the caller says it runs here now (see PortOnline).
-        _dp.PortOnline(id, now, online);
+        // An expected port is in the data path already (pre-registering): its interface joins it.
+        if (expected is null)
+        {
+            _dp.AddPort(id, name, mac);
+            // Plugged in; the VM's first frame registers it unless the caller says it runs here now (see PortOnline).
+            _dp.PortOnline(id, now, online);
+        }
         AfterBatch(now);
         using var scope = VmScope(null, mac, name);
         _log.LogInformation("port: attached {Port} ({Kind}, VM MAC {Mac}, {Online})", name, kind.ToString().ToLowerInvariant(),

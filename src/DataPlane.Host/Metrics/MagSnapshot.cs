@@ -184,9 +184,18 @@ public static class MagSnapshot
         if (vm.LastTimings is { } t && vm.LastTrigger is { } trigger)
         {
             s.Add(Families.VmLastHandoverInfo.Name, 1, labels, LabelValues.Of(trigger), HandoffIndicatorLabel(vm.LastHandoffIndicator));
-            s.Add(Families.VmLastHandoverSeconds.Name, (t.PolicyAnswered - t.AttachSeen).TotalSeconds, labels, "policy");
-            s.Add(Families.VmLastHandoverSeconds.Name, (t.PbaReceived - t.AttachSeen).TotalSeconds, labels, "pba");
-            s.Add(Families.VmLastHandoverSeconds.Name, t.Total.TotalSeconds, labels, "first_ra");
+            if (t.PreRegistered is not null)
+            {
+                s.Add(Families.VmLastHandoverSeconds.Name, t.Registration.TotalSeconds, labels, "pre_registration");
+                s.Add(Families.VmLastHandoverSeconds.Name, (t.FirstRouterAdvertisementSent - t.AttachSeen).TotalSeconds, labels, "first_ra");
+                s.Add(Families.VmLastHandoverSeconds.Name, t.Total.TotalSeconds, labels, "release");
+            }
+            else
+            {
+                s.Add(Families.VmLastHandoverSeconds.Name, (t.PolicyAnswered - t.AttachSeen).TotalSeconds, labels, "policy");
+                s.Add(Families.VmLastHandoverSeconds.Name, (t.PbaReceived - t.AttachSeen).TotalSeconds, labels, "pba");
+                s.Add(Families.VmLastHandoverSeconds.Name, t.Total.TotalSeconds, labels, "first_ra");
+            }
             if (vm.LastFirstDownlink is { } dl) s.Add(Families.VmLastHandoverSeconds.Name, dl.TotalSeconds, labels, "first_downlink");
             s.Add(Families.VmLastHandoverTimestamp.Name, vm.LastHandoverAt.SinceUnixEpoch.TotalSeconds, labels);
         }

@@ -101,6 +101,15 @@ public sealed class VmTracker
         if (!vm.AwaitingFirstDownlink) _awaitingDownlink++;
         vm.AwaitingFirstDownlink = true;
         var t = h.Timings;
+        if (t.PreRegistered is not null)
+        {
+            // Pre-registered: the registration happened before the VM arrived; its round trip is a stage of its own,
+            // and the handover proper runs from the VM's first frame to the release of its buffer.
+            Observe("pre_registration", t.Registration);
+            Observe("first_ra", t.FirstRouterAdvertisementSent - t.AttachSeen);
+            Observe("release", t.Total);
+            return;
+        }
         Observe("policy", t.PolicyAnswered - t.AttachSeen);
         Observe("pba", t.PbaReceived - t.AttachSeen);
         Observe("first_ra", t.FirstRouterAdvertisementSent - t.AttachSeen);

@@ -17,7 +17,7 @@ public enum BindingCacheState : byte
 /// IPv6-only node, or after a selective de-registration), never both while the entry is active. The address
 /// sets change only through <see cref="BindingCache"/>, which indexes them.
 /// </summary>
-internal sealed class BindingCacheEntry(string mobileNodeIdentifier, OctetString? linkLayerIdentifier,
+internal sealed partial class BindingCacheEntry(string mobileNodeIdentifier, OctetString? linkLayerIdentifier,
     AccessTechnologyType accessTechnologyType, Ipv6Prefix[] prefixes, bool prefixesFromPool)
 {
     public string MobileNodeIdentifier { get; } = mobileNodeIdentifier;
@@ -66,7 +66,9 @@ internal sealed class BindingCacheEntry(string mobileNodeIdentifier, OctetString
     public List<PendingAcknowledgement>? AcksCoveredByWrite;
     public List<PendingAcknowledgement>? AcksAwaitingWrite;
 
-    public Instant NextDue => State == BindingCacheState.Active ? ExpiresAt : DeleteAt;
+    public Instant NextDue => TransientMag is null ? OwnDue : Instant.Min(OwnDue, TransientExpiresAt);
+
+    private Instant OwnDue => State == BindingCacheState.Active ? ExpiresAt : DeleteAt;
 
     public bool Matches(OctetString? linkLayerIdentifier) =>
         linkLayerIdentifier is not { } l || (LinkLayerIdentifier is { } mine && mine == l);

@@ -22,6 +22,12 @@ public enum BindingChange : byte
     /// way round, a selective de-registration, or one family released after a handoff whose PBU did not ask for it.
     /// </summary>
     AddressesChanged,
+    /// <summary>Another MAG pre-registered (a transient binding, RFC 6058): the serving MAG keeps it until the VM arrives there.</summary>
+    PreRegistered,
+    /// <summary>A pre-registration ended without the VM arriving (cancelled or expired).</summary>
+    PreRegistrationEnded,
+    /// <summary>The serving MAG reported that its VM stopped (a live migration's switchover).</summary>
+    ServingVmStopped,
 }
 
 /// <summary>What the LMA asks its host to do, or tells it, as a closed hierarchy; performed in list order.</summary>
@@ -52,6 +58,22 @@ public abstract record LmaAction
 
     /// <summary>Stop forwarding this IPv4 home address.</summary>
     public sealed record Ipv4RouteRemove(Ipv4Address HomeAddress) : LmaAction;
+
+    /// <summary>
+    /// The prefix's second MAG during a live migration (a transient binding, RFC 6058), or none when
+    /// <paramref name="Mag"/> is null: uplink from it is accepted as from the serving MAG; downlink is copied to it
+    /// when <paramref name="CopyDownlink"/> (bicast), and still sent to the serving MAG only while
+    /// <paramref name="ServingMagDownlink"/> (false once the serving MAG said its VM stopped). Applies to the route
+    /// the last <see cref="RouteAdd"/> made; a later RouteAdd for the prefix starts without a second MAG.
+    /// </summary>
+    public sealed record RouteSecondary(Ipv6Prefix Prefix, Ipv6Address? Mag, bool CopyDownlink, bool ServingMagDownlink) : LmaAction;
+
+    /// <summary>
+    /// <see cref="RouteSecondary"/> for the entry's IPv4 home address (RFC 5844: one binding carries both families, so
+    /// a pre-registered destination gets the IPv4 downlink as it gets the IPv6 one). Applies to the route the last
+    /// <see cref="Ipv4RouteAdd"/> made.
+    /// </summary>
+    public sealed record Ipv4RouteSecondary(Ipv4Address HomeAddress, Ipv6Address? Mag, bool CopyDownlink, bool ServingMagDownlink) : LmaAction;
 
     /// <summary>
     /// Look up this mobile node's profile (the policy could not answer from memory) and answer with

@@ -95,5 +95,8 @@ public sealed class LmaCounters
 
     public readonly HeartbeatCounters Heartbeat;
 
+    /// <summary>Pre-registrations (transient bindings) and the live-migration switchover.</summary>
+    public readonly LmaHandoverCounters Handover = new();
+
     internal LmaCounters(HeartbeatCounters heartbeat) => Heartbeat = heartbeat;
 }

@@ -78,6 +78,17 @@ public sealed record LmaOptions
     /// <summary>RFC 6705: direct MAG–MAG routes for pairs of VMs bound here that talk across two MAGs.</summary>
     public LocalizedRoutingOptions LocalizedRouting { get; init; } = new();
 
+    /// <summary>
+    /// <summary>
+    /// While a MAG holds a transient binding (a live migration's destination, pre-registered), copy every downlink
+    /// packet to it as well (bicast), so that it has what was sent during the VM's stop when the VM resumes there.
+    /// False: downlink moves to it only when the serving MAG reports the VM stopped.
+    /// </summary>
+    public bool Bicast { get; init; } = true;
+
+    /// <summary>Upper bound on a transient binding's lifetime (the MAG refreshes it while it waits). RFC 6058's option carries at most 25.5 s.</summary>
+    public TimeSpan MaxTransientLifetime { get; init; } = TransientBindingOption.MaxLifetime;
+
     /// <summary>Throws <see cref="ProtocolOptionsException"/> naming the first bad setting.</summary>
     public void Validate()
     {
@@ -105,6 +116,8 @@ public sealed record LmaOptions
         Check.AtLeast(MaxParkedRegistrations, 0, p + nameof(MaxParkedRegistrations));
         Heartbeat.Validate(p + nameof(Heartbeat) + ".");
         LocalizedRouting.Validate(p + nameof(LocalizedRouting) + ".");
+        Check.That(MaxTransientLifetime >= TransientBindingOption.LifetimeUnit && MaxTransientLifetime <= TransientBindingOption.MaxLifetime,
+            p + nameof(MaxTransientLifetime), $"must be between {TransientBindingOption.LifetimeUnit.TotalMilliseconds} ms and {TransientBindingOption.MaxLifetime.TotalSeconds} s");
     }
 }
 

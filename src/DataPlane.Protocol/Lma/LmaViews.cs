@@ -12,7 +12,10 @@ public readonly record struct BindingCacheView(
     Instant? DeleteAt,
     Ipv4Address? Ipv4HomeAddress = null,
     byte Ipv4PrefixLength = 0,
-    Ipv4Address? Ipv4DefaultRouter = null);
+    Ipv4Address? Ipv4DefaultRouter = null,
+    Ipv6Address? TransientMag = null,
+    Instant? TransientExpiresAt = null,
+    bool ServingMagStopped = false);
 
 /// <summary>A read-only snapshot of one localized routing pair: each party, the MAG told about it, and where that leg stands.</summary>
 public readonly record struct LocalizedRoutingView(

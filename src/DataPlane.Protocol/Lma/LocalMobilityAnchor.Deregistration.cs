@@ -7,6 +7,12 @@ public sealed partial class LocalMobilityAnchor
 {
     private void OnDeregistration(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry? entry, Instant now)
     {
+        // The pre-registered destination gave up (its incoming QEMU went: the migration failed or was cancelled).
+        if (entry is not null && entry.TransientMag == source)
+        {
+            CancelTransient(entry, pbu, now);
+            return;
+        }
         if (entry is null)
         {
             // Nothing to remove; answering 0 lets the MAG clean up.
@@ -33,6 +39,13 @@ public sealed partial class LocalMobilityAnchor
         }
         if (!CheckOrdering(source, pbu, entry, now)) return;
         if (TrySelectiveDeregistration(source, pbu, entry, now)) return;
+        // The serving MAG lets go while another MAG is pre-registered (the source's port went before the VM
+        // resumed at the destination): the destination serves the entry from now on, and gets its downlink.
+        if (entry.TransientMag is not null)
+        {
+            PromoteTransient(entry, source, pbu, now);
+            return;
+        }
         Deactivate(entry, now);
         entry.DeregisteredBy = source;
         entry.DeleteAt = now + _options.MinDelayBeforeBceDelete;
@@ -99,6 +112,7 @@ public sealed partial class LocalMobilityAnchor
 
     private void OnEntryTimer(BindingCacheEntry entry, Instant now)
     {
+        if (entry.TransientMag is not null && now >= entry.TransientExpiresAt) ExpireTransient(entry);
         if (now < entry.NextDue)
         {
             _timers.Set(entry, entry.NextDue);

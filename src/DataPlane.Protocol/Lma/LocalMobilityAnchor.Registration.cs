@@ -209,6 +209,9 @@ public sealed partial class LocalMobilityAnchor
     private void UpdateEntry(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry entry, HandoffIndicator hi,
         LmaMobileNodeProfile profile, Instant now)
     {
+        // A pre-registration (RFC 6058 transient binding) for an entry another MAG serves; anything else with the
+        // option (the entry is free, or the sender serves it already) is an ordinary registration, answered without it.
+        if (pbu.TransientBinding is { } transient && TryRegisterTransient(source, pbu, entry, transient, now)) return;
         if (!CheckOrdering(source, pbu, entry, now)) return;
         BindingChange? change = null;
         // "Nothing changed" from a MAG that neither serves the entry nor just de-registered it is a source
@@ -231,6 +234,13 @@ public sealed partial class LocalMobilityAnchor
         else if (entry.ProxyCareOfAddress == source)
         {
             Counters.ReRegistrations++;
+            if (entry.ServingMagStopped)
+            {
+                // The serving MAG registers again after its stop notice: its VM runs there after all (the migration
+                // failed after the stop), so it gets its downlink back.
+                entry.ServingMagStopped = false;
+                EmitSecondary(entry);
+            }
         }
         else if (hi == HandoffIndicator.HandoffStateUnknown && pbu.MobileNodeLinkLayerIdentifier is null
                  && pbu.HomeNetworkPrefixes.All(p => p.IsUnspecified))
@@ -242,6 +252,7 @@ public sealed partial class LocalMobilityAnchor
         else
         {
             Counters.Handoffs++;
+            if (entry.TransientMag == source) Counters.Handover.TransientActivations++;
             change = BindingChange.HandedOff;
         }
         if (!AlignAddressFamilies(source, pbu, entry, profile, ref change, now)) return;
@@ -354,6 +365,9 @@ public sealed partial class LocalMobilityAnchor
         // RFC 5844 §3.1.2.2/§3.1.2.4: the IPv4 host route moves with the prefixes.
         if (entry.Ipv4HomeAddress is { } v4) _actions.Add(new LmaAction.Ipv4RouteAdd(v4, mag));
         entry.ProxyCareOfAddress = mag;
+        entry.PreviousMag = previous;
+        // The pre-registered destination now serves the entry: its transient binding (and second tunnel reference) goes.
+        if (entry.TransientMag == mag) EndTransient(entry);
         if (previous is not { } old) return false;
         ReleaseTunnel(old);
         return true;
@@ -364,6 +378,7 @@ public sealed partial class LocalMobilityAnchor
     {
         if (entry.State != BindingCacheState.Active) return;
         OnBindingDeactivated(entry, now);
+        EndTransient(entry);
         foreach (var p in entry.HomeNetworkPrefixes) _actions.Add(new LmaAction.RouteRemove(p));
         if (entry.Ipv4HomeAddress is { } v4) _actions.Add(new LmaAction.Ipv4RouteRemove(v4));
         if (entry.ProxyCareOfAddress is { } mag) ReleaseTunnel(mag);

@@ -77,6 +77,8 @@ public sealed partial class LocalMobilityAnchor
             case LmaEvent.MobilityMessageReceived { Message: BindingUpdate pbu } m: OnProxyBindingUpdate(m.Source, pbu, now); break;
             case LmaEvent.MobilityMessageReceived { Message: HeartbeatMessage hb } m: OnHeartbeat(m.Source, hb, now); break;
             case LmaEvent.MobilityMessageReceived { Message: LocalizedRoutingAcknowledgement lra } m: OnLocalizedRoutingAcknowledgement(m.Source, lra, now); break;
+            case LmaEvent.MobilityMessageReceived { Message: HandoverInitiate hi } m: OnHandoverInitiate(m.Source, hi, now); break;
+            case LmaEvent.MobilityMessageReceived { Message: HandoverAcknowledge ack } m: OnHandoverAcknowledge(m.Source, ack); break;
             case LmaEvent.MobilityMessageReceived: Counters.UnexpectedMessages++; break;
             case LmaEvent.ProfileDecided p: OnProfileDecided(p, now); break;
             case LmaEvent.TrafficObserved t: OnTrafficObserved(t, now); break;
@@ -126,7 +128,11 @@ public sealed partial class LocalMobilityAnchor
 
     private static BindingCacheView ToView(BindingCacheEntry e) => new(e.MobileNodeIdentifier, e.HomeNetworkPrefixes, e.State,
         e.ProxyCareOfAddress, e.ExpiresAt, e.State == BindingCacheState.AwaitingDeletion ? e.DeleteAt : null,
-        e.Ipv4HomeAddress, e.Ipv4PrefixLength, e.Ipv4HomeAddress is null ? null : e.Ipv4DefaultRouter);
+        e.Ipv4HomeAddress, e.Ipv4PrefixLength, e.Ipv4HomeAddress is null ? null : e.Ipv4DefaultRouter,
+        e.TransientMag, e.TransientMag is null ? null : e.TransientExpiresAt, e.ServingMagStopped);
+
+    /// <summary>Transient bindings (pre-registered destinations of live migrations) held now.</summary>
+    public int TransientBindingCount => _transientCount;
 
     private bool IsMagAuthorized(Ipv6Address mag) => _options.AuthorizedMags.Contains(mag) || _policy.IsMagAuthorized(mag);
 

@@ -7,7 +7,7 @@ namespace DataPlane.Protocol.Mag;
 /// Its binding with the LMA lives in a <see cref="BindingUpdateListEntry"/>, which outlives the
 /// session while a de-registration is in flight.
 /// </summary>
-internal sealed class AccessSession(PortId port, MacAddress mac, AttachTrigger trigger, Instant now)
+internal sealed partial class AccessSession(PortId port, MacAddress mac, AttachTrigger trigger, Instant now)
 {
     public PortId Port { get; } = port;
     public MacAddress Mac { get; } = mac;
@@ -65,11 +65,11 @@ internal sealed class AccessSession(PortId port, MacAddress mac, AttachTrigger t
         NudProbesSent == 0 ? LastReachableAt + o.NudReachableTime : LastNudProbeAt + o.NudProbeInterval;
 
     /// <summary>The one timer this session needs: the earliest of its pending deadlines.</summary>
-    public Instant? NextDue(MagOptions o) => Instant.Earliest(NudDeadline(o), State switch
+    public Instant? NextDue(MagOptions o) => Instant.Earliest(Instant.Earliest(NudSuspended ? null : NudDeadline(o), State switch
     {
         SessionState.AwaitingPolicy => PolicyDeadline,
         SessionState.Established => Binding is { HomeNetworkPrefixes.Length: > 0 } ? NextRouterAdvertisementAt : null,
         SessionState.Failed => RetryAt,
         _ => null,
-    });
+    }), MigrationDue);
 }

@@ -10,10 +10,21 @@ public readonly record struct HandoverTimings(
     Instant FirstPbuSent,
     Instant PbaReceived,
     Instant FirstRouterAdvertisementSent,
-    int PbuTransmissions)
+    int PbuTransmissions,
+    Instant? PreRegistered = null,
+    Instant? EndMarkerReceived = null,
+    Instant? Released = null,
+    bool EndMarkerTimedOut = false)
 {
-    /// <summary>Attachment seen → first RA sent: what the VM perceives as the MAG's part of the handover.</summary>
-    public TimeSpan Total => FirstRouterAdvertisementSent - AttachSeen;
+    /// <summary>
+    /// Attachment seen → first RA sent: what the VM perceives as the MAG's part of the handover. For a pre-registered
+    /// VM (<see cref="PreRegistered"/> set) it runs to the release of its buffer, which may wait for the source's marker;
+    /// the registration (<see cref="FirstPbuSent"/> → <see cref="PbaReceived"/>) then happened before the VM arrived.
+    /// </summary>
+    public TimeSpan Total => (Released ?? FirstRouterAdvertisementSent) - AttachSeen;
+
+    /// <summary>How long before the VM's arrival the pre-registration was accepted; null for an ordinary handover.</summary>
+    public TimeSpan? PreRegisteredAhead => PreRegistered is { } p ? AttachSeen - p : null;
 
     public TimeSpan Policy => PolicyAnswered - AttachSeen;
 

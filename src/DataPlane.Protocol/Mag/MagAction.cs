@@ -28,6 +28,23 @@ public abstract record MagAction
     public sealed record RemoveSession(PortId Port, MacAddress Mac, DetachReason Reason) : MagAction;
 
     /// <summary>
+    /// A live migration's destination is pre-registered: install the VM's forwarding on the port, but hold its downlink
+    /// in a buffer (the VM is not here yet) until <see cref="ReleaseBuffer"/>. Uplink is forwarded from the VM's first frame.
+    /// </summary>
+    public sealed record InstallPreRegistration(PortId Port, MacAddress Mac, IReadOnlyList<Ipv6Prefix> HomeNetworkPrefixes,
+        Ipv6Address LocalMobilityAnchor, Ipv4Assignment? Ipv4) : MagAction;
+
+    /// <summary>The source's delivery marker arrived: drop from the port's buffer what the source had already delivered.</summary>
+    public sealed record ApplyDeliveryMarker(PortId Port, DeliveryMarker Marker) : MagAction;
+
+    /// <summary>
+    /// Deliver the port's buffer to the VM in order, then forward its downlink as usual. With
+    /// <paramref name="DiscardBeforeActivation"/> (no marker came), what arrived before the VM did is dropped instead,
+    /// since the source may have delivered it.
+    /// </summary>
+    public sealed record ReleaseBuffer(PortId Port, bool DiscardBeforeActivation) : MagAction;
+
+    /// <summary>
     /// Send a unicast RA to the VM: Ethernet destination <paramref name="VmMac"/>, IPv6 destination
     /// <paramref name="Destination"/> (the VM's link-local address, or ff02::1 when unknown), from the
     /// domain-wide shared MAG MAC and link-local address, carrying only this VM's prefixes (on-link,

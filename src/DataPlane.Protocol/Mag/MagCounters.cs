@@ -92,5 +92,8 @@ public sealed class MagCounters
 
     public readonly HeartbeatCounters Heartbeat;
 
+    /// <summary>Pre-registrations, activations and stop notices (live migration).</summary>
+    public readonly MagHandoverCounters Handover = new();
+
     internal MagCounters(HeartbeatCounters heartbeat) => Heartbeat = heartbeat;
 }

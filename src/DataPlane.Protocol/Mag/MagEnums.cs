@@ -46,6 +46,8 @@ public enum DetachReason : byte
     Superseded,
     /// <summary>An IPv4-only VM released its only address (DHCPRELEASE): nothing is left to serve until it asks again.</summary>
     AddressReleased,
+    /// <summary>A pre-registered VM did not arrive within PreRegistrationTimeout (the port stays, awaiting it).</summary>
+    PreRegistrationExpired,
 }
 
 /// <summary>Where a session stands.</summary>
@@ -59,6 +61,8 @@ public enum SessionState : byte
     Established,
     /// <summary>Registration failed; either a retry is scheduled or triggers are held off for a while.</summary>
     Failed,
+    /// <summary>A live migration's destination: registered ahead of the VM (a transient binding), forwarding installed, downlink buffered; the VM's first frame activates it.</summary>
+    PreRegistered,
 }
 
 /// <summary>Why a registration attempt failed.</summary>
@@ -99,6 +103,10 @@ public enum RegistrationKind : byte
     Ipv4Request,
     /// <summary>RFC 5844 §3.2.3.3/§3.4.3: selective de-registration of the IPv4 home address only (DHCPRELEASE), lifetime 0.</summary>
     Ipv4Release,
+    /// <summary>A live migration's destination registers ahead of the VM: HI 3 with the Transient Binding option (RFC 6058); also its refreshes.</summary>
+    PreRegistration,
+    /// <summary>The pre-registered VM arrived: HI 3 without the option takes the binding over (forwarding already runs).</summary>
+    Activation,
 }
 
 /// <summary>Why a session got no IPv4 home address although its profile asked for IPv4 (RFC 5844 §3.2.3.2).</summary>

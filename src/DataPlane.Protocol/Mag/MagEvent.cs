@@ -52,4 +52,21 @@ public abstract record MagEvent
 
     /// <summary>The VM released its IPv4 address (DHCPRELEASE): de-register the IPv4 home address only (RFC 5844 §3.4.3).</summary>
     public sealed record Ipv4AddressReleased(PortId Port) : MagEvent;
+
+    /// <summary>
+    /// The port was plugged in as the destination of a live migration (`port add --incoming` with the VM's MAC): the VM
+    /// will resume here. With <see cref="MagOptions.PreRegistration"/> the MAG registers it now as a transient binding
+    /// (RFC 6058), so that nothing waits on the LMA when it arrives.
+    /// </summary>
+    public sealed record IncomingMigration(PortId Port, MacAddress Mac) : MagEvent;
+
+    /// <summary>
+    /// The VM on this port stopped for a live migration's last copy (QEMU's STOP, through the hypervisor's listener):
+    /// the data path delivers nothing more to it, and <paramref name="Marker"/> identifies the last downlink packet it
+    /// did deliver. The MAG tells the LMA (a stop notice), which moves the downlink to the destination.
+    /// </summary>
+    public sealed record VmStopped(PortId Port, DeliveryMarker Marker) : MagEvent;
+
+    /// <summary>The VM on this port runs again after <see cref="VmStopped"/> (the migration failed, or it sent a frame).</summary>
+    public sealed record VmResumed(PortId Port) : MagEvent;
 }

@@ -106,6 +106,26 @@ public sealed record MagOptions
     public int MaxLocalizedRoutes { get; init; } = 65_536;
 
     /// <summary>
+    /// Register a live migration's VM ahead of its arrival when its destination port is plugged in (`port add
+    /// --incoming` with the MAC): a transient binding (RFC 6058), its downlink buffered here, so that the VM's arrival
+    /// costs no round trip to the LMA. Off: the VM's first frame registers it, as without pre-registration.
+    /// </summary>
+    public bool PreRegistration { get; init; } = true;
+
+    /// <summary>Lifetime asked for the transient binding; it is refreshed at half of what the LMA grants while the VM has not arrived. At most 25.5 s (RFC 6058).</summary>
+    public TimeSpan TransientLifetime { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>A pre-registered VM that has not arrived after this long is given up (its port stays, awaiting it).</summary>
+    public TimeSpan PreRegistrationTimeout { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How long a VM that arrived waits for the source's delivery marker before its buffer is released without it
+    /// (then what arrived before the VM is dropped: the source may have delivered it). Null: the pre-registration's own
+    /// PBU→PBA round trip plus 10 ms, since the marker crosses MAG→LMA→MAG.
+    /// </summary>
+    public TimeSpan? EndMarkerWait { get; init; }
+
+    /// <summary>
     /// Faster values for live migration, where the whole handover should cost one MAG–LMA round trip:
     /// the first retransmission a little after the worst expected RTT instead of 1.5 s, a 4 s cap so a
     /// lost PBA during an outage costs seconds rather than half a minute, more tries to cover the same
@@ -164,5 +184,10 @@ public sealed record MagOptions
         Check.That(MaxLocalizedRoutingLifetime >= TimeSpan.FromSeconds(1) && MaxLocalizedRoutingLifetime <= TimeSpan.FromSeconds(0xFFFE),
             p + nameof(MaxLocalizedRoutingLifetime), "must be within 1 s..65534 s");
         Check.AtLeast(MaxLocalizedRoutes, 0, p + nameof(MaxLocalizedRoutes));
+        Check.That(TransientLifetime >= TimeSpan.FromSeconds(1) && TransientLifetime <= TransientBindingOption.MaxLifetime,
+            p + nameof(TransientLifetime), $"must be between 1 s and {TransientBindingOption.MaxLifetime.TotalSeconds} s (RFC 6058)");
+        Check.Positive(PreRegistrationTimeout, p + nameof(PreRegistrationTimeout));
+        Check.That(EndMarkerWait is null || (EndMarkerWait >= TimeSpan.Zero && EndMarkerWait <= TimeSpan.FromSeconds(10)),
+            p + nameof(EndMarkerWait), "must be within 0..10 s");
     }
 }

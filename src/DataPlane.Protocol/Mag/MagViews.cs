@@ -14,7 +14,22 @@ public readonly record struct MagSessionView(
     Instant? BindingExpiresAt,
     Ipv6Address? VmLinkLocal,
     bool ForwardingInstalled,
-    Ipv4Assignment? Ipv4 = null);
+    Ipv4Assignment? Ipv4 = null,
+    MigrationPhase Migration = MigrationPhase.None);
+
+/// <summary>Where a session is in a live migration (`ctl sessions`).</summary>
+public enum MigrationPhase : byte
+{
+    None,
+    /// <summary>Destination: the pre-registration PBU is out.</summary>
+    PreRegistering,
+    /// <summary>Destination: pre-registered, buffering the downlink, the VM not here yet.</summary>
+    PreRegistered,
+    /// <summary>Destination: the VM arrived; its buffer waits for the source's delivery marker.</summary>
+    AwaitingMarker,
+    /// <summary>Source: the VM stopped for the migration's last copy; downlink is no longer delivered here.</summary>
+    VmStopped,
+}
 
 /// <summary>A read-only snapshot of one Binding Update List entry.</summary>
 public readonly record struct BindingUpdateListView(

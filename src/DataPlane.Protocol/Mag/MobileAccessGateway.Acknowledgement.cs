@@ -71,7 +71,12 @@ public sealed partial class MobileAccessGateway
             Reschedule(entry);
             return;
         }
-        if (pba.IsAccepted) OnRegistrationAccepted(entry, tx, pba, now);
+        if (tx.Kind is RegistrationKind.PreRegistration or RegistrationKind.Activation)
+        {
+            if (pba.IsAccepted) OnMigrationRegistrationAccepted(entry, tx, pba, now);
+            else OnMigrationRegistrationRejected(entry, tx, pba.Status, now);
+        }
+        else if (pba.IsAccepted) OnRegistrationAccepted(entry, tx, pba, now);
         else OnRegistrationRejected(entry, tx, pba.Status, now);
         if (_bindingUpdateList.ContainsKey(entry.MobileNodeIdentifier)) RequestIpv4IfPending(entry, now);
         if (_bindingUpdateList.ContainsKey(entry.MobileNodeIdentifier)) Reschedule(entry);

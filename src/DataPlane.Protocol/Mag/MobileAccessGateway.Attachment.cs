@@ -25,6 +25,12 @@ public sealed partial class MobileAccessGateway
         // Whatever the trigger, the VM just sent something: it is reachable.
         s.LastReachableAt = now;
         s.NudProbesSent = 0;
+        if (s.MigrationPhase is MigrationPhase.PreRegistering or MigrationPhase.PreRegistered)
+        {
+            // A pre-registered VM's first frame at the destination: it resumed here.
+            OnPreRegisteredVmArrived(s, e.Trigger, now);
+            return;
+        }
         switch (s.State)
         {
             case SessionState.Established when e.Trigger == AttachTrigger.Dhcp && s.Binding!.Ipv4 is null:
@@ -106,6 +112,11 @@ public sealed partial class MobileAccessGateway
             || (profile.Ipv4HomeAddress is { } fixedAddress && (!fixedAddress.IsUnicast || profile.Ipv4PrefixLength > 32)))
         {
             FailSession(s, SessionFailureReason.InvalidProfile, null, retry: false, now);
+            return;
+        }
+        if (s.MigrationPhase == MigrationPhase.PreRegistering)
+        {
+            StartPreRegistration(s, profile, now);
             return;
         }
         var entry = BindEntry(s, profile, now);
@@ -248,6 +259,16 @@ public sealed partial class MobileAccessGateway
     /// </summary>
     private void FailSession(AccessSession s, SessionFailureReason reason, BindingAckStatus? status, bool retry, Instant now)
     {
+        if (s.MigrationPhase == MigrationPhase.PreRegistered)
+        {
+            // A pre-registered VM that is not here yet: registering it now would pull its traffic here. Give the
+            // pre-registration up; its first frame registers it.
+            Counters.SessionFailures.Increment(reason);
+            AbandonPreRegistration(s, now);
+            return;
+        }
+        // An arrived VM's or a source's migration state ends with the session's forwarding.
+        if (s.MigrationPhase is MigrationPhase.AwaitingMarker or MigrationPhase.VmStopped) s.MigrationPhase = MigrationPhase.None;
         Counters.SessionFailures.Increment(reason);
         EndLocalizedRoutes(s, LocalizedRouteEnd.SessionEnded);
         if (s.Installed)
@@ -297,9 +318,11 @@ public sealed partial class MobileAccessGateway
                 SendRouterAdvertisement(s, RouterAdvertisementReason.Periodic, now);
                 break;
         }
+        if (!OnMigrationTimers(s, now)) return;
         // NUD runs in every state: a VM that left while its session was still registering or failed must
-        // not keep being retried (and possibly steal its binding back from the MAG it moved to).
-        if (now >= s.NudDeadline(_options) && !RunNeighborUnreachabilityDetection(s, now)) return;
+        // not keep being retried (and possibly steal its binding back from the MAG it moved to). Not while the VM
+        // is not here yet (pre-registered) or stopped for a migration's last copy.
+        if (!s.NudSuspended && now >= s.NudDeadline(_options) && !RunNeighborUnreachabilityDetection(s, now)) return;
         Reschedule(s);
     }
 

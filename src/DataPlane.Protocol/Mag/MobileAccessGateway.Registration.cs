@@ -26,7 +26,8 @@ public sealed partial class MobileAccessGateway
         ushort sequence = entry.NextSequence++;
         PmipTimestamp? timestamp = _options.SendTimestamp ? entry.NextTimestamp(now) : null;
         var pbu = ProxyBindingUpdateFactory.Create(sequence, tx.Lifetime, tx.Prefixes, tx.HandoffIndicator, timestamp,
-            entry.Mac, _options.SharedLinkLocalAddress, entry.MobileNodeIdentifier, tx.Ipv4Request);
+            entry.Mac, _options.SharedLinkLocalAddress, entry.MobileNodeIdentifier, tx.Ipv4Request,
+            tx.Kind == RegistrationKind.PreRegistration ? TransientBindingOption.For(latePathSwitch: true, _options.TransientLifetime) : null);
         tx.OnTransmit(sequence, timestamp, now, RetransmissionTimeout(tx));
         _actions.Add(new MagAction.SendMobilityMessage(_options.ProxyCareOfAddress, entry.LocalMobilityAnchor, pbu));
         Reschedule(entry);
@@ -35,7 +36,8 @@ public sealed partial class MobileAccessGateway
     /// <summary>Initial timeout doubled per transmission already made, capped (RFC 6275 §11.8).</summary>
     private TimeSpan RetransmissionTimeout(PbuTransaction tx)
     {
-        var initial = tx.Kind == RegistrationKind.Initial ? _options.InitialBindackTimeoutFirstReg : _options.InitialBindackTimeout;
+        var initial = tx.Kind is RegistrationKind.Initial or RegistrationKind.PreRegistration or RegistrationKind.Activation
+            ? _options.InitialBindackTimeoutFirstReg : _options.InitialBindackTimeout;
         var timeout = initial * Math.Pow(2, Math.Min(tx.Transmissions, 20));
         return timeout < _options.MaxBindackTimeout ? timeout : _options.MaxBindackTimeout;
     }
@@ -78,7 +80,11 @@ public sealed partial class MobileAccessGateway
                 RemoveEntry(entry);
                 break;
             case RegistrationKind.Initial:
+            case RegistrationKind.Activation:
                 if (entry.Session is { } s) FailSession(s, SessionFailureReason.NoResponse, null, retry: true, now);
+                break;
+            case RegistrationKind.PreRegistration:
+                OnPreRegistrationUnanswered(entry, now);
                 break;
             default:
                 // A refresh went unanswered: the binding is still valid for a while, so keep trying at the

@@ -75,6 +75,9 @@ public sealed partial class MobileAccessGateway
             case MagEvent.Ipv4AddressRequested r: OnIpv4AddressRequested(r, now); break;
             case MagEvent.Ipv4AddressReleased r: OnIpv4AddressReleased(r, now); break;
             case MagEvent.LocalizedRouteUsed u: OnLocalizedRouteUsed(u, now); break;
+            case MagEvent.IncomingMigration m: OnIncomingMigration(m, now); break;
+            case MagEvent.VmStopped v: OnVmStopped(v, now); break;
+            case MagEvent.VmResumed r: OnVmResumed(r.Port, now); break;
             default: throw new ArgumentOutOfRangeException(nameof(e), e, "unknown MAG event");
         }
         return _actions;
@@ -119,7 +122,7 @@ public sealed partial class MobileAccessGateway
     private static MagSessionView ToView(AccessSession s) => new(
         s.Port, s.Mac, s.State, s.Trigger, s.Profile?.MobileNodeIdentifier,
         s.Binding?.HomeNetworkPrefixes ?? [], s.Profile?.LocalMobilityAnchor,
-        s.Binding is { Registered: true } b ? b.BindingExpiresAt : null, s.VmLinkLocal, s.Installed, s.Binding?.Ipv4);
+        s.Binding is { Registered: true } b ? b.BindingExpiresAt : null, s.VmLinkLocal, s.Installed, s.Binding?.Ipv4, s.MigrationPhase);
 
     private void Reschedule(AccessSession s) => _timers.SetOrCancel(s, s.NextDue(_options));
 
@@ -131,6 +134,8 @@ public sealed partial class MobileAccessGateway
         {
             case BindingAcknowledgement pba: OnBindingAcknowledgement(source, pba, now); break;
             case LocalizedRoutingInitiation lri: OnLocalizedRoutingInitiation(source, lri, now); break;
+            case HandoverInitiate hi: OnStopNoticeRelayed(source, hi, now); break;
+            case HandoverAcknowledge ack: OnStopNoticeAcknowledged(source, ack); break;
             case HeartbeatMessage hb:
                 _heartbeatSignals.Clear();
                 _heartbeat.OnMessage(source, hb, answerRequests: true, _heartbeatSignals);

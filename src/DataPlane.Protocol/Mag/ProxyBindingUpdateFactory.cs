@@ -11,7 +11,7 @@ internal static class ProxyBindingUpdateFactory
     /// <param name="ipv4Request">RFC 5844 §3.2.3.1/§3.2.3.3: exactly one IPv4 Home Address Request, or null.</param>
     public static BindingUpdate Create(ushort sequence, TimeSpan lifetime, IReadOnlyList<Ipv6Prefix> prefixes,
         HandoffIndicator handoffIndicator, PmipTimestamp? timestamp, MacAddress mac, Ipv6Address magLinkLocal, string mobileNodeIdentifier,
-        Ipv4HomeAddressRequestOption? ipv4Request = null)
+        Ipv4HomeAddressRequestOption? ipv4Request = null, TransientBindingOption? transient = null)
     {
         var options = new List<MobilityOption>(prefixes.Count + 7);
         foreach (var p in prefixes) options.Add(new HomeNetworkPrefixOption(p));
@@ -22,6 +22,7 @@ internal static class ProxyBindingUpdateFactory
         options.Add(MobileNodeLinkLayerIdentifierOption.ForMac(mac));
         options.Add(new LinkLocalAddressOption(magLinkLocal));
         options.Add(MobileNodeIdentifierOption.ForNai(mobileNodeIdentifier));
+        if (transient is not null) options.Add(transient);
         return new BindingUpdate(sequence, ProxyFlags, PmipDefaults.ToLifetimeUnits(lifetime))
         {
             Options = new MobilityOptionList(options),

@@ -25,6 +25,8 @@ public readonly ref struct MobilityHeader
     public const int HeartbeatBodyLength = 6;
     public const int LocalizedRoutingInitiationBodyLength = 6;
     public const int LocalizedRoutingAcknowledgementBodyLength = 6;
+    /// <summary>Handover Initiate and Acknowledge: sequence(2) flags(1) code(1).</summary>
+    public const int HandoverBodyLength = 4;
 
     private readonly Span<byte> _buffer;
 
@@ -71,6 +73,8 @@ public readonly ref struct MobilityHeader
         MobilityHeaderType.Heartbeat => HeartbeatBodyLength,
         MobilityHeaderType.LocalizedRoutingInitiation => LocalizedRoutingInitiationBodyLength,
         MobilityHeaderType.LocalizedRoutingAcknowledgement => LocalizedRoutingAcknowledgementBodyLength,
+        MobilityHeaderType.HandoverInitiate => HandoverBodyLength,
+        MobilityHeaderType.HandoverAcknowledge => HandoverBodyLength,
         _ => -1,
     };
 

@@ -32,6 +32,8 @@ public abstract record MobilityMessage
     public Ipv4HomeAddressReplyOption? Ipv4HomeAddressReply => Options.Find<Ipv4HomeAddressReplyOption>();
     public Ipv4Address? Ipv4DefaultRouterAddress => Options.Find<Ipv4DefaultRouterAddressOption>()?.Address;
     public Ipv4DhcpSupportModeOption? Ipv4DhcpSupportMode => Options.Find<Ipv4DhcpSupportModeOption>();
+    public TransientBindingOption? TransientBinding => Options.Find<TransientBindingOption>();
+    public DeliveryMarker? DeliveryMarker => Options.Find<DeliveryMarkerOption>()?.Marker;
 
     /// <summary>
     /// Parse a Mobility Header. The checksum is not checked here (it needs the IPv6 addresses: see
@@ -57,6 +59,8 @@ public abstract record MobilityMessage
             MobilityHeaderType.BindingAcknowledgement => BindingAcknowledgement.ReadBody(body) with { Options = options },
             MobilityHeaderType.LocalizedRoutingInitiation => LocalizedRoutingInitiation.ReadBody(body) with { Options = options },
             MobilityHeaderType.LocalizedRoutingAcknowledgement => LocalizedRoutingAcknowledgement.ReadBody(body) with { Options = options },
+            MobilityHeaderType.HandoverInitiate => HandoverInitiate.ReadBody(body) with { Options = options },
+            MobilityHeaderType.HandoverAcknowledge => HandoverAcknowledge.ReadBody(body) with { Options = options },
             _ => HeartbeatMessage.ReadBody(body) with { Options = options },
         };
         return true;

@@ -19,6 +19,10 @@ public enum MobilityHeaderType : byte
     LocalizedRoutingInitiation = 17,
     /// <summary>Localized Routing Acknowledgment (RFC 6705 §10.2).</summary>
     LocalizedRoutingAcknowledgement = 18,
+    /// <summary>Handover Initiate (RFC 5568 §6.2.1; with the P flag, RFC 5949 §6.1.1).</summary>
+    HandoverInitiate = 14,
+    /// <summary>Handover Acknowledge (RFC 5568 §6.2.2; RFC 5949 §6.1.2).</summary>
+    HandoverAcknowledge = 15,
 }
 
 /// <summary>Binding Update flags (RFC 6275 §6.1.7, RFC 5213 §8.1, RFC 3963).</summary>
@@ -102,6 +106,8 @@ public enum MobilityOptionType : byte
     MobileNetworkPrefix = 6,
     /// <summary>Mobile Node Identifier (RFC 4283).</summary>
     MobileNodeIdentifier = 8,
+    /// <summary>Experimental Mobility Option (RFC 5096 §4): carries our delivery marker (<see cref="DeliveryMarkerOption"/>).</summary>
+    ExperimentalMobilityOption = 18,
     /// <summary>Home Network Prefix (RFC 5213 §8.3); alignment 8n+4.</summary>
     HomeNetworkPrefix = 22,
     HandoffIndicator = 23,
@@ -124,6 +130,8 @@ public enum MobilityOptionType : byte
     Ipv4DhcpSupportMode = 39,
     /// <summary>MAG IPv6 Address (RFC 6705 §11.1): the other MAG of a localized routing pair; alignment 8n+4.</summary>
     MagIpv6Address = 51,
+    /// <summary>Transient Binding (RFC 6058 §5.1): a pre-registration that leaves downlink at the previous MAG.</summary>
+    TransientBinding = 43,
 }
 
 /// <summary>Handoff Indicator values (RFC 5213 §8.4).</summary>

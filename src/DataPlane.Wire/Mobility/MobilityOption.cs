@@ -109,6 +109,12 @@ public abstract record MobilityOption
             case MobilityOptionType.Ipv4DefaultRouterAddress:
                 option = new Ipv4DefaultRouterAddressOption(Ipv4Address.ReadFrom(data.Slice(2, 4)));
                 return true;
+            case MobilityOptionType.TransientBinding:
+                option = TransientBindingOption.Read(data);
+                return true;
+            case MobilityOptionType.ExperimentalMobilityOption:
+                option = DeliveryMarkerOption.TryRead(data, out var marker) ? marker : new UnknownMobilityOption(type, new OctetString(data));
+                return true;
             case MobilityOptionType.Ipv4DhcpSupportMode:
                 option = new Ipv4DhcpSupportModeOption((data[1] & 0x01) != 0);
                 return true;

@@ -20,6 +20,9 @@ public static class MobilityOptionLayout
     public const int Ipv4DhcpSupportModeDataLength = 2;
     /// <summary>MAG IPv6 Address (RFC 6705 §11.1): reserved(1) address-length(1) address(16).</summary>
     public const int MagIpv6AddressDataLength = 18;
+    public const int TransientBindingDataLength = 2;
+    /// <summary>Our content of an Experimental Mobility Option (<see cref="DeliveryMarkerOption"/>); the option itself is variable.</summary>
+    public const int DeliveryMarkerDataLength = 16;
 
     /// <summary>(modulus, remainder) of the alignment rule; (1, 0) for none.</summary>
     public static (int Modulus, int Remainder) Alignment(MobilityOptionType type) => type switch
@@ -51,6 +54,7 @@ public static class MobilityOptionLayout
         MobilityOptionType.Ipv4DefaultRouterAddress => Ipv4AddressOptionDataLength,
         MobilityOptionType.Ipv4DhcpSupportMode => Ipv4DhcpSupportModeDataLength,
         MobilityOptionType.MagIpv6Address => MagIpv6AddressDataLength,
+        MobilityOptionType.TransientBinding => TransientBindingDataLength,
         _ => -1,
     };
 

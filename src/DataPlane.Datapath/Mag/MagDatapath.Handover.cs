@@ -1,0 +1,307 @@
+using DataPlane.Protocol;
+using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
+
+namespace DataPlane.Datapath;
+
+// Live migration in the data path (docs/datapath.md, "Live migration"). Destination: a pre-registered VM's downlink is
+// held in its handover buffer until the machine releases it (the VM's first frame activates it; the release waits for
+// the source's delivery marker, which trims what the source delivered). Source: when the hypervisor says the VM
+// stopped, nothing more is delivered to it, and the last packet that was is the delivery marker.
+public sealed partial class MagDatapath
+{
+    private readonly List<AccessPort> _releases = [];
+
+    /// <summary>The handover buffers (pre-allocated on first use, at most <see cref="MagDatapathOptions.HandoverBuffers"/>).</summary>
+    public HandoverBufferPool HandoverBuffers { get; }
+
+    // ---- Destination ------------------------------------------------------------------------------------------------
+
+    private void InstallPreRegistration(MagAction.InstallPreRegistration pre)
+    {
+        if (FindPort(pre.Port) is not { } port)
+        {
+            Counters.ActionsForUnknownPort++;
+            return;
+        }
+        Install(new MagAction.InstallSession(pre.Port, pre.Mac, pre.HomeNetworkPrefixes, pre.LocalMobilityAnchor, pre.Ipv4));
+        var session = port.Session!;
+        session.Mode = DeliveryMode.Buffering;
+        session.Buffer = HandoverBuffers.Rent();
+        var h = Counters.Handover;
+        h.PreRegistrationsInstalled++;
+        if (session.Buffer is null) h.BuffersUnavailable++;
+    }
+
+    /// <summary>
+    /// Downlink for a session that does not deliver: held in its buffer (destination) or dropped (stopped source).
+    /// <paramref name="offload"/> is what the tunnel exit accepted it with: a TCP super-frame is held as its segments
+    /// (<see cref="HandoverBuffer.TryAddSegments"/>) and a partial checksum is completed first, since the buffer's
+    /// frames are released to the port without offload metadata.
+    /// </summary>
+    private Verdict HoldOrDrop(InstalledSession session, CounterBlock? tunnel, Span<byte> packet, in OffloadInfo offload, in TcpSuperFrame superFrame)
+    {
+        var h = Counters.Handover;
+        if (session.Mode == DeliveryMode.Stopped)
+        {
+            h.DroppedWhileStopped++;
+            session.Vm.CountDrop(DropReason.VmStopped, WireError.None);
+            return DropFromTunnel(tunnel, DropReason.VmStopped);
+        }
+        int packets = 1;
+        long bytes = packet.Length;
+        bool held;
+        if (session.Buffer is not { } buffer) held = false;
+        else if (offload.IsGso)
+        {
+            packets = superFrame.SegmentCount(offload.GsoSize);
+            bytes = SuperFrameOffload.SegmentBytes(in superFrame, packets);
+            held = buffer.TryAddSegments(packet, in superFrame, offload.GsoSize, session.Mac, _sharedMac);
+            if (held) h.SuperFramesSegmented++;
+        }
+        else
+        {
+            if (offload.NeedsChecksum)
+            {
+                ChecksumCompletion.TryComplete(packet, packet.Length, offload, 0); // its offsets were checked at the tunnel exit
+                Counters.ChecksumsCompleted++;
+            }
+            held = buffer.TryAdd(packet, session.Mac, _sharedMac);
+        }
+        if (!held)
+        {
+            session.Vm.CountDrop(DropReason.HandoverBufferFull, WireError.None);
+            return DropFromTunnel(tunnel, DropReason.HandoverBufferFull);
+        }
+        h.Buffered += packets;
+        session.Tunnel.CountIn(packets, bytes);
+        return Verdict.Consumed;
+    }
+
+    private void ApplyDeliveryMarker(MagAction.ApplyDeliveryMarker a)
+    {
+        if (FindPort(a.Port)?.Session is not { Buffer: { } buffer })
+        {
+            Counters.Handover.MarkersWithoutBuffer++;
+            return;
+        }
+        long before = buffer.Trimmed;
+        var outcome = buffer.ApplyMarker(a.Marker);
+        var h = Counters.Handover;
+        h.MarkersApplied.Increment(outcome);
+        h.TrimmedByMarker += buffer.Trimmed - before;
+    }
+
+    /// <summary>The VM may have its buffer: in order, before anything newer (which joins the buffer until the host has sent it).</summary>
+    private void ReleaseBuffer(MagAction.ReleaseBuffer a)
+    {
+        if (FindPort(a.Port) is not { Session: { } session } port)
+        {
+            Counters.ActionsForUnknownPort++;
+            return;
+        }
+        if (session.Buffer is not { } buffer)
+        {
+            session.Mode = DeliveryMode.Forwarding;
+            return;
+        }
+        if (a.DiscardBeforeActivation) Counters.Handover.DiscardedWithoutMarker += buffer.DiscardBeforeActivation();
+        session.Mode = DeliveryMode.Releasing;
+        if (!_releases.Contains(port)) _releases.Add(port);
+    }
+
+    /// <summary>
+    /// The buffers released since the host last called <see cref="CompleteReleases"/>: for each port, send
+    /// <see cref="HandoverBuffer.Frame"/> 0..Count−1 to it, in order, then call <see cref="CompleteReleases"/>. Until
+    /// then the port's newer downlink joins its buffer, so nothing overtakes what it holds.
+    /// </summary>
+    public int ReleaseCount => _releases.Count;
+
+    /// <summary>The <paramref name="index"/>-th released port and its buffer; false when its session went meanwhile (nothing to send).</summary>
+    public bool TryGetRelease(int index, out PortId port, out HandoverBuffer buffer)
+    {
+        var p = _releases[index];
+        port = p.Id;
+        buffer = p.Session is { Mode: DeliveryMode.Releasing, Buffer: { } b } ? b : null!;
+        return buffer is not null;
+    }
+
+    /// <summary>The host sent every released frame (at <paramref name="now"/>): those ports deliver directly from now on.</summary>
+    public void CompleteReleases(Instant now)
+    {
+        foreach (var port in _releases)
+        {
+            if (port.Session is not { Mode: DeliveryMode.Releasing } session) continue;
+            var buffer = session.Buffer!;
+            Counters.Handover.Released += buffer.Count;
+            session.Vm.OutPackets += buffer.Count;
+            session.Vm.OutBytes += buffer.Bytes;
+            port.Counters.OutPackets += buffer.Count;
+            port.Counters.OutBytes += buffer.Bytes;
+            if (buffer.Count > 0 && session.FirstDeliveryTicks == 0) session.FirstDeliveryTicks = now.Ticks;
+            session.Mode = DeliveryMode.Forwarding;
+            ReturnBuffer(session);
+        }
+        _releases.Clear();
+    }
+
+    private void ReturnBuffer(InstalledSession session)
+    {
+        if (session.Buffer is not { } buffer) return;
+        var h = Counters.Handover;
+        h.Evicted += buffer.Evicted;
+        // Whatever is still held when a buffer goes back unreleased is lost (the pre-registration ended without the VM).
+        if (session.Mode != DeliveryMode.Releasing) h.DroppedUnreleased += buffer.Count;
+        session.Buffer = null;
+        HandoverBuffers.Return(buffer);
+    }
+
+    /// <summary>The first frame from a pre-registered VM: what its buffer gets from now on arrived after it did.</summary>
+    private static void NoteArrival(InstalledSession session) => session.Buffer?.MarkActivation();
+
+    /// <summary>A view of a port's handover state, for `ctl ports`.</summary>
+    public bool TryGetHandover(PortId id, out HandoverPortView view)
+    {
+        if (FindPort(id)?.Session is not { } s)
+        {
+            view = default;
+            return false;
+        }
+        view = new HandoverPortView(s.Mode, s.Buffer?.Count ?? 0, s.Buffer?.Bytes ?? 0, s.Buffer?.Evicted ?? 0, s.Buffer?.Activated ?? false);
+        return true;
+    }
+
+    // ---- Source -----------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// The hypervisor says the VM on this port stopped for a live migration's last copy (QEMU's STOP): deliver nothing
+    /// more to it, and tell the machine which packet was delivered last (the delivery marker), which it sends to the
+    /// LMA. False for an unknown port, or when the machine does not take it (no registered session): then delivery goes on.
+    /// </summary>
+    public bool PortStopped(PortId id, Instant now)
+    {
+        if (FindPort(id) is not { Session: { Mode: DeliveryMode.Forwarding } session } port) return false;
+        session.Mode = DeliveryMode.Stopped;
+        var marker = session.LastDelivered(out var last) ? new DeliveryMarker(true, last) : DeliveryMarker.None;
+        Raise(new MagEvent.VmStopped(id, marker), now);
+        if (_mag.TryGetSession(id, out var view) && view.Migration == MigrationPhase.VmStopped)
+        {
+            Counters.Handover.Stops++;
+            return true;
+        }
+        if (port.Session == session) session.Mode = DeliveryMode.Forwarding;
+        return false;
+    }
+
+    /// <summary>The VM on this port runs again after <see cref="PortStopped"/> (the migration failed): deliver to it again.</summary>
+    public bool PortResumed(PortId id, Instant now)
+    {
+        if (FindPort(id) is not { Session: { Mode: DeliveryMode.Stopped } session }) return false;
+        session.Mode = DeliveryMode.Forwarding;
+        Counters.Handover.Resumes++;
+        Raise(new MagEvent.VmResumed(id), now);
+        return true;
+    }
+
+    /// <summary>
+    /// The port whose pre-registered VM just sent its first frame, until that frame raised a trigger: a frame that raises
+    /// none (a data packet, an NS for the router) raises FirstFrame once it is through (<see cref="FromPort"/>).
+    /// </summary>
+    private AccessPort? _arrivalPending;
+
+    /// <summary>A frame from a VM whose port is stopped or buffering: it runs here.</summary>
+    private void OnFrameFromWaitingVm(AccessPort port, InstalledSession session, Instant now)
+    {
+        if (session.Mode == DeliveryMode.Stopped)
+        {
+            PortResumed(port.Id, now);
+            return;
+        }
+        if (session.Arrived) return;
+        session.Arrived = true;
+        NoteArrival(session);
+        _arrivalPending = port;
+    }
+
+    private void RaiseArrivalIfPending(Instant now)
+    {
+        if (_arrivalPending is not { } port) return;
+        _arrivalPending = null;
+        RaiseTrigger(port, AttachTrigger.FirstFrame, null, now);
+    }
+}
+
+/// <summary>How a session's downlink reaches its VM.</summary>
+public enum DeliveryMode : byte
+{
+    /// <summary>Straight to the port.</summary>
+    Forwarding,
+    /// <summary>A live migration's destination: held in the handover buffer until released.</summary>
+    Buffering,
+    /// <summary>Released: the host sends the buffer; newer downlink joins it until the host is done.</summary>
+    Releasing,
+    /// <summary>A live migration's source after the VM stopped: dropped (the destination delivers it).</summary>
+    Stopped,
+}
+
+/// <summary>A port's live-migration state, for `ctl ports`.</summary>
+public readonly record struct HandoverPortView(DeliveryMode Mode, int BufferedPackets, long BufferedBytes, long Evicted, bool VmArrived);
+
+// The per-session part of live migration.
+internal sealed partial class InstalledSession
+{
+    public DeliveryMode Mode;
+    public HandoverBuffer? Buffer;
+    /// <summary>The pre-registered VM's first frame was seen (for a session pre-registered without a buffer).</summary>
+    public bool Arrived;
+
+    // The start of the last downlink packet delivered, for the delivery marker: copied per delivered packet (a few
+    // nanoseconds), its identity computed only if the VM stops for a migration.
+    private readonly byte[] _lastDelivered = new byte[DownlinkIdentity.SnapshotBytes];
+    private int _lastDeliveredLength;
+
+    public void RememberDelivered(ReadOnlySpan<byte> packet)
+    {
+        int n = Math.Min(packet.Length, _lastDelivered.Length);
+        packet[..n].CopyTo(_lastDelivered);
+        _lastDeliveredLength = n;
+    }
+
+    public bool LastDelivered(out DownlinkIdentity identity)
+    {
+        identity = _lastDeliveredLength > 0 ? DownlinkIdentity.Of(_lastDelivered.AsSpan(0, _lastDeliveredLength)) : default;
+        return _lastDeliveredLength > 0;
+    }
+}
+
+/// <summary>The data path's live-migration counters.</summary>
+public sealed class HandoverDatapathCounters
+{
+    public long PreRegistrationsInstalled;
+    /// <summary>Pre-registrations that got no buffer (all <see cref="MagDatapathOptions.HandoverBuffers"/> in use): their downlink is dropped until the VM arrives.</summary>
+    public long BuffersUnavailable;
+    /// <summary>Downlink packets held for a VM not here yet.</summary>
+    public long Buffered;
+    /// <summary>TCP super-frames that crossed the tunnel whole and were held as their segments (each counted in <see cref="Buffered"/>).</summary>
+    public long SuperFramesSegmented;
+    /// <summary>Held packets dropped to make room for newer ones.</summary>
+    public long Evicted;
+    /// <summary>Held packets dropped because the source had delivered them.</summary>
+    public long TrimmedByMarker;
+    /// <summary>Held packets dropped because no marker came in time (the source may have delivered them).</summary>
+    public long DiscardedWithoutMarker;
+    /// <summary>Held packets still there when a pre-registration ended without the VM.</summary>
+    public long DroppedUnreleased;
+    /// <summary>Held packets delivered to the VM after it arrived.</summary>
+    public long Released;
+    public readonly LabeledCounter<MarkerOutcome> MarkersApplied = new();
+    public long MarkersWithoutBuffer;
+    /// <summary>Sources: VMs that stopped for a migration's last copy, resumed after it, and downlink dropped meanwhile.</summary>
+    public long Stops;
+    public long Resumes;
+    public long DroppedWhileStopped;
+
+    /// <summary>LMA: downlink packets copied to a pre-registered destination as well (bicast), and sent only to it (after the source stopped).</summary>
+    public long BicastCopies;
+    public long SwitchedToSecondary;
+}
