@@ -120,12 +120,13 @@ public class LmaTransientTests
     }
 
     [Fact]
-    public void The_stop_notice_moves_the_downlink_to_the_destination_and_is_relayed_there_with_the_marker()
+    public void The_stop_notice_is_relayed_to_the_destination_with_the_marker_and_with_bicast_the_source_keeps_its_copy()
     {
         var l = new Lma();
         l.Migrating();
         var actions = l.Send(Source, StopNotice(Marker));
-        Assert.Equal(new LmaAction.RouteSecondary(Hnp, Destination, CopyDownlink: true, ServingMagDownlink: false),
+        // Bicast: the stopped source holds its copy for its VM (it gets it if the migration fails); the destination keeps its own.
+        Assert.Equal(new LmaAction.RouteSecondary(Hnp, Destination, CopyDownlink: true, ServingMagDownlink: true),
             Assert.Single(actions.OfType<LmaAction.RouteSecondary>()));
         var sends = actions.OfType<LmaAction.SendMobilityMessage>().ToList();
         var relay = Assert.Single(sends, s => s.Message is HandoverInitiate);

@@ -7,7 +7,9 @@ namespace DataPlane.Datapath;
 // Live migration in the data path (docs/datapath.md, "Live migration"). Destination: a pre-registered VM's downlink is
 // held in its handover buffer until the machine releases it (the VM's first frame activates it; the release waits for
 // the source's delivery marker, which trims what the source delivered). Source: when the hypervisor says the VM
-// stopped, nothing more is delivered to it, and the last packet that was is the delivery marker.
+// stopped, nothing more is delivered to it (the last packet that was is the delivery marker); what still comes is
+// held, as the stopped guest's tap queue would hold it, and delivered if the VM runs here again (the migration failed),
+// or thrown away with the port once it ran elsewhere (the destination delivered its own copies).
 public sealed partial class MagDatapath
 {
     private readonly List<AccessPort> _releases = [];
@@ -34,15 +36,15 @@ public sealed partial class MagDatapath
     }
 
     /// <summary>
-    /// Downlink for a session that does not deliver: held in its buffer (destination) or dropped (stopped source).
-    /// <paramref name="offload"/> is what the tunnel exit accepted it with: a TCP super-frame is held as its segments
-    /// (<see cref="HandoverBuffer.TryAddSegments"/>) and a partial checksum is completed first, since the buffer's
-    /// frames are released to the port without offload metadata.
+    /// Downlink for a session that does not deliver: held in its buffer (a destination's VM not here yet, a source's VM
+    /// stopped) or, without room, dropped. <paramref name="offload"/> is what the tunnel exit accepted it with: a TCP
+    /// super-frame is held as its segments (<see cref="HandoverBuffer.TryAddSegments"/>) and a partial checksum is
+    /// completed first, since the buffer's frames are released to the port without offload metadata.
     /// </summary>
     private Verdict HoldOrDrop(InstalledSession session, CounterBlock? tunnel, Span<byte> packet, in OffloadInfo offload, in TcpSuperFrame superFrame)
     {
         var h = Counters.Handover;
-        if (session.Mode == DeliveryMode.Stopped)
+        if (session.Mode == DeliveryMode.Stopped && session.Buffer is null)
         {
             h.DroppedWhileStopped++;
             session.Vm.CountDrop(DropReason.VmStopped, WireError.None);
@@ -73,7 +75,8 @@ public sealed partial class MagDatapath
             session.Vm.CountDrop(DropReason.HandoverBufferFull, WireError.None);
             return DropFromTunnel(tunnel, DropReason.HandoverBufferFull);
         }
-        h.Buffered += packets;
+        if (session.Mode == DeliveryMode.Stopped) h.HeldWhileStopped += packets;
+        else h.Buffered += packets;
         session.Tunnel.CountIn(packets, bytes);
         return Verdict.Consumed;
     }
@@ -150,14 +153,32 @@ public sealed partial class MagDatapath
         if (session.Buffer is not { } buffer) return;
         var h = Counters.Handover;
         h.Evicted += buffer.Evicted;
-        // Whatever is still held when a buffer goes back unreleased is lost (the pre-registration ended without the VM).
-        if (session.Mode != DeliveryMode.Releasing) h.DroppedUnreleased += buffer.Count;
+        // Whatever a stopped source still holds when its session goes was for a VM that runs elsewhere now; whatever a
+        // destination holds unreleased is lost (the pre-registration ended without the VM).
+        if (session.Mode == DeliveryMode.Stopped) h.DiscardedAtSource += buffer.Count;
+        else if (session.Mode != DeliveryMode.Releasing) h.DroppedUnreleased += buffer.Count;
         session.Buffer = null;
         HandoverBuffers.Return(buffer);
     }
 
     /// <summary>The first frame from a pre-registered VM: what its buffer gets from now on arrived after it did.</summary>
     private static void NoteArrival(InstalledSession session) => session.Buffer?.MarkActivation();
+
+    /// <summary>
+    /// When the VM of <paramref name="port"/> first sent a packet into the network (forwarded to the tunnel) since its
+    /// session was installed: after a migration, how long the guest took to answer once it ran here (a TCG guest
+    /// re-translates its code after a resume, a busy host delays it). False while it has not.
+    /// </summary>
+    public bool TryGetFirstUplink(PortId port, out Instant at)
+    {
+        if (FindPort(port)?.Session is { FirstUplinkTicks: not 0 } session)
+        {
+            at = new Instant(session.FirstUplinkTicks);
+            return true;
+        }
+        at = default;
+        return false;
+    }
 
     /// <summary>A view of a port's handover state, for `ctl ports`.</summary>
     public bool TryGetHandover(PortId id, out HandoverPortView view)
@@ -184,21 +205,35 @@ public sealed partial class MagDatapath
         session.Mode = DeliveryMode.Stopped;
         var marker = session.LastDelivered(out var last) ? new DeliveryMarker(true, last) : DeliveryMarker.None;
         Raise(new MagEvent.VmStopped(id, marker), now);
-        if (_mag.TryGetSession(id, out var view) && view.Migration == MigrationPhase.VmStopped)
+        if (_mag.TryGetSession(id, out var view) && view.Migration == MigrationPhase.VmStopped && port.Session == session)
         {
             Counters.Handover.Stops++;
+            // What still comes is held, in case the VM runs here again; without a free buffer it is dropped.
+            session.Buffer = HandoverBuffers.Rent();
+            if (session.Buffer is null) Counters.Handover.BuffersUnavailable++;
             return true;
         }
         if (port.Session == session) session.Mode = DeliveryMode.Forwarding;
         return false;
     }
 
-    /// <summary>The VM on this port runs again after <see cref="PortStopped"/> (the migration failed): deliver to it again.</summary>
+    /// <summary>
+    /// The VM on this port runs again after <see cref="PortStopped"/> (the migration failed): what was held for it
+    /// meanwhile is released (in order, before anything newer), then it gets its downlink directly again.
+    /// </summary>
     public bool PortResumed(PortId id, Instant now)
     {
-        if (FindPort(id) is not { Session: { Mode: DeliveryMode.Stopped } session }) return false;
-        session.Mode = DeliveryMode.Forwarding;
+        if (FindPort(id) is not { Session: { Mode: DeliveryMode.Stopped } session } port) return false;
         Counters.Handover.Resumes++;
+        if (session.Buffer is null)
+        {
+            session.Mode = DeliveryMode.Forwarding;
+        }
+        else
+        {
+            session.Mode = DeliveryMode.Releasing;
+            if (!_releases.Contains(port)) _releases.Add(port);
+        }
         Raise(new MagEvent.VmResumed(id), now);
         return true;
     }
@@ -240,7 +275,8 @@ public enum DeliveryMode : byte
     Buffering,
     /// <summary>Released: the host sends the buffer; newer downlink joins it until the host is done.</summary>
     Releasing,
-    /// <summary>A live migration's source after the VM stopped: dropped (the destination delivers it).</summary>
+    /// <summary>A live migration's source after the VM stopped: held (released if the VM runs here again, thrown away
+    /// once it runs elsewhere), or dropped without a free buffer.</summary>
     Stopped,
 }
 
@@ -254,6 +290,9 @@ internal sealed partial class InstalledSession
     public HandoverBuffer? Buffer;
     /// <summary>The pre-registered VM's first frame was seen (for a session pre-registered without a buffer).</summary>
     public bool Arrived;
+
+    /// <summary>When the VM first sent a packet into the tunnel under this installation (ticks; 0 until then).</summary>
+    public long FirstUplinkTicks;
 
     // The start of the last downlink packet delivered, for the delivery marker: copied per delivered packet (a few
     // nanoseconds), its identity computed only if the VM stops for a migration.
@@ -296,10 +335,13 @@ public sealed class HandoverDatapathCounters
     public long Released;
     public readonly LabeledCounter<MarkerOutcome> MarkersApplied = new();
     public long MarkersWithoutBuffer;
-    /// <summary>Sources: VMs that stopped for a migration's last copy, resumed after it, and downlink dropped meanwhile.</summary>
+    /// <summary>Sources: VMs that stopped for a migration's last copy, and resumed after it (the migration failed).</summary>
     public long Stops;
     public long Resumes;
+    /// <summary>Sources: downlink held for a stopped VM, dropped for one (no free buffer), and thrown away once the VM ran elsewhere.</summary>
+    public long HeldWhileStopped;
     public long DroppedWhileStopped;
+    public long DiscardedAtSource;
 
     /// <summary>LMA: downlink packets copied to a pre-registered destination as well (bicast), and sent only to it (after the source stopped).</summary>
     public long BicastCopies;

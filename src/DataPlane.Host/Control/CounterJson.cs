@@ -23,6 +23,9 @@ public static class CounterJson
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicProperties, typeof(DatapathCounters))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicProperties, typeof(CounterBlock))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicProperties, typeof(PathCounters))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicProperties, typeof(MagHandoverCounters))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicProperties, typeof(LmaHandoverCounters))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicProperties, typeof(HandoverDatapathCounters))]
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Counter types are preserved by the DynamicDependency attributes.")]
     public static JsonObject ToJson(object counters, int depth = 0)
     {

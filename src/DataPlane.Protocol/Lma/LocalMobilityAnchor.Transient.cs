@@ -18,8 +18,18 @@ public sealed partial class LocalMobilityAnchor
     /// </summary>
     private bool TryRegisterTransient(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry entry, TransientBindingOption option, Instant now)
     {
-        if (entry.State != BindingCacheState.Active || entry.ProxyCareOfAddress == source) return false;
+        if (entry.State != BindingCacheState.Active) return false;
         var h = Counters.Handover;
+        if (entry.ProxyCareOfAddress == source)
+        {
+            // The serving MAG pre-registers the VM it saw stop for a migration to the pre-registered destination: a
+            // second migration, back here, before that destination's activation got here. The VM runs there now, so
+            // that destination serves the entry from here on, and this MAG becomes the transient one.
+            if (!entry.ServingMagStopped || entry.TransientMag is not { } runningAt || pbu.IsDeregistration || option.Lifetime == 0) return false;
+            h.TransientsActivatedByReturn++;
+            Activate(entry, runningAt, now);
+            _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, BindingChange.HandedOff, runningAt, entry.HomeNetworkPrefixes));
+        }
         if (pbu.IsDeregistration || option.Lifetime == 0)
         {
             if (entry.TransientMag == source) CancelTransient(entry, pbu, now);
@@ -123,20 +133,26 @@ public sealed partial class LocalMobilityAnchor
         ReleaseTunnel(mag);
     }
 
+    /// <summary>
+    /// The entry's downlink beside its route: to the pre-registered destination as well (bicast), or only to it once
+    /// the serving MAG's VM stopped (switch). With bicast the serving MAG keeps its copy after the stop: it holds it for
+    /// its stopped VM, which gets it if the migration fails and it runs there again.
+    /// </summary>
     private void EmitSecondary(BindingCacheEntry entry)
     {
         var mag = entry.TransientMag;
         bool copy = mag is not null && (_options.Bicast || entry.ServingMagStopped);
-        bool serving = !(mag is not null && entry.ServingMagStopped);
+        bool serving = !(mag is not null && entry.ServingMagStopped && !_options.Bicast);
         foreach (var p in entry.HomeNetworkPrefixes) _actions.Add(new LmaAction.RouteSecondary(p, mag, copy, serving));
         if (entry.Ipv4HomeAddress is { } home) _actions.Add(new LmaAction.Ipv4RouteSecondary(home, mag, copy, serving));
     }
 
     /// <summary>
     /// A Handover Initiate with code 2 from the serving MAG: its VM stopped for the migration's last copy (QEMU's
-    /// STOP). The serving MAG gets no more downlink (it would strand it in the stopped VM's queue); the pre-registered
-    /// destination gets all of it; the notice, with the serving MAG's delivery marker, is relayed to the destination,
-    /// which delivers exactly what comes after the marker. Acknowledged at once; 131 when no destination is known.
+    /// STOP). The pre-registered destination gets all of the downlink (switch), or keeps its copy while the serving
+    /// MAG holds its own for the stopped VM (bicast); the notice, with the serving MAG's delivery marker, is relayed to
+    /// the destination, which delivers exactly what comes after the marker. Acknowledged at once; 131 when no
+    /// destination is known.
     /// </summary>
     private void OnHandoverInitiate(Ipv6Address source, HandoverInitiate hi, Instant now)
     {
@@ -208,6 +224,9 @@ public sealed class LmaHandoverCounters
     public long TransientsReplaced;
     /// <summary>The serving MAG de-registered while a destination was pre-registered: the destination took over.</summary>
     public long TransientsPromoted;
+    /// <summary>A stopped serving MAG pre-registered the VM (it migrates back before the destination's activation came):
+    /// the destination took over, the old serving MAG became the transient one.</summary>
+    public long TransientsActivatedByReturn;
 
     /// <summary>Stop notices (Handover Initiate, code 2) from serving MAGs, and what became of them.</summary>
     public long StopNoticesReceived;

@@ -1,0 +1,215 @@
+using System.Buffers.Binary;
+using DataPlane.Protocol;
+using DataPlane.Protocol.Lma;
+using DataPlane.Protocol.Mag;
+using DataPlane.Wire;
+
+namespace DataPlane.Datapath.Tests;
+
+/// <summary>
+/// A live migration through the three data paths (LMA, source MAG, destination MAG) in one process, every Mobility
+/// Header message as bytes: the destination pre-registers, the LMA bicasts, the source stops and its marker reaches
+/// the destination through the LMA, the VM's first frame at the destination releases exactly the packets the source
+/// had not delivered, in order, and the destination takes the binding over. Downlink packets are numbered so that
+/// what the VM received, from either side, can be checked for loss, duplicates and order.
+/// </summary>
+public class MigrationDatapathTests
+{
+    private static readonly PortId Incoming = new(2);
+
+    private static byte[] Downlink(int n)
+    {
+        var p = TestFrames.Ipv6Udp(MagFixture.Client, MagFixture.VmAddress, payload: 8);
+        BinaryPrimitives.WriteInt32BigEndian(p.AsSpan(Ipv6Packet.HeaderLength + UdpDatagram.HeaderLength), n);
+        return p;
+    }
+
+    private static int Number(ReadOnlySpan<byte> frame) =>
+        BinaryPrimitives.ReadInt32BigEndian(frame[(EthernetFrame.HeaderLength + Ipv6Packet.HeaderLength + UdpDatagram.HeaderLength)..]);
+
+    /// <summary>The home network sends packet <paramref name="n"/>: the LMA's verdict, carried to whichever MAGs it names; what reached the VM's port on each.</summary>
+    private static (List<int> ToSource, List<int> ToDestination, int Buffered) SendDownlink(DomainFixture d, int n)
+    {
+        var p = Packet.Of(Downlink(n));
+        var v = d.Lma.FromHome(p.Buffer, p.Offset, p.Length, d.Now);
+        var copies = new List<(Ipv6Address Mag, byte[] Inner)>();
+        if (v.Kind == VerdictKind.ToTunnel) copies.Add((v.TunnelDestination, p.Output(v)));
+        else if (v.Kind == VerdictKind.Segmented)
+            for (int i = v.FirstSegment; i < v.FirstSegment + v.SegmentCount; i++)
+                copies.Add((d.Lma.Segments.VerdictOf(i).TunnelDestination, d.Lma.Segments.Packet(i).ToArray()));
+        d.Lma.Segments.Clear();
+        var toSource = new List<int>();
+        var toDestination = new List<int>();
+        int buffered = 0;
+        foreach (var (mag, inner) in copies)
+        {
+            var dp = d.MagAt(mag);
+            var q = Packet.Of(inner);
+            var verdict = dp.FromTunnel(q.Buffer, q.Offset, q.Length, DomainFixture.LmaAddress, mag, d.Now);
+            if (verdict.Kind == VerdictKind.ToPort) (dp == d.M1 ? toSource : toDestination).Add(Number(q.Output(verdict)));
+            else if (verdict.Kind == VerdictKind.Consumed) buffered++;
+        }
+        return (toSource, toDestination, buffered);
+    }
+
+    /// <summary>What the host does after a batch: send the released buffers (returns their packet numbers, in order), then complete.</summary>
+    private static List<int> TakeReleases(MagDatapath dp, Instant now)
+    {
+        var numbers = new List<int>();
+        for (int i = 0; i < dp.ReleaseCount; i++)
+        {
+            if (!dp.TryGetRelease(i, out _, out var buffer)) continue;
+            for (int k = 0; k < buffer.Count; k++) numbers.Add(Number(buffer.Frame(k)));
+        }
+        dp.CompleteReleases(now);
+        return numbers;
+    }
+
+    /// <summary>The VM runs on MAG1; MAG2's port for it is plugged in as the destination of a live migration.</summary>
+    private static DomainFixture Migrating(bool bicast = true)
+    {
+        var d = new DomainFixture(configureLma: o => o with { Bicast = bicast });
+        d.Attach(d.M1, ScapyVectors.RouterSolicitation);
+        Assert.Equal(DomainFixture.Mag1, d.Lma.Machine.Bindings.Single().ProxyCareOfAddress);
+        d.M2.AddPort(Incoming, "incoming", MagFixture.VmMac);
+        Assert.True(d.M2.PortOnline(Incoming, d.Now, PortOnlineKind.IncomingMigration));
+        d.Settle();
+        Assert.True(d.M2.Machine.TryGetSession(Incoming, out var s));
+        Assert.Equal(MigrationPhase.PreRegistered, s.Migration);
+        Assert.Equal(DomainFixture.Mag2, d.Lma.Machine.Bindings.Single().TransientMag);
+        return d;
+    }
+
+    [Fact]
+    public void Every_downlink_packet_reaches_the_vm_once_in_order_across_the_switchover()
+    {
+        var d = Migrating();
+        var received = new List<int>();
+        int n = 0;
+        // Pre-copy: the source delivers, the destination buffers a copy of everything.
+        for (; n < 10; n++)
+        {
+            var (s, t, buffered) = SendDownlink(d, n);
+            received.AddRange(s);
+            Assert.Empty(t);
+            Assert.Equal(1, buffered);
+        }
+        // The VM stops; the source delivers nothing more (it holds what comes, for its VM should the migration fail);
+        // its marker (packet 9) goes to the LMA, which relays it.
+        Assert.True(d.M1.PortStopped(MagFixture.Port, d.Now));
+        var (afterStop, _, heldBoth) = SendDownlink(d, n++);
+        Assert.Empty(afterStop);
+        Assert.Equal(2, heldBoth);
+        Assert.Equal((1L, 0L), (d.M1.Counters.Handover.HeldWhileStopped, d.M1.Counters.Handover.DroppedWhileStopped));
+        d.Settle();
+        Assert.True(d.Lma.Machine.Bindings.Single().ServingMagStopped);
+        Assert.Equal(1, d.M2.Counters.Handover.MarkersApplied[MarkerOutcome.Found]);
+        // While the VM is in transit nothing is delivered: both MAGs hold their copy.
+        for (; n < 15; n++)
+        {
+            var (s, t, buffered) = SendDownlink(d, n);
+            Assert.Empty(s);
+            Assert.Empty(t);
+            Assert.Equal(2, buffered);
+        }
+        // The VM resumes at the destination: QEMU's RARP. The buffer is released (the marker is here), the RA goes out.
+        var rarp = Packet.Of(ScapyVectors.QemuRarp);
+        Assert.Equal(VerdictKind.Consumed, d.M2.FromPort(Incoming, rarp.Buffer, rarp.Offset, rarp.Length, OffloadInfo.None, d.Now).Kind);
+        received.AddRange(TakeReleases(d.M2, d.Now));
+        // Uplink from the destination is accepted before the activation PBU has even reached the LMA.
+        var up = Packet.Of(TestFrames.FromVm());
+        var upVerdict = d.M2.FromPort(Incoming, up.Buffer, up.Offset, up.Length, OffloadInfo.None, d.Now);
+        Assert.Equal(VerdictKind.ToTunnel, upVerdict.Kind);
+        var inner = Packet.Of(up.Output(upVerdict));
+        Assert.Equal(VerdictKind.ToHome, d.Lma.FromTunnel(inner.Buffer, inner.Offset, inner.Length, DomainFixture.Mag2, DomainFixture.LmaAddress, d.Now).Kind);
+        // The activation PBU takes the binding over; downlink now goes straight to the destination's port.
+        d.Settle();
+        Assert.Equal(DomainFixture.Mag2, d.Lma.Machine.Bindings.Single().ProxyCareOfAddress);
+        for (; n < 20; n++) received.AddRange(SendDownlink(d, n).ToDestination);
+        Assert.Equal(Enumerable.Range(0, 20), received); // each exactly once, in order
+        var h = d.M2.Counters.Handover;
+        Assert.Equal((10L, 5L), (h.TrimmedByMarker, h.Released));
+        // The source's copies (10..14) go with its port when the source QEMU exits: never delivered.
+        Assert.Equal(5L, d.M1.Counters.Handover.HeldWhileStopped);
+        d.M1.RemovePort(MagFixture.Port, d.Now);
+        Assert.Equal(5L, d.M1.Counters.Handover.DiscardedAtSource);
+        Assert.Equal(0, d.M1.HandoverBuffers.InUse);
+    }
+
+    [Fact]
+    public void Without_bicast_the_destination_gets_the_downlink_from_the_stop_on()
+    {
+        var d = Migrating(bicast: false);
+        var received = new List<int>();
+        int n = 0;
+        for (; n < 5; n++) received.AddRange(SendDownlink(d, n).ToSource);
+        Assert.Equal(0, d.M2.Counters.Handover.Buffered);
+        Assert.True(d.M1.PortStopped(MagFixture.Port, d.Now));
+        d.Settle();
+        for (; n < 10; n++) Assert.Equal(1, SendDownlink(d, n).Buffered);
+        var rarp = Packet.Of(ScapyVectors.QemuRarp);
+        d.M2.FromPort(Incoming, rarp.Buffer, rarp.Offset, rarp.Length, OffloadInfo.None, d.Now);
+        received.AddRange(TakeReleases(d.M2, d.Now));
+        d.Settle();
+        for (; n < 12; n++) received.AddRange(SendDownlink(d, n).ToDestination);
+        Assert.Equal(Enumerable.Range(0, 12), received);
+    }
+
+    [Fact]
+    public void A_migration_cancelled_before_the_stop_leaves_everything_at_the_source()
+    {
+        var d = Migrating();
+        for (int n = 0; n < 3; n++) SendDownlink(d, n);
+        Assert.True(d.M2.RemovePort(Incoming, d.Now));
+        d.Settle();
+        var binding = d.Lma.Machine.Bindings.Single();
+        Assert.Equal((DomainFixture.Mag1, (Ipv6Address?)null), (binding.ProxyCareOfAddress!.Value, binding.TransientMag));
+        Assert.Equal(0, d.M2.HandoverBuffers.InUse);
+        Assert.Equal(3, d.M2.Counters.Handover.DroppedUnreleased);
+        var (s, t, buffered) = SendDownlink(d, 3);
+        Assert.Equal([3], s);
+        Assert.Empty(t);
+        Assert.Equal(0, buffered);
+    }
+
+    [Fact]
+    public void A_source_whose_vm_runs_again_after_its_stop_delivers_again_and_gets_its_downlink_back()
+    {
+        var d = Migrating();
+        Assert.True(d.M1.PortStopped(MagFixture.Port, d.Now));
+        d.Settle();
+        Assert.Empty(SendDownlink(d, 0).ToSource);
+        // The migration fails after the stop: the destination goes, the source's VM runs again and first gets what
+        // was held for it while it was stopped, then the rest, in order.
+        d.M2.RemovePort(Incoming, d.Now);
+        Assert.True(d.M1.PortResumed(MagFixture.Port, d.Now));
+        Assert.Equal([0], TakeReleases(d.M1, d.Now));
+        d.Settle();
+        Assert.False(d.Lma.Machine.Bindings.Single().ServingMagStopped);
+        Assert.Equal([1], SendDownlink(d, 1).ToSource);
+    }
+
+    [Fact]
+    public void A_frame_from_a_stopped_vm_means_it_runs_and_delivery_resumes()
+    {
+        var d = Migrating();
+        Assert.True(d.M1.PortStopped(MagFixture.Port, d.Now));
+        var up = Packet.Of(TestFrames.FromVm());
+        d.M1.FromPort(MagFixture.Port, up.Buffer, up.Offset, up.Length, OffloadInfo.None, d.Now);
+        Assert.Equal(1, d.M1.Counters.Handover.Resumes);
+        // Its (empty) hold is released first, then it gets its downlink directly.
+        Assert.True(d.M1.TryGetHandover(MagFixture.Port, out var h));
+        Assert.Equal(DeliveryMode.Releasing, h.Mode);
+        Assert.Empty(TakeReleases(d.M1, d.Now));
+        Assert.True(d.M1.TryGetHandover(MagFixture.Port, out h));
+        Assert.Equal(DeliveryMode.Forwarding, h.Mode);
+    }
+
+    [Fact]
+    public void Stopping_a_port_without_a_registered_session_changes_nothing()
+    {
+        var f = new MagFixture();
+        Assert.False(f.Dp.PortStopped(MagFixture.Port, f.Now));
+        Assert.False(f.Dp.PortResumed(MagFixture.Port, f.Now));
+    }
+}
