@@ -145,9 +145,19 @@ public class MagAccessLinkTests
     }
 
     [Fact]
+    public void Incoming_migration_pre_registers_at_once_unless_pre_registration_is_off()
+    {
+        var on = new MagFixture(configuredMac: MagFixture.VmMac);
+        Assert.True(on.Dp.PortOnline(MagFixture.Port, on.Now, PortOnlineKind.IncomingMigration));
+        Assert.Equal(1, on.Mag.Counters.SessionsStartedBy[AttachTrigger.HotplugIncomingMigration]);
+        Assert.Equal(1, on.Mag.Counters.Handover.PreRegistrationsStarted);
+    }
+
+    [Fact]
     public void Incoming_migration_registers_on_the_first_frame_after_the_vm_resumes_as_a_migration()
     {
-        var f = new MagFixture(configuredMac: MagFixture.VmMac);
+        // Without pre-registration (or without a hook announcing the migration) the first frame registers, as before issue 16.
+        var f = new MagFixture(machine: o => o with { PreRegistration = false }, configuredMac: MagFixture.VmMac);
         Assert.True(f.Dp.PortOnline(MagFixture.Port, f.Now, PortOnlineKind.IncomingMigration));
         Assert.Equal(0, f.Mag.Counters.SessionsStartedBy.Total); // the VM still runs on the source
         f.Now += TimeSpan.FromSeconds(3);                         // pre-copy

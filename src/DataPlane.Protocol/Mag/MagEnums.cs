@@ -48,6 +48,9 @@ public enum DetachReason : byte
     AddressReleased,
     /// <summary>A pre-registered VM did not arrive within PreRegistrationTimeout (the port stays, awaiting it).</summary>
     PreRegistrationExpired,
+    /// <summary>A pre-registration was given up before the VM arrived: the LMA refused or did not answer it, or the VM was
+    /// already served on another port here. The port stays, awaiting the VM; its first frame registers it.</summary>
+    PreRegistrationAbandoned,
 }
 
 /// <summary>Where a session stands.</summary>

@@ -36,6 +36,7 @@ public sealed partial class MobileAccessGateway
             PreRegistrationDeadline = now + _options.PreRegistrationTimeout,
         };
         _sessions.Add(e.Port, s);
+        Counters.SessionsStartedBy.Increment(AttachTrigger.HotplugIncomingMigration);
         h.PreRegistrationsStarted++;
         StartPolicy(s, now);
     }
@@ -44,9 +45,11 @@ public sealed partial class MobileAccessGateway
     private void StartPreRegistration(AccessSession s, VmProfile profile, Instant now)
     {
         // A VM this MAG serves on another port (a migration between two ports of one host): pre-registering would take
-        // its entry from the running session. Its first frame here re-registers it, as without pre-registration.
+        // its entry from the running session. Its first frame here re-registers it, as without pre-registration. A
+        // session whose VM stopped for a migration away is not running here: the pre-registration supersedes it (the
+        // VM comes back before its old port went).
         if (_bindingUpdateList.TryGetValue(profile.MobileNodeIdentifier, out var existing) && existing.Session is { } other && other != s
-            && other.State == SessionState.Established)
+            && other.State == SessionState.Established && other.MigrationPhase != MigrationPhase.VmStopped)
         {
             Counters.Handover.PreRegistrationsSkipped++;
             AbandonPreRegistration(s, now);
@@ -68,16 +71,17 @@ public sealed partial class MobileAccessGateway
     }
 
     /// <summary>The pre-registration is given up before it was accepted: the session goes, the port keeps waiting for the VM.</summary>
-    private void AbandonPreRegistration(AccessSession s, Instant now)
+    private void AbandonPreRegistration(AccessSession s, Instant now, DetachReason reason = DetachReason.PreRegistrationAbandoned)
     {
         s.MigrationPhase = MigrationPhase.None;
         _sessions.Remove(s.Port);
         _pendingPolicy.Remove(s.PolicyRequestId);
         _timers.Cancel(s);
+        Counters.Detaches.Increment(reason);
         if (s.Installed)
         {
             s.Installed = false;
-            _actions.Add(new MagAction.RemoveSession(s.Port, s.Mac, DetachReason.PreRegistrationExpired));
+            _actions.Add(new MagAction.RemoveSession(s.Port, s.Mac, reason));
         }
         ReleaseEntry(s, now);
     }
@@ -371,7 +375,7 @@ public sealed partial class MobileAccessGateway
             case MigrationPhase.PreRegistering when now >= s.PreRegistrationDeadline:
             case MigrationPhase.PreRegistered when now >= s.PreRegistrationDeadline:
                 Counters.Handover.PreRegistrationsExpired++;
-                AbandonPreRegistration(s, now);
+                AbandonPreRegistration(s, now, DetachReason.PreRegistrationExpired);
                 return false;
             case MigrationPhase.PreRegistered when s.TransientRefreshAt <= now && s.Binding is { } entry:
                 s.TransientRefreshAt = null;
