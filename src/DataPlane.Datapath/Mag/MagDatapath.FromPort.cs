@@ -144,6 +144,7 @@ public sealed partial class MagDatapath
         // does the MAG routing between two of its ports).
         if (!Ipv6Packet.TryCreate(packet, out var ip, out var error)) return DropFromVm(port, DropReason.Malformed, error); // classified above
         ip.HopLimit = (byte)(info.HopLimit - 1);
+        if (session.FirstUplinkTicks == 0) session.FirstUplinkTicks = now.Ticks;
         var verdict = RouteFromVm(port, session, buffer, offset, in info, packetOffset, destination, now, superFrameSegmentLength);
         if (offload.NeedsChecksum)
         {

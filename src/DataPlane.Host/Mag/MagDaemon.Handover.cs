@@ -141,6 +141,20 @@ public sealed partial class MagDaemon
         _dp.CompleteReleases(now);
     }
 
+    /// <summary>
+    /// After a pre-registered arrival, the guest's first packet into the network: how long it took to answer once it
+    /// ran here (logged as its own `handover:` line, which the experiment reads).
+    /// </summary>
+    private void CheckFirstUplinks(Instant now)
+    {
+        if (_vms.AwaitingFirstUplinks == 0) return;
+        _vms.CheckFirstUplinks(now, _dp.TryGetFirstUplink, (mac, port, latency) =>
+        {
+            using var scope = VmScope(null, mac, port);
+            _log.LogInformation("handover: first packet from {Mac} on {Port} into the network {Ms:F1} ms after its arrival", mac, PortName(port), latency.TotalMilliseconds);
+        });
+    }
+
     /// <summary>The `handover:` log line of a pre-registered VM's arrival.</summary>
     private void LogPreRegisteredHandover(MagAction.HandoverCompleted h)
     {

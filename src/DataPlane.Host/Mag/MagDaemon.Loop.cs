@@ -191,6 +191,7 @@ public sealed partial class MagDaemon
         }
         // Released handover buffers go after the control output (the activation's RA first), before any newer downlink.
         SendReleases(now);
+        CheckFirstUplinks(now);
         _dp.Segments.Clear();
     }
 

@@ -88,6 +88,7 @@ public sealed partial class MagDaemon
                 ["pbaMs"] = Ms(t.PbaReceived - t.AttachSeen),
                 ["firstRaMs"] = Ms(t.Total),
                 ["firstDownlinkMs"] = vm.LastFirstDownlink is { } dl ? Ms(dl) : null,
+                ["firstUplinkMs"] = vm.LastFirstUplink is { } ul ? Ms(ul) : null,
                 ["pbuTransmissions"] = t.PbuTransmissions,
             };
         }

@@ -50,6 +50,7 @@ public sealed class VmTracker
     private readonly HashSet<MacAddress> _seen = [];
     private readonly List<MacAddress> _forget = [];
     private int _awaitingDownlink;
+    private int _awaitingUplink;
 
     public VmTracker(TimeSpan retention, int maxPendingObservations = 4096)
     {
@@ -103,6 +104,9 @@ public sealed class VmTracker
         var t = h.Timings;
         if (t.PreRegistered is not null)
         {
+            vm.LastFirstUplink = null;
+            if (!vm.AwaitingFirstUplink) _awaitingUplink++;
+            vm.AwaitingFirstUplink = true;
             // Pre-registered: the registration happened before the VM arrived; its round trip is a stage of its own,
             // and the handover proper runs from the VM's first frame to the release of its buffer.
             Observe("pre_registration", t.Registration);
@@ -143,6 +147,38 @@ public sealed class VmTracker
             else if (now - attach > FirstDownlinkWindow || vm.State != VmState.Established)
             {
                 StopWaiting(vm);
+            }
+        }
+    }
+
+    /// <summary>
+    /// For VMs whose last handover was a pre-registered arrival: once the data path saw the guest's first packet into
+    /// the network, observe "arrival → first uplink" (how long the guest took to answer once it ran here) and tell
+    /// <paramref name="seen"/> (the MAG logs it).
+    /// </summary>
+    /// <summary>VMs whose first packet after a pre-registered arrival is still awaited (0 almost always: a cheap check per batch).</summary>
+    public int AwaitingFirstUplinks => _awaitingUplink;
+
+    public void CheckFirstUplinks(Instant now, FirstDeliveryLookup lookup, Action<MacAddress, PortId, TimeSpan> seen)
+    {
+        if (_awaitingUplink == 0) return;
+        foreach (var vm in _vms.Values)
+        {
+            if (!vm.AwaitingFirstUplink) continue;
+            var attach = vm.LastTimings!.Value.AttachSeen;
+            if (vm.PortId is { } port && lookup(port, out var at) && at >= attach)
+            {
+                var latency = at - attach;
+                vm.LastFirstUplink = latency;
+                Observe("first_uplink", latency);
+                seen(vm.Mac, port, latency);
+                vm.AwaitingFirstUplink = false;
+                _awaitingUplink--;
+            }
+            else if (now - attach > FirstDownlinkWindow || vm.State != VmState.Established)
+            {
+                vm.AwaitingFirstUplink = false;
+                _awaitingUplink--;
             }
         }
     }
@@ -205,7 +241,11 @@ public sealed class VmTracker
         }
         foreach (var mac in _forget)
         {
-            if (_vms.Remove(mac, out var gone) && gone.AwaitingFirstDownlink) _awaitingDownlink--;
+            if (_vms.Remove(mac, out var gone))
+            {
+                if (gone.AwaitingFirstDownlink) _awaitingDownlink--;
+                if (gone.AwaitingFirstUplink) _awaitingUplink--;
+            }
             Forgotten?.Invoke(mac);
         }
     }
@@ -262,6 +302,9 @@ public sealed class VmTracker
         /// <summary>Attachment seen → first downlink packet of the last handover, when one came within <see cref="FirstDownlinkWindow"/>.</summary>
         public TimeSpan? LastFirstDownlink { get; set; }
         public bool AwaitingFirstDownlink { get; set; }
+        /// <summary>After a pre-registered arrival: the guest's first packet into the network, once seen.</summary>
+        public TimeSpan? LastFirstUplink { get; set; }
+        public bool AwaitingFirstUplink { get; set; }
 
         internal void SetIdentity(string mobileNodeIdentifier, string portName, IReadOnlyList<Ipv6Prefix> prefixes)
         {
