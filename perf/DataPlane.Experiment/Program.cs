@@ -158,7 +158,8 @@ int RunExperiment(Options o)
             driver.Up(rtt);
             var runner = new Runner(snapshot, options, driver, log);
             measuredRtt[rtt] = runner.MeasureRtt();
-            log.WriteLine($"  measured client–VM RTT (ping median): {measuredRtt[rtt]:F3} ms");
+            runner.FloorMs = runner.MeasureMigrationPathOneWay();
+            log.WriteLine($"  measured client–VM RTT (ping median): {measuredRtt[rtt]:F3} ms; migration path one-way (MAG1 ↔ MAG2 ping / 2, the floor): {runner.FloorMs:F3} ms");
             runner.RunAll(rtt, work, r =>
             {
                 all.Add(r);

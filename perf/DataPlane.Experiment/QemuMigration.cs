@@ -65,6 +65,7 @@ public static class QemuMigrateReport
         Step("migrate", root, "migrateMs");
         Step("vm-stop", events, "sourceStopMs");
         Step("vm-resume", events, "destinationResumeMs");
+        Step("vm-stop-notified", events, "sourceStopNotifiedMs");
         Step("completed", root, "completedSeenMs");
         Step("finished", root, "finishedMs");
         // QEMU's raw answer is the source of truth; the driver's own "qemu" summary is its copy.

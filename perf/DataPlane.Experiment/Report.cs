@@ -20,6 +20,16 @@ public static class Report
         new("Longest time without any ack", "ms", r => r.AckSilenceMs, Note:
             "Not the seed's metric: the longest interval in which the client received no ack at all, late ones included. A paused guest's tap queues " +
             "the probes and answers them on resume, so they are late rather than lost and the loss-based downtime above undercounts the outage; this does not."),
+        new("Over the goal: longest time without any ack − (floor + 25 ms)", "ms", r => r.OverGoalMs, Note:
+            "Issue 16's goal: the longest time without any ack at most the migration path's one-way delay (the floor, measured per RTT by " +
+            "pinging MAG2 from MAG1) + 25 ms. At or below 0 meets it."),
+        new("Guest restart (its arrival → its first packet into the network)", "ms", r => r.GuestFirstUplinkMs, Note:
+            "The destination MAG's measurement: from the VM's first frame there (QEMU's RARP, sent as its vCPUs restart) to the first packet " +
+            "the guest routed into the network. Neither QEMU's stop → resume nor the network: the guest catching up once it runs (under TCG " +
+            "it re-translates its code, and a busy host delays it)."),
+        new("Stop notice (source QEMU's STOP → its MAG took it)", "ms", r => r.StopNotifiedMs, Note:
+            "The hypervisor's listener (qemu-vm's QMP event logger) passing QEMU's STOP to the source MAG (`port stopped`): until then the " +
+            "source still delivers into the stopped guest's tap, where those frames are lost with it."),
         new("Switch handover latency (attachment seen → RA sent)", "ms", r => r.SwitchHandoverMs, Note:
             "The destination MAG's own measurement (its log's `handover:` line): the network's share of the downtime that the switch controls; the seed's D_PMIPv6 = D_mov.det + D_auth + D_reg (thesis equation (6)) has no published number."),
         new("Switch PBU → PBA", "ms", r => r.SwitchPbuPbaMs, Note: "The registration round trip inside the handover latency (one MAG–LMA RTT = RTT/2, plus processing)."),
@@ -76,6 +86,8 @@ public static class Report
                 ProbeRttMaxMs = D("probe_rtt_max_ms"), QemuStatus = S("qemu_status"), QemuTotalMs = D("qemu_total_ms"),
                 QemuDowntimeMs = D("qemu_downtime_ms"), QemuSetupMs = D("qemu_setup_ms"), QemuRamTransferredBytes = L("qemu_ram_transferred_bytes"),
                 QemuRamTotalBytes = L("qemu_ram_total_bytes"), AckSilenceMs = D("ack_silence_ms"),
+                FloorMs = D("floor_ms"), PreRegisteredAheadMs = D("pre_registered_ahead_ms"), EndMarker = S("end_marker"),
+                StopNotifiedMs = D("stop_notified_ms"), GuestFirstUplinkMs = D("guest_first_uplink_ms"),
                 Error = S("error") is { Length: > 0 } e ? e : null,
             });
         }
@@ -201,16 +213,18 @@ public static class Report
     {
         var sb = new StringBuilder();
         sb.Append("### Real guest: end-to-end beside QEMU's own figures and the seed (means; n runs without error)\n\n");
-        sb.Append("| RTT | n | downtime (UDP probe) ms | longest time without any ack ms | seed PMIPv6 downtime (Table I) ms | QEMU downtime ms | QEMU stop → resume ms | downtime − QEMU downtime ms | downtime − stop → resume ms | switch handover ms | total migration time s | seed PMIPv6 total (Table III) s | QEMU total time s | RAM transferred MB | TCP survived |\n");
-        sb.Append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        sb.Append("| RTT | n | downtime (UDP probe) ms | longest time without any ack ms | floor (migration path one-way) ms | goal (floor + 25) ms | runs within the goal | seed PMIPv6 downtime (Table I) ms | QEMU downtime ms | QEMU stop → resume ms | guest restart (arrival → first packet) ms | rest (no ack − stop → resume − restart) ms | downtime − QEMU downtime ms | switch handover ms | probes lost | total migration time s | seed PMIPv6 total (Table III) s | QEMU total time s | RAM transferred MB | TCP survived |\n");
+        sb.Append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var rtt in rtts)
         {
             var ok = runs.Where(r => r.RttMs == rtt && r.Error is null).ToList();
             double Mean(Func<RunResult, double> f) => ok.Select(f).Where(v => !double.IsNaN(v)).DefaultIfEmpty(double.NaN).Average();
             var seedDown = SeedData.For(SeedData.PmipDowntimeMs, rtt);
             var seedTotal = SeedData.For(SeedData.PmipTotalMigrationS, rtt);
-            sb.Append(C, $"| {rtt} ms | {ok.Count} | {N(Mean(r => r.DowntimeMs))} | {N(Mean(r => r.AckSilenceMs))} | {(seedDown is null ? "–" : N(seedDown.Mean))} | {N(Mean(r => r.QemuDowntimeMs))} | ");
-            sb.Append(C, $"{N(Mean(r => r.VmStoppedMs))} | {N(Mean(r => r.BeyondQemuDowntimeMs))} | {N(Mean(r => r.NetworkShareMs))} | {N(Mean(r => r.SwitchHandoverMs))} | {N(Mean(r => r.TotalMigrationMs / 1000))} | ");
+            double floor = Mean(r => r.FloorMs);
+            sb.Append(C, $"| {rtt} ms | {ok.Count} | {N(Mean(r => r.DowntimeMs))} | {N(Mean(r => r.AckSilenceMs))} | {N(floor)} | {N(floor + 25)} | {ok.Count(r => r.OverGoalMs <= 0)}/{ok.Count} | ");
+            sb.Append(C, $"{(seedDown is null ? "–" : N(seedDown.Mean))} | {N(Mean(r => r.QemuDowntimeMs))} | ");
+            sb.Append(C, $"{N(Mean(r => r.VmStoppedMs))} | {N(Mean(r => r.GuestFirstUplinkMs))} | {N(Mean(r => r.AckSilenceMs - r.VmStoppedMs - r.GuestFirstUplinkMs))} | {N(Mean(r => r.BeyondQemuDowntimeMs))} | {N(Mean(r => r.SwitchHandoverMs))} | {N(Mean(r => r.Lost), 1)} | {N(Mean(r => r.TotalMigrationMs / 1000))} | ");
             sb.Append(C, $"{(seedTotal is null ? "–" : N(seedTotal.Mean))} | {N(Mean(r => r.QemuTotalMs / 1000))} | {N(Mean(r => r.QemuRamTransferredBytes == 0 ? double.NaN : r.QemuRamTransferredBytes / 1e6), 1)} | {ok.Count(r => r.TcpSurvived)}/{ok.Count} |\n");
         }
         sb.Append("\nThe full statistics of each figure (minimum, maximum, standard deviation, 95% confidence half-length) are in the tables below.\n\n");

@@ -82,6 +82,18 @@ public sealed record RunResult
     public double QemuSetupMs { get; init; } = double.NaN;
     public long QemuRamTransferredBytes { get; init; }
     public long QemuRamTotalBytes { get; init; }
+    // The fast handover (issue 16): the floor, the destination's pre-registration, the source's stop notice, the guest's restart.
+    /// <summary>The migration path's one-way delay (MAG1 ↔ MAG2 ping, half the median round trip, measured per RTT): the floor
+    /// below which no outage can go, since the VM's last state has to cross it.</summary>
+    public double FloorMs { get; init; } = double.NaN;
+    /// <summary>How long before the VM's arrival the destination's pre-registration was accepted (NaN: it was not pre-registered).</summary>
+    public double PreRegisteredAheadMs { get; init; } = double.NaN;
+    /// <summary>What the destination's log says of the source's end marker ("end marker before arrival", …).</summary>
+    public string EndMarker { get; init; } = "";
+    /// <summary>The source QEMU's STOP → its MAG had taken the stop (`port stopped` answered): the listener's latency.</summary>
+    public double StopNotifiedMs { get; init; } = double.NaN;
+    /// <summary>The VM's arrival at the destination (its first frame, QEMU's RARP) → its first packet into the network: the guest's restart.</summary>
+    public double GuestFirstUplinkMs { get; init; } = double.NaN;
     // Capture on the LMA's MAG links (when this run was captured).
     public bool Captured { get; init; }
     public long CaptureBytes { get; init; }
@@ -98,6 +110,9 @@ public sealed record RunResult
     /// <summary>The end-to-end downtime minus QEMU's own: what the resume, the switch and the path added to it.</summary>
     public double BeyondQemuDowntimeMs => DowntimeMs - QemuDowntimeMs;
 
+    /// <summary>The issue-16 goal's margin: the longest time without any ack minus (floor + 25 ms); ≤ 0 meets it.</summary>
+    public double OverGoalMs => AckSilenceMs - (FloorMs + 25);
+
     public static readonly string[] CsvHeader =
     [
         "rtt_ms", "run", "from", "to", "downtime_ms", "total_migration_ms", "total_migration_seed_ms", "sent", "lost", "recovered",
@@ -105,7 +120,7 @@ public sealed record RunResult
         "pbu_tx", "switch_pba_ra_ms", "precopy_ms", "precopy_mbit_s", "vm_stopped_ms", "network_share_ms", "announce_ms", "migrate_command_ms",
         "service_back_after_resume_ms", "captured", "capture_bytes", "migration_bytes", "client_bytes", "mobility_bytes", "other_bytes", "nd_bytes",
         "mobility_frames", "probe_rtt_max_ms", "qemu_status", "qemu_total_ms", "qemu_downtime_ms", "qemu_setup_ms", "qemu_ram_transferred_bytes",
-        "qemu_ram_total_bytes", "ack_silence_ms", "error",
+        "qemu_ram_total_bytes", "ack_silence_ms", "floor_ms", "pre_registered_ahead_ms", "end_marker", "stop_notified_ms", "guest_first_uplink_ms", "error",
     ];
 
     public string ToCsv()
@@ -120,7 +135,8 @@ public sealed record RunResult
             F(NetworkShareMs), F(AnnounceMs), F(MigrateCommandMs), F(ServiceBackAfterResumeMs), Captured ? "1" : "0", CaptureBytes.ToString(c),
             MigrationBytes.ToString(c), ClientBytes.ToString(c), MobilityBytes.ToString(c), OtherBytes.ToString(c), NdBytes.ToString(c),
             MobilityFrames.ToString(c), F(ProbeRttMaxMs), QemuStatus, F(QemuTotalMs), F(QemuDowntimeMs), F(QemuSetupMs),
-            QemuRamTransferredBytes.ToString(c), QemuRamTotalBytes.ToString(c), F(AckSilenceMs), S(Error));
+            QemuRamTransferredBytes.ToString(c), QemuRamTotalBytes.ToString(c), F(AckSilenceMs), F(FloorMs), F(PreRegisteredAheadMs), S(EndMarker),
+            F(StopNotifiedMs), F(GuestFirstUplinkMs), S(Error));
     }
 }
 
@@ -144,6 +160,20 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
     internal const string ProbeFirstAckLine = "udp-client: first ack";
     internal const string ProbeEndMarkLine = "end";
 
+    /// <summary>
+    /// The migration path's one-way delay: half the median ping RTT from MAG1 to MAG2 (the hosts reach each other only
+    /// through the LMA here, so the stream crosses two emulated links, as the seed's did).
+    /// </summary>
+    public double MeasureMigrationPathOneWay()
+    {
+        var cmd = driver.On("mag1", "ping", "-6", "-c", "20", "-i", "0.05", "-W", "2", "2001:db8:100:2::2");
+        var r = Proc.Run(cmd[0], cmd[1..], TimeSpan.FromSeconds(30));
+        var rtts = r.Stdout.Split('\n').Select(l => l.IndexOf("time=", StringComparison.Ordinal) is int i and >= 0
+                ? double.Parse(l[(i + 5)..].Split(' ')[0], CultureInfo.InvariantCulture) : double.NaN)
+            .Where(v => !double.IsNaN(v)).Order().ToArray();
+        return rtts.Length == 0 ? double.NaN : rtts[rtts.Length / 2] / 2;
+    }
+
     /// <summary>Median client → VM ping RTT on the testbed as it is (what the emulated path really has).</summary>
     public double MeasureRtt()
     {
@@ -155,10 +185,13 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
         return rtts.Length == 0 ? double.NaN : rtts[rtts.Length / 2];
     }
 
+    /// <summary>The migration path's one-way delay at this RTT (<see cref="MeasureMigrationPathOneWay"/>), written into every run's row.</summary>
+    public double FloorMs { get; set; } = double.NaN;
+
     public RunResult RunOnce(double rttMs, int run, bool capture, string workDir)
     {
         string from = driver.VmAt, to = from == "mag1" ? "mag2" : "mag1";
-        var result = new RunResult { RttMs = rttMs, Run = run, From = from, To = to };
+        var result = new RunResult { RttMs = rttMs, Run = run, From = from, To = to, FloorMs = FloorMs };
         string tag = string.Create(CultureInfo.InvariantCulture, $"{rttMs}ms-{run}");
         string udpJson = Path.Combine(workDir, $"udp-{tag}.json");
         string tcpJson = Path.Combine(workDir, $"tcp-{tag}.json");
@@ -319,6 +352,7 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
                 QemuRamTotalBytes = q.RamTotalBytes,
             };
         }
+        r = r with { StopNotifiedMs = steps.Between("vm-stop", "vm-stop-notified") ?? double.NaN };
         // The destination MAG's own account of the handover that this migration caused.
         if (steps.At.TryGetValue("start", out long startMs))
         {
@@ -333,8 +367,12 @@ public sealed class Runner(Tools tools, ExperimentOptions options, IMigrationDri
                     SwitchPbuPbaMs = h.RegistrationMs,
                     PbuTransmissions = h.Transmissions,
                     SwitchPbaRaMs = h.PbaToRaMs,
+                    PreRegisteredAheadMs = h.PreRegisteredAheadMs,
+                    EndMarker = h.EndMarker,
                 };
             }
+            if (MagLog.ReadFirstUplinks(Path.Combine(driver.RunDir, $"{r.To}.log")).LastOrDefault(x => x.At >= since) is { } up)
+                r = r with { GuestFirstUplinkMs = up.Ms };
         }
         return r;
     }

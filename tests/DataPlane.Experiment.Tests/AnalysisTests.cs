@@ -161,6 +161,17 @@ public sealed class LogAndCsvTests
         Assert.Equal(new DateTimeOffset(2026, 11, 22, 19, 47, 27, 251, TimeSpan.Zero), h.At);
         Assert.Equal(("HotplugIncomingMigration", 3, 80.5, 0.1, 80.4, 1, 0.0), (h.Trigger, h.HandoffIndicator, h.TotalMs, h.PolicyMs, h.RegistrationMs, h.Transmissions, h.PbaToRaMs));
         Assert.False(MagLog.TryParse("2026-11-22T19:47:27.251Z info  mag: port vm1 added", out _));
+        Assert.True(double.IsNaN(h.PreRegisteredAheadMs));
+    }
+
+    [Fact]
+    public void A_pre_registered_handover_line_gives_its_registration_ahead_of_the_arrival()
+    {
+        const string line = "2026-12-06T05:08:32.311Z info  mag: handover: vm1@vm.dataplane.test (52:54:00:00:00:01) on vm1 via UnsolicitedNeighborAdvertisement, HI 3, HNP 2001:db8:1001:1::/64: total 0.0 ms (pre-registered 376.4 ms before, PBU->PBA 30.8 in 1 tx; end marker before arrival) mn_id=vm1@vm.dataplane.test";
+        Assert.True(MagLog.TryParse(line, out var h));
+        Assert.Equal(("UnsolicitedNeighborAdvertisement", 3, 0.0, 30.8, 1, 376.4, "end marker before arrival"),
+            (h.Trigger, h.HandoffIndicator, h.TotalMs, h.RegistrationMs, h.Transmissions, h.PreRegisteredAheadMs, h.EndMarker));
+        Assert.True(double.IsNaN(h.PbaToRaMs));
     }
 
     [Fact]
