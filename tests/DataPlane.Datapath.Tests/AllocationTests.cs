@@ -22,6 +22,49 @@ public class AllocationTests(ITestOutputHelper output)
     private long Measure(string name, Action perFrame) =>
         Allocations.BestWindow(perFrame, Frames, warmUp: Frames / 5, log: line => output.WriteLine($"{name}: {line}"));
 
+    /// <summary>
+    /// A live migration's per-packet paths: the LMA copying downlink to both MAGs (bicast), the destination holding it
+    /// in its handover buffer (which wraps and evicts in steady state), and uplink from the pre-registered destination.
+    /// </summary>
+    [Fact]
+    public void A_migrations_bicast_and_buffering_allocate_nothing()
+    {
+        var d = new DomainFixture();
+        d.Attach(d.M1, ScapyVectors.RouterSolicitation);
+        var incoming = new DataPlane.Protocol.PortId(2);
+        d.M2.AddPort(incoming, "incoming", MagFixture.VmMac);
+        d.M2.PortOnline(incoming, d.Now, PortOnlineKind.IncomingMigration);
+        d.Settle();
+
+        var fromClient = TestFrames.Ipv6Udp(MagFixture.Client, MagFixture.VmAddress, payload: 1000);
+        var homeBuffer = new byte[Packet.DefaultHeadroom + fromClient.Length];
+        Assert.Equal(0, Measure("home → both tunnels", () =>
+        {
+            fromClient.CopyTo(homeBuffer, Packet.DefaultHeadroom);
+            var v = d.Lma.FromHome(homeBuffer, Packet.DefaultHeadroom, fromClient.Length, d.Now);
+            if (v.Kind != VerdictKind.Segmented || v.SegmentCount != 2) throw new InvalidOperationException(v.ToString());
+            d.Lma.Segments.Clear();
+        }));
+
+        var toVm = TestFrames.Ipv6Udp(MagFixture.Client, MagFixture.VmAddress, payload: 1000);
+        var decapBuffer = new byte[Packet.DefaultHeadroom + toVm.Length];
+        toVm.CopyTo(decapBuffer, Packet.DefaultHeadroom);
+        Assert.Equal(0, Measure("tunnel → handover buffer", () =>
+        {
+            var v = d.M2.FromTunnel(decapBuffer, Packet.DefaultHeadroom, toVm.Length, DomainFixture.LmaAddress, DomainFixture.Mag2, d.Now);
+            if (v.Kind != VerdictKind.Consumed) throw new InvalidOperationException(v.ToString());
+        }));
+
+        var upstream = TestFrames.Ipv6Udp(MagFixture.VmAddress, MagFixture.Client, payload: 1000);
+        var upBuffer = new byte[Packet.DefaultHeadroom + upstream.Length];
+        upstream.CopyTo(upBuffer, Packet.DefaultHeadroom);
+        Assert.Equal(0, Measure("pre-registered destination's tunnel → home", () =>
+        {
+            var v = d.Lma.FromTunnel(upBuffer, Packet.DefaultHeadroom, upstream.Length, DomainFixture.Mag2, DomainFixture.LmaAddress, d.Now);
+            if (v.Kind != VerdictKind.ToHome) throw new InvalidOperationException(v.ToString());
+        }));
+    }
+
     [Fact]
     public void Optimized_routing_allocates_nothing_between_ports_into_a_direct_tunnel_or_out_of_one()
     {

@@ -72,7 +72,18 @@ public static class DomainInvariants
             foreach (var p in b.HomeNetworkPrefixes) expectedRoutes[p] = b.ProxyCareOfAddress!.Value;
             if (b.Ipv4HomeAddress is { } hoa) expectedIpv4[hoa] = b.ProxyCareOfAddress!.Value;
             perMag[b.ProxyCareOfAddress!.Value] = perMag.GetValueOrDefault(b.ProxyCareOfAddress!.Value) + 1;
+            // A pre-registered destination holds a tunnel reference too, and is every prefix's second MAG.
+            if (b.TransientMag is { } t)
+            {
+                perMag[t] = perMag.GetValueOrDefault(t) + 1;
+                foreach (var p in b.HomeNetworkPrefixes)
+                    if (!d.Lma.Secondaries.TryGetValue(p, out var s) || s.Mag != t)
+                        violations.Add($"LMA second MAG for {p} is {(d.Lma.Secondaries.TryGetValue(p, out var x) ? x.Mag.ToString() : "none")}, binding says {t}");
+            }
         }
+        int expectedSecondaries = lma.Bindings.Where(b => b.State == BindingCacheState.Active && b.TransientMag is not null).Sum(b => b.HomeNetworkPrefixes.Count);
+        if (d.Lma.Secondaries.Count != expectedSecondaries)
+            violations.Add($"LMA forwarding has {d.Lma.Secondaries.Count} second MAGs, the binding cache {expectedSecondaries}");
         if (expectedRoutes.Count != d.Lma.Routes.Count || expectedRoutes.Any(kv => !d.Lma.Routes.TryGetValue(kv.Key, out var m) || m != kv.Value))
             violations.Add($"LMA routes ({d.Lma.Routes.Count}) differ from active bindings ({expectedRoutes.Count})");
         if (expectedIpv4.Count != d.Lma.Ipv4Routes.Count || expectedIpv4.Any(kv => !d.Lma.Ipv4Routes.TryGetValue(kv.Key, out var m) || m != kv.Value))

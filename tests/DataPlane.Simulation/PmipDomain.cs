@@ -32,7 +32,7 @@ public enum VmTriggers
 /// links, all on one <see cref="Simulation"/>. Operations (boot, migrate, shut down, restart the LMA,
 /// break links) schedule events; <see cref="Simulation.RunFor"/> plays them.
 /// </summary>
-public sealed class PmipDomain
+public sealed partial class PmipDomain
 {
     public static Ipv6Address LmaAddress { get; } = Ipv6Address.Parse("2001:db8:0:1::1");
     public static Ipv6Prefix PoolPrefix { get; } = Ipv6Prefix.Parse("2001:db8:100::/48");

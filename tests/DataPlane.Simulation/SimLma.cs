@@ -9,7 +9,7 @@ namespace DataPlane.Simulation;
 /// counted tunnels) built only from its actions, which the invariants compare with its binding cache.
 /// It can be restarted: the machine and forwarding are replaced, the restart counter goes up.
 /// </summary>
-public sealed class SimLma
+public sealed partial class SimLma
 {
     private readonly PmipDomain _domain;
     private readonly MachineWake _wake;
@@ -103,6 +103,7 @@ public sealed class SimLma
         Ipv4Routes.Clear();
         Tunnels.Clear();
         _nextObservation.Clear();
+        Secondaries.Clear();
         Restarts++;
         _domain.Sim.Schedule(downtime, () =>
         {
@@ -166,10 +167,15 @@ public sealed class SimLma
                 case LmaAction.RouteAdd r:
                     if (!Tunnels.ContainsKey(r.Mag)) Violations.Add($"{_domain.Sim.Now}: RouteAdd({r.Prefix} → {r.Mag}) without a tunnel");
                     Routes[r.Prefix] = r.Mag;
+                    Secondaries.Remove(r.Prefix); // as the data path: a new route starts without a second MAG
                     _domain.Tracker.OnRouteAdded(r.Prefix, r.Mag);
                     break;
                 case LmaAction.RouteRemove r:
                     Routes.Remove(r.Prefix);
+                    Secondaries.Remove(r.Prefix);
+                    break;
+                case LmaAction.RouteSecondary s:
+                    OnRouteSecondary(s);
                     break;
                 case LmaAction.Ipv4RouteAdd r:
                     if (!Tunnels.ContainsKey(r.Mag)) Violations.Add($"{_domain.Sim.Now}: Ipv4RouteAdd({r.HomeAddress} → {r.Mag}) without a tunnel");

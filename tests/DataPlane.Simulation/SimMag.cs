@@ -9,7 +9,7 @@ namespace DataPlane.Simulation;
 /// actions into link messages, policy requests, RAs and NS probes to the VMs on its ports, and keeps a
 /// forwarding table view. Its clock may be offset from the simulation's (for timestamp tests).
 /// </summary>
-public sealed class SimMag
+public sealed partial class SimMag
 {
     private readonly PmipDomain _domain;
     private readonly MachineWake _wake;
@@ -123,6 +123,7 @@ public sealed class SimMag
                     break;
                 case MagAction.InstallSession i:
                     Forwarding[i.Port] = i;
+                    PortData(i.Port).Mode = SimPortData.DeliveryMode.Forwarding;
                     // The data path's DHCP server hands the installed IPv4 address to the VM (the guest's view of it).
                     if (i.Ipv4 is { } v4)
                     {
@@ -138,6 +139,7 @@ public sealed class SimMag
                 case MagAction.RemoveSession r:
                     Forwarding.Remove(r.Port);
                     foreach (var id in DirectRoutes.Where(kv => kv.Value.Port == r.Port).Select(kv => kv.Key).ToArray()) RemoveDirectRoute(id);
+                    if (_portData.Remove(r.Port, out var gone)) DiscardBuffered(gone.Buffer.Select(e => e.Packet));
                     break;
                 case MagAction.InstallLocalizedRoute i:
                     if (!Forwarding.ContainsKey(i.Port)) Violations.Add($"{sim.Now}: {Name} installs direct route {i.RouteId} on {i.Port} without a session");
@@ -146,6 +148,15 @@ public sealed class SimMag
                 case MagAction.RemoveLocalizedRoute r:
                     if (!DirectRoutes.ContainsKey(r.RouteId)) Violations.Add($"{sim.Now}: {Name} removes direct route {r.RouteId} it does not have");
                     RemoveDirectRoute(r.RouteId);
+                    break;
+                case MagAction.InstallPreRegistration p:
+                    InstallPreRegistration(p);
+                    break;
+                case MagAction.ApplyDeliveryMarker m:
+                    if (_portData.TryGetValue(m.Port, out var data)) data.ApplyMarker(m.Marker);
+                    break;
+                case MagAction.ReleaseBuffer r:
+                    Release(r);
                     break;
                 case MagAction.SendRouterAdvertisement ra:
                     sim.Schedule(_domain.Options.AccessDelay, () =>
