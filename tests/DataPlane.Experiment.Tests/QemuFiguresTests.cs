@@ -108,12 +108,14 @@ public sealed class QemuFiguresTests
         {
             RttMs = 30, Run = i, DowntimeMs = 150 + i, TotalMigrationMs = 1500, Recovered = true, TcpSurvived = true, VmStoppedMs = 100,
             QemuDowntimeMs = 60, QemuTotalMs = 600, QemuSetupMs = 2, QemuRamTransferredBytes = 90_000_000, AckSilenceMs = 170,
+            FloorMs = 20, GuestFirstUplinkMs = 30,
         }).ToList();
         string md = Report.Tables(runs, new Dictionary<double, double>());
         Assert.Contains("### Real guest: end-to-end beside QEMU's own figures", md, StringComparison.Ordinal);
-        // downtime 152, no ack for 170, the seed's Table I at 30 ms, QEMU 60, stop→resume 100, beyond QEMU 92, beyond stop→resume 52.
+        // downtime 152, no ack for 170, floor 20 so the goal is 45 (no run within it), the seed's Table I at 30 ms, QEMU 60,
+        // stop→resume 100, the guest's restart 30, the rest 170 − 100 − 30 = 40, beyond QEMU 92.
         var row = md.Split('\n').First(l => l.StartsWith("| 30 ms | 3 |", StringComparison.Ordinal));
-        Assert.StartsWith($"| 30 ms | 3 | 152.00 | 170.00 | {SeedData.For(SeedData.PmipDowntimeMs, 30)!.Mean:F2} | 60.00 | 100.00 | 92.00 | 52.00 |", row, StringComparison.Ordinal);
+        Assert.StartsWith($"| 30 ms | 3 | 152.00 | 170.00 | 20.00 | 45.00 | 0/3 | {SeedData.For(SeedData.PmipDowntimeMs, 30)!.Mean:F2} | 60.00 | 100.00 | 30.00 | 40.00 | 92.00 |", row, StringComparison.Ordinal);
         Assert.Contains("### QEMU downtime (query-migrate) (ms)", md, StringComparison.Ordinal);
         // The namespace testbed's pre-copy stream did not run: no table for it.
         Assert.DoesNotContain("### Pre-copy", md, StringComparison.Ordinal);

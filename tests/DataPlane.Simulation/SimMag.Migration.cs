@@ -24,7 +24,7 @@ public sealed partial class SimMag
 
     private void InstallPreRegistration(MagAction.InstallPreRegistration p)
     {
-        Forwarding[p.Port] = new MagAction.InstallSession(p.Port, p.Mac, p.HomeNetworkPrefixes, p.LocalMobilityAnchor, p.Ipv4HomeAddress);
+        Forwarding[p.Port] = new MagAction.InstallSession(p.Port, p.Mac, p.HomeNetworkPrefixes, p.LocalMobilityAnchor, p.Ipv4);
         var d = PortData(p.Port);
         d.Mode = SimPortData.DeliveryMode.Buffering;
         DiscardBuffered(d.Buffer.Select(e => e.Packet));
