@@ -27,10 +27,22 @@ public class MigrationDatapathTests
     private static int Number(ReadOnlySpan<byte> frame) =>
         BinaryPrimitives.ReadInt32BigEndian(frame[(EthernetFrame.HeaderLength + Ipv6Packet.HeaderLength + UdpDatagram.HeaderLength)..]);
 
-    /// <summary>The home network sends packet <paramref name="n"/>: the LMA's verdict, carried to whichever MAGs it names; what reached the VM's port on each.</summary>
-    private static (List<int> ToSource, List<int> ToDestination, int Buffered) SendDownlink(DomainFixture d, int n)
+    /// <summary>IPv4 packet <paramref name="n"/> to the VM's IPv4 home address (RFC 5844), numbered as <see cref="Downlink"/>.</summary>
+    private static byte[] Downlink4(int n)
     {
-        var p = Packet.Of(Downlink(n));
+        var p = MagIpv4Tests.Ipv4Udp(MagFixture.Client4, MagFixture.VmIpv4, 20 + UdpDatagram.HeaderLength + 8, dontFragment: true);
+        BinaryPrimitives.WriteInt32BigEndian(p.AsSpan(20 + UdpDatagram.HeaderLength), n);
+        return p;
+    }
+
+    private static int Number4(ReadOnlySpan<byte> frame) =>
+        BinaryPrimitives.ReadInt32BigEndian(frame[(EthernetFrame.HeaderLength + 20 + UdpDatagram.HeaderLength)..]);
+
+    /// <summary>The home network sends packet <paramref name="n"/>: the LMA's verdict, carried to whichever MAGs it names; what reached the VM's port on each.</summary>
+    private static (List<int> ToSource, List<int> ToDestination, int Buffered) SendDownlink(DomainFixture d, int n, bool ipv4 = false)
+    {
+        var p = Packet.Of(ipv4 ? Downlink4(n) : Downlink(n));
+        Func<ReadOnlySpan<byte>, int> number = ipv4 ? Number4 : Number;
         var v = d.Lma.FromHome(p.Buffer, p.Offset, p.Length, d.Now);
         var copies = new List<(Ipv6Address Mag, byte[] Inner)>();
         if (v.Kind == VerdictKind.ToTunnel) copies.Add((v.TunnelDestination, p.Output(v)));
@@ -46,20 +58,20 @@ public class MigrationDatapathTests
             var dp = d.MagAt(mag);
             var q = Packet.Of(inner);
             var verdict = dp.FromTunnel(q.Buffer, q.Offset, q.Length, DomainFixture.LmaAddress, mag, d.Now);
-            if (verdict.Kind == VerdictKind.ToPort) (dp == d.M1 ? toSource : toDestination).Add(Number(q.Output(verdict)));
+            if (verdict.Kind == VerdictKind.ToPort) (dp == d.M1 ? toSource : toDestination).Add(number(q.Output(verdict)));
             else if (verdict.Kind == VerdictKind.Consumed) buffered++;
         }
         return (toSource, toDestination, buffered);
     }
 
     /// <summary>What the host does after a batch: send the released buffers (returns their packet numbers, in order), then complete.</summary>
-    private static List<int> TakeReleases(MagDatapath dp, Instant now)
+    private static List<int> TakeReleases(MagDatapath dp, Instant now, bool ipv4 = false)
     {
         var numbers = new List<int>();
         for (int i = 0; i < dp.ReleaseCount; i++)
         {
             if (!dp.TryGetRelease(i, out _, out var buffer)) continue;
-            for (int k = 0; k < buffer.Count; k++) numbers.Add(Number(buffer.Frame(k)));
+            for (int k = 0; k < buffer.Count; k++) numbers.Add(ipv4 ? Number4(buffer.Frame(k)) : Number(buffer.Frame(k)));
         }
         dp.CompleteReleases(now);
         return numbers;
@@ -134,6 +146,48 @@ public class MigrationDatapathTests
         d.M1.RemovePort(MagFixture.Port, d.Now);
         Assert.Equal(5L, d.M1.Counters.Handover.DiscardedAtSource);
         Assert.Equal(0, d.M1.HandoverBuffers.InUse);
+    }
+
+    [Fact]
+    public void An_ipv4_home_address_is_bicast_held_and_released_once_in_order_as_ipv6_is()
+    {
+        // RFC 5844: one binding carries both families; the pre-registration gets the IPv4 home address in its PBA,
+        // the LMA bicasts the IPv4 host route, both MAGs hold IPv4-in-IPv6 downlink as they hold IPv6.
+        var d = new DomainFixture(ipv4: true);
+        d.Attach(d.M1, ScapyIpv4Vectors.Discover);
+        d.M2.AddPort(Incoming, "incoming", MagFixture.VmMac);
+        Assert.True(d.M2.PortOnline(Incoming, d.Now, PortOnlineKind.IncomingMigration));
+        d.Settle();
+        Assert.True(d.M2.Machine.TryGetSession(Incoming, out var pre));
+        Assert.Equal((MigrationPhase.PreRegistered, (Ipv4Address?)MagFixture.VmIpv4), (pre.Migration, pre.Ipv4?.HomeAddress));
+        var received = new List<int>();
+        int n = 0;
+        for (; n < 5; n++)
+        {
+            var (s, t, buffered) = SendDownlink(d, n, ipv4: true);
+            received.AddRange(s);
+            Assert.Empty(t);
+            Assert.Equal(1, buffered);
+        }
+        Assert.True(d.M1.PortStopped(MagFixture.Port, d.Now));
+        Assert.Equal(2, SendDownlink(d, n++, ipv4: true).Buffered);
+        d.Settle();
+        Assert.Equal(1, d.M2.Counters.Handover.MarkersApplied[MarkerOutcome.Found]); // the marker names IPv4 packet 4
+        for (; n < 8; n++) Assert.Equal(2, SendDownlink(d, n, ipv4: true).Buffered);
+        var rarp = Packet.Of(ScapyVectors.QemuRarp);
+        d.M2.FromPort(Incoming, rarp.Buffer, rarp.Offset, rarp.Length, OffloadInfo.None, d.Now);
+        received.AddRange(TakeReleases(d.M2, d.Now, ipv4: true));
+        // Uplink over IPv4 from the destination is accepted before its activation reached the LMA.
+        var up = Packet.Of(Hex.Bytes(ScapyIpv4Vectors.UdpToClient));
+        var upVerdict = d.M2.FromPort(Incoming, up.Buffer, up.Offset, up.Length, OffloadInfo.None, d.Now);
+        Assert.Equal(VerdictKind.ToTunnel, upVerdict.Kind);
+        var inner = Packet.Of(up.Output(upVerdict));
+        Assert.Equal(VerdictKind.ToHome, d.Lma.FromTunnel(inner.Buffer, inner.Offset, inner.Length, DomainFixture.Mag2, DomainFixture.LmaAddress, d.Now).Kind);
+        d.Settle();
+        Assert.True(d.Lma.TryLookupIpv4Route(MagFixture.VmIpv4, out var mag));
+        Assert.Equal(DomainFixture.Mag2, mag);
+        for (; n < 10; n++) received.AddRange(SendDownlink(d, n, ipv4: true).ToDestination);
+        Assert.Equal(Enumerable.Range(0, 10), received);
     }
 
     [Fact]

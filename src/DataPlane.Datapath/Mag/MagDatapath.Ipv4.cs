@@ -122,6 +122,9 @@ public sealed partial class MagDatapath
         int inner = ip.Buffer.Length;
         if (!TunnelExit.TryAccept(packet[..inner], offload, outerTrafficClass, _options.TunnelMtu, out var o, out int segments, out var superFrame, out var reason))
             return DropFromTunnel(tunnel, reason);
+        // A live migration: held for a VM not here yet (destination) or stopped (source), as IPv6 downlink is.
+        if (session.Mode != DeliveryMode.Forwarding) return HoldOrDrop(session, tunnel, packet[..inner], o, superFrame);
+        session.RememberDelivered(packet[..inner]);
         int frameOffset = offset - EthernetFrame.HeaderLength;
         EthernetFrame.WriteHeader(buffer.Slice(frameOffset, EthernetFrame.HeaderLength), session.Mac, _sharedMac, EtherType.Ipv4);
         var inTunnel = direct?.Tunnel ?? session.Tunnel;
