@@ -9,7 +9,8 @@ const string Usage = """
 
     dataplane-experiment run [--runs 70] [--rtts 0.02,30,90,160] [--pause 200] [--memory-mb 256] [--rate 1gbit|unlimited]
                              [--capture-runs 10] [--announce na|rarp|garp|none] [--settle 1000] [--outage-intervals 10|5] [--ipv4]
-                             [--driver namespace|qemu] [--downtime-limit MS] [--baseline-pings 1000] [--baseline-seconds 5] [--no-baseline]
+                             [--driver namespace|qemu] [--downtime-limit MS] [--max-bandwidth B/s] [--multifd N] [--no-pre-registration]
+                             [--baseline-pings 1000] [--baseline-seconds 5] [--no-baseline]
                              [--keep-captures] [--out DIR]
         For each RTT: brings the testbed up with the LMA's links delayed by RTT/4 each way (and the rate), runs
         --runs migrations of vm1 back and forth, each with the UDP probe (downtime, total migration time, loss),
@@ -23,9 +24,12 @@ const string Usage = """
         address, and the RTT is pinged over IPv4. --announce garp sends the guest's gratuitous ARP instead of its NA.
         --driver qemu: a real guest instead of the namespace VM (docs/real-guest.md): QEMU (TCG) in MAG1's namespace,
         --memory-mb of guest RAM, live-migrated over QMP (scripts/guest/qemu-vm) with the stream across the emulated WAN;
-        --pause and --announce do not apply; --downtime-limit sets QEMU's (default 300 ms); --outage-intervals defaults
+        --pause and --announce do not apply; --downtime-limit sets QEMU's (default 300 ms), --max-bandwidth its rate cap (k/M/G
+        suffixes), --multifd N its parallel streams; --outage-intervals defaults
         to 5. Each run also records QEMU's query-migrate figures (total time, downtime, setup time, RAM transferred)
         and its STOP → RESUME interval.
+        --no-pre-registration: the MAGs do not pre-register an incoming VM (its first frame registers it, as before
+        issue 16), so the switch's share and the hypervisor settings' share of the downtime can be measured apart.
 
     dataplane-experiment report --out DIR
         Re-render README tables and plots from DIR/runs.csv (and DIR/meta.txt).
@@ -105,6 +109,9 @@ int RunExperiment(Options o)
         Driver = o.Get("driver") ?? "namespace",
         Ipv4 = o.Has("ipv4"),
         DowntimeLimitMs = o.Has("downtime-limit") ? o.Int("downtime-limit", 300) : null,
+        MaxBandwidth = o.Get("max-bandwidth"),
+        Multifd = o.Has("multifd") ? o.Int("multifd", 2) : null,
+        PreRegistration = !o.Has("no-pre-registration"),
     };
     if (options.Driver is not ("namespace" or "qemu")) throw new ArgumentException($"--driver {options.Driver}: namespace or qemu");
     if (options.Announce is not ("na" or "rarp" or "garp" or "none")) throw new ArgumentException($"--announce {options.Announce}: na, rarp, garp or none");
@@ -314,9 +321,9 @@ static string Machine()
 /// <summary><c>--name value</c>, <c>--name=value</c>, <c>--flag</c>.</summary>
 internal sealed class Options
 {
-    private static readonly HashSet<string> Flags = ["no-baseline", "keep-captures", "ipv4"];
+    private static readonly HashSet<string> Flags = ["no-baseline", "keep-captures", "ipv4", "no-pre-registration"];
     private static readonly HashSet<string> Values =
-        ["runs", "rtts", "pause", "outage-intervals", "downtime-limit", "memory-mb", "rate", "capture-runs", "announce", "settle", "driver", "baseline-pings", "baseline-seconds", "out", "pings", "seconds"];
+        ["runs", "rtts", "pause", "outage-intervals", "downtime-limit", "max-bandwidth", "multifd", "memory-mb", "rate", "capture-runs", "announce", "settle", "driver", "baseline-pings", "baseline-seconds", "out", "pings", "seconds"];
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
 

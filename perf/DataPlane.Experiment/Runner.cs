@@ -32,6 +32,12 @@ public sealed record ExperimentOptions
     public bool Ipv4 { get; init; }
     /// <summary>QEMU's downtime-limit for the real guest; null = QEMU's default (300 ms).</summary>
     public int? DowntimeLimitMs { get; init; }
+    /// <summary>QEMU's max-bandwidth (bytes/s with k/M/G suffixes), or null for its default.</summary>
+    public string? MaxBandwidth { get; init; }
+    /// <summary>QEMU's multifd channels, or null: one stream.</summary>
+    public int? Multifd { get; init; }
+    /// <summary>The MAGs pre-register an incoming VM (issue 16); false: its first frame registers it.</summary>
+    public bool PreRegistration { get; init; } = true;
     /// <summary>Time between one run's end and the next migration.</summary>
     public int SettleMs { get; init; } = 1000;
 }
