@@ -65,12 +65,12 @@ public sealed class DebianPackageTests(DebianPackage package, ITestOutputHelper 
         Assert.Contains("Status: install ok installed", Shell.Check("dpkg", $"--root={r}", "-s", "dataplane"));
 
         foreach (var exe in new[] { "/usr/bin/dataplane", "/usr/bin/dataplane-probe", "/usr/lib/dataplane/qemu-ifup",
-                     "/usr/lib/dataplane/qemu-ifdown", "/usr/lib/dataplane/vif-pmip", "/usr/lib/dataplane/libvirt-qemu" })
+                     "/usr/lib/dataplane/qemu-ifdown", "/usr/lib/dataplane/vif-pmip", "/usr/lib/dataplane/libvirt-qemu", "/usr/lib/dataplane/libvirt-events" })
             Assert.True((File.GetUnixFileMode(P(exe)) & UnixFileMode.UserExecute) != 0, $"{exe} is not executable");
         // Where Xen and libvirt look for their scripts.
         Assert.Equal("/usr/lib/dataplane/vif-pmip", new FileInfo(P("/etc/xen/scripts/vif-pmip")).LinkTarget);
         Assert.Equal("/usr/lib/dataplane/libvirt-qemu", new FileInfo(P("/etc/libvirt/hooks/qemu.d/dataplane")).LinkTarget);
-        foreach (var unit in new[] { "dataplane-mag.service", "dataplane-lma.service" })
+        foreach (var unit in new[] { "dataplane-mag.service", "dataplane-lma.service", "dataplane-libvirt-events.service" })
             Assert.Equal(File.ReadAllText(Path.Combine(Testbed.Root, "deploy", "systemd", unit)), File.ReadAllText(P($"/lib/systemd/system/{unit}")));
         Assert.True(Directory.Exists(P("/etc/dataplane")));
         Assert.Empty(Directory.EnumerateFileSystemEntries(P("/etc/dataplane")));

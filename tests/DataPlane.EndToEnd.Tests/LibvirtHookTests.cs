@@ -127,6 +127,104 @@ public sealed class LibvirtHookTests : IDisposable
         Assert.Equal(0, Call(Domain("<interface type='network'><source network='default'/></interface>"), "prepare", path: bin).ExitCode);
     }
 
+    /// <summary>
+    /// A stand-in for the dataplane CLI that records each call's arguments (one line each) and answers like a MAG
+    /// that has no ports: it checks what the hook asks of the MAG, not the MAG (LibvirtTests runs the real one).
+    /// </summary>
+    private string RecordingDataplane()
+    {
+        var stub = Path.Combine(_dir, "dataplane-stub");
+        File.WriteAllText(stub, $"#!/bin/sh\necho \"$*\" >>{_dir}/calls\ncase \"$*\" in *--json*) echo '[]' ;; esac\nexit 0\n");
+        File.SetUnixFileMode(stub, (UnixFileMode)0b111_101_101);
+        File.WriteAllText(Conf, $"""
+            DATAPLANE={stub}
+            DATAPLANE_SOCKET={_dir}/mag.sock
+            DATAPLANE_HOOK_STATE={_dir}/state
+            DATAPLANE_HOOK_LOG={_dir}/hook.log
+            """);
+        return Path.Combine(_dir, "calls");
+    }
+
+    private static string[] Calls(string file) => File.Exists(file) ? File.ReadAllLines(file) : [];
+
+    [Fact]
+    public void Migrate_begin_pre_registers_the_port_and_a_migration_that_never_got_to_prepare_leaves_nothing_expected()
+    {
+        var calls = RecordingDataplane();
+        var sock = $"--socket {_dir}/mag.sock";
+        Assert.Equal(0, Call(Domain(DataPlanePort), "migrate").ExitCode);
+        Assert.Equal([$"ctl {sock} port expect dp-web1 --mac 52:54:00:00:00:07"], Calls(calls));
+        Assert.Equal("dp-web1", File.ReadAllText(Path.Combine(_dir, "state", "web1.expected")).Trim());
+        // The migration failed before prepare: release gives the pre-registration up.
+        Assert.Equal(0, Call(Domain(DataPlanePort), "release", "end").ExitCode);
+        Assert.Equal($"ctl {sock} port del dp-web1", Calls(calls).Last());
+        Assert.False(File.Exists(Path.Combine(_dir, "state", "web1.expected")));
+        Assert.Contains("no longer expecting dp-web1", File.ReadAllText(Path.Combine(_dir, "hook.log")));
+    }
+
+    [Fact]
+    public void Prepare_attaches_the_expected_port_as_incoming_and_stop_and_resume_reach_the_mag_for_the_domains_ports()
+    {
+        var calls = RecordingDataplane();
+        var sock = $"--socket {_dir}/mag.sock";
+        Assert.Equal(0, Call(Domain(DataPlanePort), "migrate").ExitCode);
+        var prepare = Call(Domain(DataPlanePort), "prepare");
+        Assert.True(prepare.ExitCode == 0, prepare.Output);
+        Assert.Equal($"ctl {sock} port add dp-web1 --mac 52:54:00:00:00:07 --incoming", Calls(calls).Last());
+        Assert.False(File.Exists(Path.Combine(_dir, "state", "web1.expected"))); // an ordinary port now
+        // scripts/libvirt-events passes the lifecycle events on as vm-stopped and vm-resumed.
+        Assert.Equal(0, Call(Domain(DataPlanePort), "vm-stopped").ExitCode);
+        Assert.Equal($"ctl {sock} port stopped dp-web1", Calls(calls).Last());
+        Assert.Equal(0, Call(Domain(DataPlanePort), "vm-resumed").ExitCode);
+        Assert.Equal($"ctl {sock} port resumed dp-web1", Calls(calls).Last());
+        Assert.Contains("migration phase vm-stopped port=dp-web1 mac=52:54:00:00:00:07", File.ReadAllText(Path.Combine(_dir, "hook.log")));
+    }
+
+    [Fact]
+    public void Stop_and_resume_of_a_domain_whose_ports_this_host_did_not_attach_ask_nothing()
+    {
+        var calls = RecordingDataplane();
+        Assert.Equal(0, Call(Domain(DataPlanePort), "vm-stopped").ExitCode);
+        Assert.Equal(0, Call(Domain(DataPlanePort), "vm-resumed").ExitCode);
+        Assert.Empty(Calls(calls));
+    }
+
+    [Fact]
+    public void The_event_listener_passes_a_migrations_stop_and_a_failed_ones_resume_to_the_hook_and_nothing_else()
+    {
+        // A stand-in virsh: `event` prints what libvirt's would for a source whose migration failed after the stop, then
+        // a second domain's ordinary pause/resume; `dumpxml` prints the domain.
+        var xml = Path.Combine(_dir, "domain.xml");
+        File.WriteAllText(xml, Domain(DataPlanePort));
+        var virsh = Path.Combine(_dir, "virsh-stub");
+        File.WriteAllText(virsh, $$"""
+            #!/bin/sh
+            case $1 in
+              event)
+                echo "event 'lifecycle' for domain 'web1': Started Booted"
+                echo "event 'lifecycle' for domain 'web1': Suspended Migrated"
+                echo "event 'lifecycle' for domain 'other': Resumed Unpaused"
+                echo "event 'lifecycle' for domain 'web1': Resumed Migrated"
+                echo "event 'lifecycle' for domain 'web1': Resumed Unpaused"
+                echo "events received: 5" ;;
+              dumpxml) cat {{xml}} ;;
+            esac
+
+            """);
+        File.SetUnixFileMode(virsh, (UnixFileMode)0b111_101_101);
+        var hook = Path.Combine(_dir, "hook-stub");
+        File.WriteAllText(hook, $$"""
+            #!/bin/sh
+            name=$(cat | grep -o '<name>[^<]*' | cut -c7-)
+            echo "$1 $2 $3 $4 $name" >>{{_dir}}/hook-calls
+
+            """);
+        File.SetUnixFileMode(hook, (UnixFileMode)0b111_101_101);
+        var r = Shell.Run(Path.Combine(Testbed.Root, "scripts", "libvirt-events"), ["--hook", hook, "--virsh", virsh], TimeSpan.FromSeconds(30));
+        Assert.True(r.ExitCode == 0, r.Output);
+        Assert.Equal(["web1 vm-stopped begin - web1", "web1 vm-resumed begin - web1"], File.ReadAllLines(Path.Combine(_dir, "hook-calls")));
+    }
+
     public void Dispose()
     {
         Shell.Run("ip", ["netns", "del", _ns], TimeSpan.FromSeconds(30));
