@@ -85,6 +85,23 @@ public class HandoverBufferTests
     }
 
     [Fact]
+    public void A_marker_that_overtook_its_packets_copy_trims_when_the_copy_comes()
+    {
+        // Found on a loaded host: the relayed notice was read before the tunnel packets queued ahead of it, so the
+        // marker's packet (6) was not held yet; keeping 4..6 would deliver them twice.
+        var b = new HandoverBuffer(64 << 10, 64);
+        for (int n = 0; n < 4; n++) b.TryAdd(Numbered(n), Vm, Shared);
+        Assert.Equal(MarkerOutcome.NotFound, b.ApplyMarker(new DeliveryMarker(true, DownlinkIdentity.Of(Numbered(6)))));
+        Assert.Equal([0, 1, 2, 3], Held(b));
+        for (int n = 4; n < 10; n++) b.TryAdd(Numbered(n), Vm, Shared);
+        Assert.Equal([7, 8, 9], Held(b));
+        Assert.Equal((7L, 1L), (b.Trimmed, b.LateMarkerMatches));
+        // Matched once: a later copy of the same packet is just held.
+        b.TryAdd(Numbered(6), Vm, Shared);
+        Assert.Equal([7, 8, 9, 6], Held(b));
+    }
+
+    [Fact]
     public void A_tcp_marker_inside_a_differently_merged_unit_keeps_that_unit()
     {
         var b = new HandoverBuffer(64 << 10, 64);

@@ -49,6 +49,15 @@ public sealed class HandoverBuffer
     public long Trimmed { get; private set; }
     /// <summary>Frames dropped because they arrived before the VM did and no marker came.</summary>
     public long Discarded { get; private set; }
+    /// <summary>Markers whose packet was not held when they came and was matched by a frame added after (see <see cref="ApplyMarker"/>).</summary>
+    public long LateMarkerMatches { get; private set; }
+
+    // A marker whose packet was not held yet: the relayed notice overtook the packet's own copy (a daemon that read its
+    // signalling before its tunnel socket, the copy queued on a loaded host). Matched against every frame added until
+    // the buffer goes.
+    private DownlinkIdentity _pendingMarker;
+    private bool _hasPendingMarker;
+
     /// <summary>Whether the VM has arrived (frames added from then on are "after activation").</summary>
     public bool Activated => _activationSerial != long.MaxValue;
 
@@ -58,7 +67,8 @@ public sealed class HandoverBuffer
         _first = _count = _head = _tail = 0;
         _nextSerial = 0;
         _activationSerial = long.MaxValue;
-        Bytes = Added = Evicted = Trimmed = Discarded = 0;
+        Bytes = Added = Evicted = Trimmed = Discarded = LateMarkerMatches = 0;
+        _hasPendingMarker = false;
     }
 
     /// <summary>
@@ -70,6 +80,7 @@ public sealed class HandoverBuffer
         if (!TryAppend(EthernetFrame.HeaderLength + packet.Length, out var frame)) return false;
         WriteEthernet(frame, packet, vmMac, sharedMac);
         packet.CopyTo(frame[EthernetFrame.HeaderLength..]);
+        if (_hasPendingMarker) MatchPendingMarker(frame[EthernetFrame.HeaderLength..]);
         return true;
     }
 
@@ -91,6 +102,8 @@ public sealed class HandoverBuffer
             TryAppend(EthernetFrame.HeaderLength + length, out var frame); // fits: no segment is longer than the first
             WriteEthernet(frame, superFrameBytes[superFrame.NetworkOffset..], vmMac, sharedMac);
             TcpSegmenter.WriteSegment(superFrameBytes, superFrame, gsoSize, i, count, frame[(EthernetFrame.HeaderLength - superFrame.NetworkOffset)..]);
+            // A pending marker is matched per segment, as it would be against segments that crossed one by one.
+            if (_hasPendingMarker) MatchPendingMarker(frame[EthernetFrame.HeaderLength..]);
         }
         return true;
     }
@@ -116,6 +129,18 @@ public sealed class HandoverBuffer
         Bytes += length;
         Added++;
         return true;
+    }
+
+    /// <summary>The frame just added may be the pending marker's packet: then it and everything before it were delivered by the source.</summary>
+    private void MatchPendingMarker(ReadOnlySpan<byte> packet)
+    {
+        var identity = DownlinkIdentity.Of(packet);
+        if (!identity.Holds(_pendingMarker)) return;
+        int drop = identity.ExtendsBeyond(_pendingMarker) ? _count - 1 : _count;
+        for (int k = 0; k < drop; k++) DropOldest();
+        Trimmed += drop;
+        LateMarkerMatches++;
+        _hasPendingMarker = false;
     }
 
     /// <summary>A contiguous place for <paramref name="length"/> bytes, evicting the oldest frames until there is one.</summary>
@@ -203,7 +228,9 @@ public sealed class HandoverBuffer
     /// <summary>
     /// Drop what the source delivered: every frame up to the newest one that holds the marker's packet (a merged TCP
     /// unit that also carries later bytes stays: TCP drops the bytes it has). Returns whether the marker was found;
-    /// when it is not (it was evicted, or came before this buffer started), everything held is newer and stays.
+    /// when it is not, everything held stays, and the marker is kept: if its packet is still on its way here (the
+    /// notice overtook it), that packet and everything before it are dropped when it is added. If it never comes
+    /// (it was older than the buffer, or lost), nothing is dropped for it.
     /// </summary>
     public MarkerOutcome ApplyMarker(in DeliveryMarker marker)
     {
@@ -216,8 +243,11 @@ public sealed class HandoverBuffer
             int drop = identity.ExtendsBeyond(last) ? i : i + 1;
             for (int k = 0; k < drop; k++) DropOldest();
             Trimmed += drop;
+            _hasPendingMarker = false;
             return MarkerOutcome.Found;
         }
+        _pendingMarker = last;
+        _hasPendingMarker = true;
         return MarkerOutcome.NotFound;
     }
 }
@@ -227,8 +257,10 @@ public enum MarkerOutcome : byte
 {
     /// <summary>The marker's packet was held: it and what came before it were dropped.</summary>
     Found,
-    /// <summary>Not held (older than the buffer, or lost on the way here): everything held stays.</summary>
+    /// <summary>Not held (older than the buffer, lost on the way here, or still on its way): everything held stays.</summary>
     NotFound,
+    /// <summary>Not held when it came, but its packet was added after (the notice overtook it): it and what came before it were dropped then.</summary>
+    FoundLater,
     /// <summary>The source never delivered anything: everything held stays.</summary>
     NothingDelivered,
 }

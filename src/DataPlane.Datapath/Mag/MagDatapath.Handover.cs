@@ -50,10 +50,12 @@ public sealed partial class MagDatapath
             session.Vm.CountDrop(DropReason.VmStopped, WireError.None);
             return DropFromTunnel(tunnel, DropReason.VmStopped);
         }
+        var buffer = session.Buffer;
+        long trimmed = buffer?.Trimmed ?? 0;
         int packets = 1;
         long bytes = packet.Length;
         bool held;
-        if (session.Buffer is not { } buffer) held = false;
+        if (buffer is null) held = false;
         else if (offload.IsGso)
         {
             packets = superFrame.SegmentCount(offload.GsoSize);
@@ -74,6 +76,12 @@ public sealed partial class MagDatapath
         {
             session.Vm.CountDrop(DropReason.HandoverBufferFull, WireError.None);
             return DropFromTunnel(tunnel, DropReason.HandoverBufferFull);
+        }
+        if (buffer!.Trimmed != trimmed)
+        {
+            // The marker came before its packet's copy: matched now (HandoverBuffer.ApplyMarker).
+            h.MarkersApplied.Increment(MarkerOutcome.FoundLater);
+            h.TrimmedByMarker += buffer.Trimmed - trimmed;
         }
         if (session.Mode == DeliveryMode.Stopped) h.HeldWhileStopped += packets;
         else h.Buffered += packets;
