@@ -53,10 +53,11 @@ public static class Shell
     }
 
     /// <summary>A program left running (a responder, a capture); the caller stops it.</summary>
-    public static Process Start(string file, IEnumerable<string> args, IDictionary<string, string>? env = null)
+    public static Process Start(string file, IEnumerable<string> args, IDictionary<string, string>? env = null, bool redirectInput = false)
     {
         var psi = new ProcessStartInfo(file)
         {
+            RedirectStandardInput = redirectInput,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             StandardOutputEncoding = Encoding.UTF8,

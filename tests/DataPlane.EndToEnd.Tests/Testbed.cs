@@ -83,6 +83,14 @@ public sealed partial class Testbed : IDisposable
     public ShellResult Exec(string node, params string[] command) => Exec(node, TimeSpan.FromSeconds(30), command);
 
     /// <summary>Start a long-running program in a namespace; killed at Dispose if still running.</summary>
+    /// <summary>As <see cref="Background"/>, with its standard input ours to write (udp-client --until-settled's end mark).</summary>
+    public Process BackgroundWithInput(string node, params string[] command)
+    {
+        var p = Shell.Start("ip", ["netns", "exec", Ns(node), .. command], redirectInput: true);
+        _background.Add(p);
+        return p;
+    }
+
     public Process Background(string node, params string[] command)
     {
         var p = Shell.Start("ip", ["netns", "exec", Ns(node), .. command]);
