@@ -125,7 +125,7 @@ public static class Families
     public static readonly FamilyInfo MagDhcp = new("dataplane_mag_dhcp_messages_total", FamilyType.Counter,
         "DHCPv4 messages of the MAG's server: received from VMs and sent to them, by type.", "direction", "type");
     public static readonly FamilyInfo MagHandoverDuration = new(HandoverHistogram, FamilyType.Histogram,
-        "Handover latency at this MAG, from the attachment trigger to: policy (answer), pba (PBA received), first_ra (first RA sent), first_downlink (first packet from the tunnel delivered to the VM, if within 10 s); for a pre-registered live migration, pre_registration (its PBU→PBA round trip, before the VM arrived) and release (the VM's first frame → its buffer released, which may wait for the source's end marker).", "stage");
+        "Handover latency at this MAG, from the attachment trigger to: policy (answer), pba (PBA received), first_ra (first RA sent), first_downlink (first packet from the tunnel delivered to the VM, if within 10 s); for a pre-registered live migration, pre_registration (its PBU→PBA round trip, before the VM arrived) release (the VM's first frame → its buffer released, which may wait for the source's end marker) and first_uplink (its first frame → its first packet into the network).", "stage");
 
     // ---- LMA protocol ----
     public static readonly FamilyInfo LmaBindingCache = new("dataplane_lma_binding_cache_entries", FamilyType.Gauge,
