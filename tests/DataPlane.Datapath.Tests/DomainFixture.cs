@@ -1,6 +1,7 @@
 using DataPlane.Protocol;
 using DataPlane.Protocol.Lma;
 using DataPlane.Protocol.Mag;
+using DataPlane.Protocol.Security;
 using DataPlane.Wire;
 
 namespace DataPlane.Datapath.Tests;
@@ -23,8 +24,29 @@ internal sealed class DomainFixture
     public static readonly Ipv6Address SecondAddress = Ipv6Address.Parse("2001:db8:7::5054:ff:feab:cdef");
 
     /// <param name="ipv4">Dual stack (RFC 5844): the LMA has the IPv4 home network 10.200.0.0/24 and the VM's profile its address 10.200.0.9.</param>
-    public DomainFixture(LmaDatapathOptions? lmaOptions = null, bool ipv4 = false, Func<LmaOptions, LmaOptions>? configureLma = null)
+    /// <param name="esp">Signalling in ESP (RFC 5213 §4): each MAG has a security association pair with the LMA, and
+    /// every Mobility Header message between them must travel protected (<see cref="Settle"/> checks it).</param>
+    public DomainFixture(LmaDatapathOptions? lmaOptions = null, bool ipv4 = false, Func<LmaOptions, LmaOptions>? configureLma = null, bool esp = false)
     {
+        SignallingSecurity? m1Security = null, m2Security = null, lmaSecurity = null;
+        if (esp)
+        {
+            static byte[] Key(int seed)
+            {
+                var key = new byte[32];
+                new Random(seed).NextBytes(key);
+                return key;
+            }
+            var p1 = new SecurityAssociationPairOptions("m1", EspAlgorithm.NullHmacSha256_128, 0x2001, Key(1), 0x1001, Key(2));
+            var p2 = new SecurityAssociationPairOptions("m2", EspAlgorithm.NullHmacSha256_128, 0x2002, Key(3), 0x1002, Key(4));
+            static SecurityAssociationPairOptions Mirror(SecurityAssociationPairOptions p) =>
+                p with { InboundSpi = p.OutboundSpi, InboundKey = p.OutboundKey, OutboundSpi = p.InboundSpi, OutboundKey = p.InboundKey };
+            m1Security = new SignallingSecurity(new SignallingSecurityOptions { Peers = [new(LmaAddress, [p1])] }, new SplitMix64Random(21));
+            m2Security = new SignallingSecurity(new SignallingSecurityOptions { Peers = [new(LmaAddress, [p2])] }, new SplitMix64Random(22));
+            lmaSecurity = new SignallingSecurity(new SignallingSecurityOptions { Peers = [new(Mag1, [Mirror(p1)]), new(Mag2, [Mirror(p2)])], Role = SecurityRole.Responder },
+                new SplitMix64Random(23));
+        }
+        _esp = esp;
         var policy = new InMemoryLmaPolicy();
         policy.SetProfile(MagFixture.Nai, new LmaMobileNodeProfile([MagFixture.Hnp]) { Ipv4Service = ipv4, Ipv4HomeAddress = ipv4 ? MagFixture.VmIpv4 : null });
         policy.SetProfile(SecondNai, new LmaMobileNodeProfile([SecondHnp]));
@@ -37,14 +59,16 @@ internal sealed class DomainFixture
             LocalMobilityAnchorAddress = LmaAddress, AuthorizedMags = new HashSet<Ipv6Address> { Mag1, Mag2 }, RestartCounter = 1,
             Ipv4HomeNetwork = ipv4 ? new Ipv4HomeNetwork(Ipv4Prefix.Parse("10.200.0.0/24"), MagFixture.Router4) : null,
         };
-        Lma = new LmaDatapath(new LocalMobilityAnchor(configureLma?.Invoke(options) ?? options, policy, new SplitMix64Random(3)), lmaOptions);
-        M1 = new MagDatapath(new MobileAccessGateway(new MagOptions { ProxyCareOfAddress = Mag1 }, new SplitMix64Random(11)));
-        M2 = new MagDatapath(new MobileAccessGateway(new MagOptions { ProxyCareOfAddress = Mag2 }, new SplitMix64Random(12)));
+        options = configureLma?.Invoke(options) ?? options;
+        Lma = new LmaDatapath(new LocalMobilityAnchor(options, policy, new SplitMix64Random(3)), lmaOptions, lmaSecurity);
+        M1 = new MagDatapath(new MobileAccessGateway(new MagOptions { ProxyCareOfAddress = Mag1 }, new SplitMix64Random(11)), null, m1Security);
+        M2 = new MagDatapath(new MobileAccessGateway(new MagOptions { ProxyCareOfAddress = Mag2 }, new SplitMix64Random(12)), null, m2Security);
         M1.AddPort(MagFixture.Port, "vif1.0");
         M2.AddPort(MagFixture.Port, "vif7.0");
     }
 
     private readonly Func<MacAddress, VmProfile> _profile;
+    private readonly bool _esp;
 
     public InMemoryLmaPolicy Policy { get; }
 
@@ -94,15 +118,17 @@ internal sealed class DomainFixture
                     }
                     Now += TimeSpan.FromMilliseconds(5);
                     Assert.Equal(LmaAddress, meta.Destination);
-                    Assert.True(Lma.ReceiveMobilityMessage(bytes, meta.Source, meta.Destination, Now));
+                    Assert.Equal(_esp ? ControlSink.EspSocket : ControlSink.MobilityHeaderSocket, meta.Sink);
+                    Assert.True(_esp ? Lma.ReceiveEsp(bytes, meta.Source, meta.Destination, Now) : Lma.ReceiveMobilityMessage(bytes, meta.Source, meta.Destination, Now));
                     moved = true;
                 }
             }
             foreach (var (meta, bytes) in MagFixture.TakeControl(Lma.ControlOutput))
             {
-                Assert.Equal(ControlSink.MobilityHeaderSocket, meta.Sink);
+                Assert.Equal(_esp ? ControlSink.EspSocket : ControlSink.MobilityHeaderSocket, meta.Sink);
                 Now += TimeSpan.FromMilliseconds(5);
-                Assert.True(MagAt(meta.Destination).ReceiveMobilityMessage(bytes, meta.Source, meta.Destination, Now));
+                var to = MagAt(meta.Destination);
+                Assert.True(_esp ? to.ReceiveEsp(bytes, meta.Source, meta.Destination, Now) : to.ReceiveMobilityMessage(bytes, meta.Source, meta.Destination, Now));
                 moved = true;
             }
             Lma.ClearHostActions();

@@ -78,9 +78,9 @@ public class MigrationDatapathTests
     }
 
     /// <summary>The VM runs on MAG1; MAG2's port for it is plugged in as the destination of a live migration.</summary>
-    private static DomainFixture Migrating(bool bicast = true)
+    private static DomainFixture Migrating(bool bicast = true, bool esp = false)
     {
-        var d = new DomainFixture(configureLma: o => o with { Bicast = bicast });
+        var d = new DomainFixture(configureLma: o => o with { Bicast = bicast }, esp: esp);
         d.Attach(d.M1, ScapyVectors.RouterSolicitation);
         Assert.Equal(DomainFixture.Mag1, d.Lma.Machine.Bindings.Single().ProxyCareOfAddress);
         d.M2.AddPort(Incoming, "incoming", MagFixture.VmMac);
@@ -188,6 +188,25 @@ public class MigrationDatapathTests
         Assert.Equal(DomainFixture.Mag2, mag);
         for (; n < 10; n++) received.AddRange(SendDownlink(d, n, ipv4: true).ToDestination);
         Assert.Equal(Enumerable.Range(0, 10), received);
+    }
+
+    [Fact]
+    public void With_esp_the_pre_registration_the_stop_notice_and_its_relay_travel_protected_as_pbus_do()
+    {
+        // Issue 17's policy covers issue 16's messages: DomainFixture.Settle checks every one went through ESP.
+        var d = Migrating(esp: true);
+        for (int n = 0; n < 5; n++) SendDownlink(d, n);
+        long lmaOpened = d.Lma.Security.Counters.Accepted;
+        Assert.True(d.M1.PortStopped(MagFixture.Port, d.Now));
+        d.Settle();
+        Assert.True(d.Lma.Security.Counters.Accepted > lmaOpened); // the stop notice, opened from ESP
+        Assert.Equal(1, d.M2.Counters.Handover.MarkersApplied[MarkerOutcome.Found]); // its relay, opened at MAG2
+        var rarp = Packet.Of(ScapyVectors.QemuRarp);
+        d.M2.FromPort(Incoming, rarp.Buffer, rarp.Offset, rarp.Length, OffloadInfo.None, d.Now);
+        Assert.Empty(TakeReleases(d.M2, d.Now)); // 0..4 were the source's
+        d.Settle();
+        Assert.Equal(DomainFixture.Mag2, d.Lma.Machine.Bindings.Single().ProxyCareOfAddress);
+        Assert.Equal(0, d.M1.Security.Counters.Drops.Total + d.M2.Security.Counters.Drops.Total + d.Lma.Security.Counters.Drops.Total);
     }
 
     [Fact]
