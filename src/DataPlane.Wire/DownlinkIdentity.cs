@@ -42,7 +42,9 @@ public readonly record struct DownlinkIdentity(DownlinkIdentityKind Kind, ulong 
             int payload = BinaryPrimitives.ReadUInt16BigEndian(packet[4..]);
             // A payload length of 0 is a jumbogram (or a GRO super-frame over 64 KiB): then the bytes there are.
             int total = payload == 0 ? packet.Length : Ipv6Packet.HeaderLength + payload;
-            h.Add(BinaryPrimitives.ReadUInt32BigEndian(packet)); // version, traffic class, flow label
+            // Version, traffic class without its ECN bits (a tunnel exit copies the outer CE mark in, and each copy took
+            // its own path), flow label.
+            h.Add(BinaryPrimitives.ReadUInt32BigEndian(packet) & ~0x0030_0000u);
             h.Add(packet[6]);                                    // next header (the hop limit at 7 changes on the way)
             h.Add(packet.Slice(8, 32));                          // source and destination
             return Transport(ref h, packet, Ipv6Packet.HeaderLength, total, (IpProtocol)packet[6]);
@@ -52,12 +54,24 @@ public readonly record struct DownlinkIdentity(DownlinkIdentityKind Kind, ulong 
             int ihl = (packet[0] & 0x0f) * 4;
             int total = BinaryPrimitives.ReadUInt16BigEndian(packet[2..]);
             if (ihl < 20 || total < ihl || packet.Length < ihl) return Bytes(ref h, packet, packet.Length);
-            h.Add(BinaryPrimitives.ReadUInt16BigEndian(packet));     // version, IHL, TOS
-            h.Add(BinaryPrimitives.ReadUInt32BigEndian(packet[4..])); // identification, flags, fragment offset
+            h.Add(BinaryPrimitives.ReadUInt16BigEndian(packet) & ~0x0003u); // version, IHL, TOS without its ECN bits
             h.Add(packet[9]);                                        // protocol (TTL at 8 and the checksum change on the way)
             h.Add(packet.Slice(12, 8));                              // source and destination
             bool fragment = (BinaryPrimitives.ReadUInt16BigEndian(packet[6..]) & 0x1fff) != 0;
-            return fragment ? Bytes(ref h, packet[ihl..], total - ihl) : Transport(ref h, packet, ihl, total, (IpProtocol)packet[9]);
+            // The identification takes part except in TCP data: a TCP super-frame cut into segments gives each the next
+            // ID (Linux's TSO, TcpSegmenter), and a receiver's GRO keeps the first segment's, so the copy one MAG holds
+            // whole and the other holds cut must agree on the flow and be told apart by their sequence ranges only.
+            uint identification = BinaryPrimitives.ReadUInt32BigEndian(packet[4..]); // identification, flags, fragment offset
+            if (fragment || (IpProtocol)packet[9] != IpProtocol.Tcp)
+            {
+                h.Add(identification);
+                return fragment ? Bytes(ref h, packet[ihl..], total - ihl) : Transport(ref h, packet, ihl, total, (IpProtocol)packet[9]);
+            }
+            var identity = Transport(ref h, packet, ihl, total, (IpProtocol)packet[9]);
+            if (identity.Kind == DownlinkIdentityKind.TcpData) return identity;
+            // A pure ACK or a TCP packet too short to parse: the ID tells apart two that are otherwise the same.
+            h.Add(identification);
+            return identity with { Hash = h.Value };
         }
         return Bytes(ref h, packet, packet.Length);
     }

@@ -83,6 +83,41 @@ public class DownlinkIdentityTests
     }
 
     [Fact]
+    public void Ipv4_tcp_data_is_told_apart_by_its_sequence_range_not_its_identification_nor_ecn()
+    {
+        // A TCPv4 super-frame one MAG holds whole (the first segment's ID) and its last segment the other MAG holds cut
+        // (ID + 1, as TSO and TcpSegmenter number them), with a CE mark the other path did not get.
+        static byte[] Tcp4(ushort id, byte tos, uint sequence, int payload)
+        {
+            var p = new byte[20 + 20 + payload];
+            p[0] = 0x45;
+            p[1] = tos;
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(4), id);
+            p[6] = 0x40; // DF
+            p[8] = 64;
+            p[9] = (byte)IpProtocol.Tcp;
+            Ipv4Address.Parse("192.0.2.10").WriteTo(p.AsSpan(12));
+            Ipv4Address.Parse("198.51.100.7").WriteTo(p.AsSpan(16));
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(20), 443);
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(22), 50000);
+            BinaryPrimitives.WriteUInt32BigEndian(p.AsSpan(24), sequence);
+            p[32] = 0x50;
+            p[33] = 0x10; // ACK
+            return p;
+        }
+        var whole = DownlinkIdentity.Of(Tcp4(0x100, 0x02, 1000, 2800));
+        var lastSegment = DownlinkIdentity.Of(Tcp4(0x101, 0x03, 2400, 1400));
+        Assert.Equal((DownlinkIdentityKind.TcpData, 1000u, 3800u), (whole.Kind, whole.SequenceStart, whole.SequenceEnd));
+        Assert.True(whole.Holds(lastSegment));
+        Assert.False(whole.ExtendsBeyond(lastSegment));
+        Assert.True(lastSegment.Holds(whole));
+        // Pure ACKs keep the identification: two otherwise equal ones stay apart.
+        Assert.NotEqual(DownlinkIdentity.Of(Tcp4(1, 0, 5, 0)).Hash, DownlinkIdentity.Of(Tcp4(2, 0, 5, 0)).Hash);
+        Assert.Equal(DownlinkIdentity.Of(Tcp4(1, 0, 5, 0)), DownlinkIdentity.Of(Tcp4(1, 3, 5, 0)));
+    }
+
+    [Fact]
     public void A_tcp_unit_holds_every_segment_merged_into_it_and_says_whether_it_goes_beyond_the_marker()
     {
         var first = DownlinkIdentity.Of(Ipv6(IpProtocol.Tcp, Tcp(1000, 1400)));
