@@ -31,9 +31,11 @@ public readonly struct Verdict
     private readonly int _a;
     private readonly int _b;
     private readonly int _port;
+    private readonly Ipv6Address _copy;
 
-    private Verdict(VerdictKind kind, DropReason reason, WireError error, int port, Ipv6Address address, int a, int b, in OffloadInfo offload = default)
+    private Verdict(VerdictKind kind, DropReason reason, WireError error, int port, Ipv6Address address, int a, int b, in OffloadInfo offload = default, Ipv6Address copy = default)
     {
+        _copy = copy;
         Kind = kind;
         Reason = reason;
         Error = error;
@@ -57,6 +59,16 @@ public readonly struct Verdict
 
     /// <summary>For <see cref="VerdictKind.ToTunnel"/>: the tunnel's far end (LMA on a MAG, MAG on the LMA); the outer source is our own address.</summary>
     public Ipv6Address TunnelDestination => _address;
+
+    /// <summary>
+    /// For <see cref="VerdictKind.ToTunnel"/>: the same bytes go into a second tunnel too, to <see cref="CopyTunnelDestination"/>
+    /// (the LMA's bicast during a live migration of a TCP super-frame that both paths carry whole: sent twice from the
+    /// receive slot, since no segment-pool slot holds a super-frame).
+    /// </summary>
+    public bool HasTunnelCopy => Kind == VerdictKind.ToTunnel && _port == 1;
+
+    /// <summary>For <see cref="HasTunnelCopy"/>: the second tunnel's far end.</summary>
+    public Ipv6Address CopyTunnelDestination => _copy;
 
     /// <summary>Where the packet or frame to send starts in the buffer.</summary>
     public int Offset => _a;
@@ -90,6 +102,10 @@ public readonly struct Verdict
     public static Verdict ToTunnel(Ipv6Address destination, int offset, int length, in OffloadInfo offload) =>
         new(VerdictKind.ToTunnel, DropReason.None, WireError.None, 0, destination, offset, length, offload);
 
+    /// <summary>To <paramref name="destination"/> and the same bytes to <paramref name="copyDestination"/> (<see cref="HasTunnelCopy"/>).</summary>
+    public static Verdict ToTunnelAndCopy(Ipv6Address destination, Ipv6Address copyDestination, int offset, int length, in OffloadInfo offload) =>
+        new(VerdictKind.ToTunnel, DropReason.None, WireError.None, 1, destination, offset, length, offload, copyDestination);
+
     public static Verdict ToPort(PortId port, int offset, int length) =>
         new(VerdictKind.ToPort, DropReason.None, WireError.None, port.Value, default, offset, length);
 
@@ -108,6 +124,7 @@ public readonly struct Verdict
     {
         VerdictKind.Drop when Error != WireError.None => $"Drop({Reason}, {Error})",
         VerdictKind.Drop => $"Drop({Reason})",
+        VerdictKind.ToTunnel when HasTunnelCopy => $"ToTunnel({TunnelDestination} and {CopyTunnelDestination}, {Offset}, {Length}{OffloadText})",
         VerdictKind.ToTunnel => $"ToTunnel({TunnelDestination}, {Offset}, {Length}{OffloadText})",
         VerdictKind.ToPort => $"ToPort({Port}, {Offset}, {Length}{OffloadText})",
         VerdictKind.ToHome => $"ToHome({Offset}, {Length}{OffloadText})",

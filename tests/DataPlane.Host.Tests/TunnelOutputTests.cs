@@ -66,6 +66,70 @@ public class TunnelOutputTests : PacketLoopTestBase
         Assert.All(sink.Destinations, d => Assert.Equal(Coa, d));
     }
 
+    /// <summary>
+    /// A live migration's bicast of a super-packet that both tunnel paths carry whole (issue 16 on issue 14): the same
+    /// receive slot goes out twice, to the serving MAG and then to the pre-registered destination, each time whole with
+    /// its GSO descriptor, and the plain packets around it keep their places.
+    /// </summary>
+    [Fact]
+    public void Lma_a_bicast_super_packet_leaves_whole_to_both_mags_in_order()
+    {
+        var destination = Ipv6Address.Parse("2001:db8:ffff::3");
+        var dp = new LmaDatapath(new LocalMobilityAnchor(new LmaOptions { LocalMobilityAnchorAddress = LmaAddress }, new InMemoryLmaPolicy(),
+            new SplitMix64Random(1)));
+        Assert.True(dp.Execute(new LmaAction.TunnelUp(Coa)));
+        Assert.True(dp.Execute(new LmaAction.TunnelUp(destination)));
+        Assert.True(dp.Execute(new LmaAction.RouteAdd(Hnp, Coa)));
+        Assert.True(dp.Execute(new LmaAction.RouteSecondary(Hnp, destination, CopyDownlink: true, ServingMagDownlink: true)));
+        dp.TunnelOffloads = new WholeEverywhere();
+        using var rx = new PacketBatch(64, 65536 + 256);
+        uint end = FillBatch(rx, 1, 0, Client, Vm); // plain, super, plain
+
+        using var tx = new PacketBatch(64, 16384);
+        var sink = new WholeRecorder();
+        LmaDaemon.ForwardFromHome(dp, rx, rx.Count, new TunnelOutput(sink, tx), default);
+
+        // Plain packets are copied through the segment pool (two slots each), the super-packet from its receive slot.
+        Assert.Equal(0, dp.Counters.All.DroppedTotal);
+        Assert.Equal(
+            [(Coa, Start, PlainPayload, 0), (destination, Start, PlainPayload, 0),
+             (Coa, Start + PlainPayload, SuperPayload, Mss), (destination, Start + PlainPayload, SuperPayload, Mss),
+             (Coa, end - PlainPayload, PlainPayload, 0), (destination, end - PlainPayload, PlainPayload, 0)],
+            sink.Sent);
+        Assert.Equal(sink.Bytes[2], sink.Bytes[3]); // the same bytes, whole
+    }
+
+    private sealed class WholeEverywhere : ITunnelOffloads
+    {
+        public bool CarriesSuperFrames(Ipv6Address peer) => true;
+        public bool CompletesChecksums(Ipv6Address peer) => true;
+    }
+
+    /// <summary>Records each packet sent into the tunnel: peer, TCP sequence, payload length and gso_size, and its bytes.</summary>
+    private sealed class WholeRecorder : ITunnelSink
+    {
+        public List<(Ipv6Address Peer, uint Sequence, int Payload, int GsoSize)> Sent { get; } = [];
+        public List<byte[]> Bytes { get; } = [];
+
+        public void Send(PacketBatch batch, ReadOnlySpan<int> slots)
+        {
+            foreach (int slot in slots) Record(batch, slot);
+        }
+
+        public void Send(PacketBatch batch, int count)
+        {
+            for (int i = 0; i < count; i++) Record(batch, i);
+        }
+
+        private void Record(PacketBatch batch, int slot)
+        {
+            Assert.True(Ipv6Packet.TryCreate(batch.Frame(slot), out var ip, out var error), error.ToString());
+            Assert.True(TcpSegment.TryCreate(ip.Payload, out var tcp, out _));
+            Sent.Add((batch.Meta(slot).Destination, tcp.SequenceNumber, ip.Payload.Length - tcp.HeaderLength, batch.Meta(slot).Vnet.GsoSize));
+            Bytes.Add(batch.Frame(slot).ToArray());
+        }
+    }
+
     private const uint Start = 4_294_000_000; // the sequence space wraps during the batch
 
     private static int ExpectedPackets(int pairs) => pairs * (1 + (SuperPayload + Mss - 1) / Mss) + 1;

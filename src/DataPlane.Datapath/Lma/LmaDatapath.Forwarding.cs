@@ -116,18 +116,27 @@ public sealed partial class LmaDatapath
         }
         var vm = route.VmCounters;
         int count = superFrame.SegmentCount(gsoSize);
-        // During a live migration the downlink may go to the destination MAG too (bicast), or only there.
+        // During a live migration the downlink may go to the destination MAG too (bicast), or only there. Whole when
+        // every path it takes carries super-frames (a bicast sends the receive slot twice); otherwise cut for each,
+        // since one verdict cannot both send the slot whole and send segments.
         var targets = DownlinkTargets(route, out int copies);
-        if (copies == 1 && _tunnelOffloads?.CarriesSuperFrames(targets.First.Mag) == true)
+        if (_tunnelOffloads is { } offloads && offloads.CarriesSuperFrames(targets.First.Mag)
+            && (copies == 1 || offloads.CarriesSuperFrames(targets.Second!.Mag)))
         {
-            var only = targets.First;
             SuperFrameOffload.WritePartialChecksum(packet, in superFrame);
             long bytes = SuperFrameOffload.SegmentBytes(in superFrame, count);
             vm.CountOut(count, bytes);
-            only.Counters.CountOut(count, bytes);
-            if (only != route.Tunnel) Counters.Handover.SwitchedToSecondary++;
+            targets.First.Counters.CountOut(count, bytes);
             Counters.SuperFramesForwarded++;
-            return Verdict.ToTunnel(only.Mag, verdict.Offset, verdict.Length, SuperFrameOffload.ForPacket(in superFrame, offload.GsoType, gsoSize));
+            var descriptor = SuperFrameOffload.ForPacket(in superFrame, offload.GsoType, gsoSize);
+            if (copies == 1)
+            {
+                if (targets.First != route.Tunnel) Counters.Handover.SwitchedToSecondary += count;
+                return Verdict.ToTunnel(targets.First.Mag, verdict.Offset, verdict.Length, descriptor);
+            }
+            targets.Second!.Counters.CountOut(count, bytes);
+            Counters.Handover.BicastCopies += count;
+            return Verdict.ToTunnelAndCopy(targets.First.Mag, targets.Second.Mag, verdict.Offset, verdict.Length, descriptor);
         }
         if (superFrame.SegmentLength(gsoSize, 0) > Segments.MaxSegmentLength) return Drop(vm, DropReason.OffloadInvalid);
         if (!Segments.TryReserve(count * copies, out int first)) return Drop(vm, DropReason.SegmentPoolExhausted);

@@ -210,6 +210,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
                 meta.Vnet = Offloads.ToVirtio(v.Offload); // counted from the inner packet, as the uplink expects
                 rx.SetFrame(i, v.Offset, v.Length);
                 output.Forward(rx, i);
+                if (v.HasTunnelCopy) output.ForwardCopy(rx, i, v.CopyTunnelDestination); // a super-frame's bicast, whole
             }
             else if (v.Kind == VerdictKind.Segmented)
             {

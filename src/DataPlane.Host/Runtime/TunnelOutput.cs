@@ -1,5 +1,6 @@
 using DataPlane.Datapath;
 using DataPlane.Linux;
+using DataPlane.Wire;
 
 namespace DataPlane.Host.Runtime;
 
@@ -37,6 +38,18 @@ public sealed class TunnelOutput(ITunnelSink sink, PacketBatch tx)
         if (_gathered == _slots.Length) SendGathered();
         _rx = rx;
         _slots[_gathered++] = slot;
+    }
+
+    /// <summary>
+    /// Slot <paramref name="slot"/>, just forwarded, once more to <paramref name="peer"/> (<see cref="Verdict.HasTunnelCopy"/>:
+    /// a live migration's bicast of a super-frame kept whole). A slot carries one destination, so what is gathered,
+    /// this slot included, is sent first; the senders restore the slot after each send, so it goes out again as it came.
+    /// </summary>
+    public void ForwardCopy(PacketBatch rx, int slot, Ipv6Address peer)
+    {
+        SendGathered();
+        rx.Meta(slot).Destination = peer;
+        Forward(rx, slot);
     }
 
     /// <summary>The forwarded segments of a <see cref="VerdictKind.Segmented"/> verdict, then the pool is free again.</summary>
