@@ -55,6 +55,36 @@ public class AllocationTests(ITestOutputHelper output)
             if (v.Kind != VerdictKind.Consumed) throw new InvalidOperationException(v.ToString());
         }));
 
+        // With super-frames carried whole (issue 14): one super-frame bicast whole to both MAGs, a super-frame a path
+        // cannot take cut for both, and the destination holding a super-frame as its segments.
+        const int mss = 1460 - 40 - 32;
+        var gso = OffloadInfo.TcpSegmentation(GsoType.TcpV6, mss, 40 + 32, 40, 16);
+        var superFrame = TestFrames.TcpSuperFrame(true, 20_000, TcpFlags.Ack, source: MagFixture.Client, destination: MagFixture.VmAddress)[EthernetFrame.HeaderLength..];
+        var superBuffer = new byte[Packet.DefaultHeadroom + superFrame.Length];
+        d.Lma.TunnelOffloads = new FixedTunnelOffloads(superFrames: true, partialChecksums: true);
+        Assert.Equal(0, Measure("home super-frame → both tunnels whole", () =>
+        {
+            superFrame.CopyTo(superBuffer, Packet.DefaultHeadroom);
+            var v = d.Lma.FromHome(superBuffer, Packet.DefaultHeadroom, superFrame.Length, gso, d.Now);
+            if (v.Kind != VerdictKind.ToTunnel || !v.HasTunnelCopy) throw new InvalidOperationException(v.ToString());
+        }));
+        d.Lma.TunnelOffloads = new FixedTunnelOffloads(superFrames: false, partialChecksums: true);
+        Assert.Equal(0, Measure("home super-frame → both tunnels cut", () =>
+        {
+            superFrame.CopyTo(superBuffer, Packet.DefaultHeadroom);
+            var v = d.Lma.FromHome(superBuffer, Packet.DefaultHeadroom, superFrame.Length, gso, d.Now);
+            if (v.Kind != VerdictKind.Segmented) throw new InvalidOperationException(v.ToString());
+            d.Lma.Segments.Clear();
+        }));
+        d.Lma.TunnelOffloads = null;
+        var superDecap = new byte[Packet.DefaultHeadroom + superFrame.Length];
+        Assert.Equal(0, Measure("tunnel super-frame → handover buffer as segments", () =>
+        {
+            superFrame.CopyTo(superDecap, Packet.DefaultHeadroom);
+            var v = d.M2.FromTunnel(superDecap, Packet.DefaultHeadroom, superFrame.Length, DomainFixture.LmaAddress, DomainFixture.Mag2, 0, gso, d.Now);
+            if (v.Kind != VerdictKind.Consumed) throw new InvalidOperationException(v.ToString());
+        }));
+
         var upstream = TestFrames.Ipv6Udp(MagFixture.VmAddress, MagFixture.Client, payload: 1000);
         var upBuffer = new byte[Packet.DefaultHeadroom + upstream.Length];
         upstream.CopyTo(upBuffer, Packet.DefaultHeadroom);

@@ -15,7 +15,7 @@ namespace DataPlane.Datapath.Tests;
 /// </summary>
 public class MigrationDatapathTests
 {
-    private static readonly PortId Incoming = new(2);
+    internal static readonly PortId Incoming = new(2);
 
     private static byte[] Downlink(int n)
     {
@@ -78,7 +78,7 @@ public class MigrationDatapathTests
     }
 
     /// <summary>The VM runs on MAG1; MAG2's port for it is plugged in as the destination of a live migration.</summary>
-    private static DomainFixture Migrating(bool bicast = true, bool esp = false)
+    internal static DomainFixture Migrating(bool bicast = true, bool esp = false)
     {
         var d = new DomainFixture(configureLma: o => o with { Bicast = bicast }, esp: esp);
         d.Attach(d.M1, ScapyVectors.RouterSolicitation);
