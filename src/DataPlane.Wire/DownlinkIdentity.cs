@@ -84,6 +84,16 @@ public readonly record struct DownlinkIdentity(DownlinkIdentityKind Kind, ulong 
     {
         var t = packet[offset..];
         int length = total - offset;
+        if (protocol == IpProtocol.Udp && length >= 8 && t.Length >= 8)
+        {
+            // Without the checksum: one MAG may hold the copy with the partial checksum the LMA left for the path to
+            // complete (NEEDS_CSUM, delivered so to a vnet port) and the other with it completed (a held packet is).
+            Span<byte> head = stackalloc byte[ContentBytes];
+            int n = Math.Min(Math.Min(t.Length, length), ContentBytes);
+            t[..n].CopyTo(head);
+            head[6] = head[7] = 0;
+            return Bytes(ref h, head[..n], length);
+        }
         if (protocol != IpProtocol.Tcp || length < 20 || t.Length < 20 || t[12] >> 4 < 5 || (t[12] >> 4) * 4 > Math.Min(length, t.Length))
             return Bytes(ref h, t, length);
         int headerLength = (t[12] >> 4) * 4;

@@ -174,4 +174,36 @@ public class MigrationSuperFrameTests
         Assert.Equal(6L, h.Released);
         Assert.Equal(0, d.M2.HandoverBuffers.InUse);
     }
+
+    [Fact]
+    public void A_udp_packet_the_source_delivered_with_a_partial_checksum_is_found_in_the_destinations_completed_copy()
+    {
+        // The LMA keeps a home packet's partial UDP checksum where both paths complete it; the source delivers it so,
+        // the destination completes it before holding it; the marker must still name the held copy.
+        var d = MigrationDatapathTests.Migrating();
+        d.Lma.TunnelOffloads = new FixedTunnelOffloads(superFrames: true, partialChecksums: true);
+        var home = Packet.Of(TestFrames.Ipv6Udp(MagFixture.Client, MagFixture.VmAddress, payload: 8));
+        var v = d.Lma.FromHome(home.Buffer, home.Offset, home.Length, OffloadInfo.PartialChecksum(40, 6), d.Now);
+        Assert.Equal(VerdictKind.Segmented, v.Kind);
+        Assert.Equal(2, v.SegmentCount);
+        var copies = new List<(Ipv6Address Mag, byte[] Bytes, OffloadInfo Offload)>();
+        for (int i = v.FirstSegment; i < v.FirstSegment + v.SegmentCount; i++)
+        {
+            var sv = d.Lma.Segments.VerdictOf(i);
+            Assert.True(sv.Offload.NeedsChecksum);
+            copies.Add((sv.TunnelDestination, d.Lma.Segments.Packet(i).ToArray(), sv.Offload));
+        }
+        d.Lma.Segments.Clear();
+        foreach (var (mag, bytes, offload) in copies)
+        {
+            var q = Packet.Of(bytes);
+            var r = d.MagAt(mag).FromTunnel(q.Buffer, q.Offset, q.Length, DomainFixture.LmaAddress, mag, 0, offload, d.Now);
+            Assert.Equal(mag == DomainFixture.Mag1 ? VerdictKind.ToPort : VerdictKind.Consumed, r.Kind);
+            if (mag == DomainFixture.Mag1) Assert.True(r.Offload.NeedsChecksum); // delivered partial to the vnet port
+        }
+        Assert.True(d.M1.PortStopped(MagFixture.Port, d.Now));
+        d.Settle();
+        Assert.Equal(1, d.M2.Counters.Handover.MarkersApplied[MarkerOutcome.Found]);
+        Assert.Equal(1L, d.M2.Counters.Handover.TrimmedByMarker);
+    }
 }

@@ -83,6 +83,22 @@ public class DownlinkIdentityTests
     }
 
     [Fact]
+    public void A_udp_copy_with_a_partial_checksum_and_one_with_it_completed_agree()
+    {
+        // The LMA leaves a UDP checksum partial where the path completes it: the source MAG delivers it so to a vnet
+        // port, the destination completes it before holding it. Found by the end-to-end paused-migration test (3
+        // probes delivered twice after the rebase onto issue 14).
+        var partial = Ipv6(IpProtocol.Udp, Udp(7));
+        var complete = (byte[])partial.Clone();
+        complete[40 + 6] ^= 0x5a;
+        complete[40 + 7] ^= 0xa5;
+        Assert.Equal(DownlinkIdentity.Of(partial), DownlinkIdentity.Of(complete));
+        Assert.Equal(DownlinkIdentity.Of(partial), DownlinkIdentity.Of(complete.AsSpan(0, Math.Min(complete.Length, DownlinkIdentity.SnapshotBytes))));
+        complete[40 + 8] ^= 1; // the payload still counts
+        Assert.NotEqual(DownlinkIdentity.Of(partial).Hash, DownlinkIdentity.Of(complete).Hash);
+    }
+
+    [Fact]
     public void Ipv4_tcp_data_is_told_apart_by_its_sequence_range_not_its_identification_nor_ecn()
     {
         // A TCPv4 super-frame one MAG holds whole (the first segment's ID) and its last segment the other MAG holds cut
