@@ -6,7 +6,7 @@ namespace DataPlane.Wire;
 /// <summary>How a downlink packet is identified (<see cref="DownlinkIdentity"/>).</summary>
 public enum DownlinkIdentityKind : byte
 {
-    /// <summary>Not TCP: identified by its addresses and leading bytes.</summary>
+    /// <summary>Not TCP: identified by its addresses, its length and every byte of it within the first <see cref="DownlinkIdentity.SnapshotBytes"/>.</summary>
     Other,
     /// <summary>A TCP segment without payload, SYN or FIN (an ACK): identified by its flow, sequence, ack, flags and window.</summary>
     TcpEmpty,
@@ -25,9 +25,6 @@ public enum DownlinkIdentityKind : byte
 /// </summary>
 public readonly record struct DownlinkIdentity(DownlinkIdentityKind Kind, ulong Hash, uint SequenceStart, uint SequenceEnd)
 {
-    /// <summary>Leading bytes of a non-TCP payload that take part in its hash.</summary>
-    public const int ContentBytes = 32;
-
     /// <summary>
     /// The identity of the IPv6 or IPv4 packet at the start of <paramref name="packet"/>. Lengths come from the IP
     /// header, so the first <see cref="SnapshotBytes"/> bytes of a packet give the same identity as the whole packet
@@ -53,7 +50,7 @@ public readonly record struct DownlinkIdentity(DownlinkIdentityKind Kind, ulong 
         {
             int ihl = (packet[0] & 0x0f) * 4;
             int total = BinaryPrimitives.ReadUInt16BigEndian(packet[2..]);
-            if (ihl < 20 || total < ihl || packet.Length < ihl) return Bytes(ref h, packet, packet.Length);
+            if (ihl < 20 || total < ihl || packet.Length < ihl) return Bytes(ref h, packet, packet.Length, SnapshotBytes);
             h.Add(BinaryPrimitives.ReadUInt16BigEndian(packet) & ~0x0003u); // version, IHL, TOS without its ECN bits
             h.Add(packet[9]);                                        // protocol (TTL at 8 and the checksum change on the way)
             h.Add(packet.Slice(12, 8));                              // source and destination
@@ -65,7 +62,7 @@ public readonly record struct DownlinkIdentity(DownlinkIdentityKind Kind, ulong 
             if (fragment || (IpProtocol)packet[9] != IpProtocol.Tcp)
             {
                 h.Add(identification);
-                return fragment ? Bytes(ref h, packet[ihl..], total - ihl) : Transport(ref h, packet, ihl, total, (IpProtocol)packet[9]);
+                return fragment ? Bytes(ref h, packet[ihl..], total - ihl, SnapshotBytes - ihl) : Transport(ref h, packet, ihl, total, (IpProtocol)packet[9]);
             }
             var identity = Transport(ref h, packet, ihl, total, (IpProtocol)packet[9]);
             if (identity.Kind == DownlinkIdentityKind.TcpData) return identity;
@@ -73,10 +70,14 @@ public readonly record struct DownlinkIdentity(DownlinkIdentityKind Kind, ulong 
             h.Add(identification);
             return identity with { Hash = h.Value };
         }
-        return Bytes(ref h, packet, packet.Length);
+        return Bytes(ref h, packet, packet.Length, SnapshotBytes);
     }
 
-    /// <summary>How many leading bytes of a packet <see cref="Of"/> reads at most (the longest IPv4 header and TCP header, or content).</summary>
+    /// <summary>
+    /// How many leading bytes of a packet <see cref="Of"/> reads at most: the longest IPv4 header and TCP header, and
+    /// for anything but TCP every byte there (what tells two packets of one flow apart may lie well into the payload:
+    /// the probe's 64-bit sequence number ends at byte 28 of its UDP payload).
+    /// </summary>
     public const int SnapshotBytes = 128;
 
     /// <param name="total">The packet's length as its IP header declares it (the span may hold only its start).</param>
@@ -84,18 +85,21 @@ public readonly record struct DownlinkIdentity(DownlinkIdentityKind Kind, ulong 
     {
         var t = packet[offset..];
         int length = total - offset;
+        // Content is hashed as far as the source's snapshot reaches (SnapshotBytes from the IP header), so the snapshot
+        // and the whole packet agree and two packets of one flow that differ anywhere there are told apart.
+        int content = SnapshotBytes - offset;
         if (protocol == IpProtocol.Udp && length >= 8 && t.Length >= 8)
         {
             // Without the checksum: one MAG may hold the copy with the partial checksum the LMA left for the path to
             // complete (NEEDS_CSUM, delivered so to a vnet port) and the other with it completed (a held packet is).
-            Span<byte> head = stackalloc byte[ContentBytes];
-            int n = Math.Min(Math.Min(t.Length, length), ContentBytes);
+            Span<byte> head = stackalloc byte[SnapshotBytes];
+            int n = Math.Min(Math.Min(t.Length, length), content);
             t[..n].CopyTo(head);
             head[6] = head[7] = 0;
-            return Bytes(ref h, head[..n], length);
+            return Bytes(ref h, head[..n], length, content);
         }
         if (protocol != IpProtocol.Tcp || length < 20 || t.Length < 20 || t[12] >> 4 < 5 || (t[12] >> 4) * 4 > Math.Min(length, t.Length))
-            return Bytes(ref h, t, length);
+            return Bytes(ref h, t, length, content);
         int headerLength = (t[12] >> 4) * 4;
         byte flags = t[13];
         uint sequence = BinaryPrimitives.ReadUInt32BigEndian(t[4..]);
@@ -110,10 +114,11 @@ public readonly record struct DownlinkIdentity(DownlinkIdentityKind Kind, ulong 
     }
 
     /// <param name="length">The payload's declared length (the span may hold only its start).</param>
-    private static DownlinkIdentity Bytes(ref Mixer h, ReadOnlySpan<byte> payload, int length)
+    /// <param name="content">How many of its bytes lie within the first <see cref="SnapshotBytes"/> of the packet: those are hashed.</param>
+    private static DownlinkIdentity Bytes(ref Mixer h, ReadOnlySpan<byte> payload, int length, int content)
     {
         h.Add((uint)Math.Max(0, length));
-        h.Add(payload[..Math.Min(Math.Min(payload.Length, Math.Max(0, length)), ContentBytes)]);
+        h.Add(payload[..Math.Min(Math.Min(payload.Length, Math.Max(0, length)), Math.Max(0, content))]);
         return new DownlinkIdentity(DownlinkIdentityKind.Other, h.Value, 0, 0);
     }
 

@@ -84,6 +84,35 @@ public class HandoverBufferTests
         Assert.Equal([7, 8, 9], Held(b));
     }
 
+    /// <summary>A datagram shaped as the probe's: the same leading 24 payload bytes for every one, a 64-bit sequence number at 20..27.</summary>
+    private static byte[] ProbeShaped(int n)
+    {
+        var p = TestFrames.Ipv6Udp(MagFixture.Client, MagFixture.VmAddress, payload: 52);
+        "DATAPLANE-PROBE"u8.CopyTo(p.AsSpan(Ipv6Packet.HeaderLength + UdpDatagram.HeaderLength));
+        BinaryPrimitives.WriteUInt64BigEndian(p.AsSpan(Ipv6Packet.HeaderLength + UdpDatagram.HeaderLength + 20), (ulong)n);
+        return p;
+    }
+
+    private static List<int> HeldProbes(HandoverBuffer b) =>
+        [.. Enumerable.Range(0, b.Count).Select(i => (int)BinaryPrimitives.ReadUInt64BigEndian(b.Frame(i)[(EthernetFrame.HeaderLength + Ipv6Packet.HeaderLength + UdpDatagram.HeaderLength + 20)..]))];
+
+    [Fact]
+    public void The_marker_trims_exactly_to_its_packet_among_datagrams_that_differ_only_deep_in_their_payload()
+    {
+        // The end-to-end paused migration lost probes 13-16: the source delivered up to 12, but every probe had one
+        // identity, so the marker matched the newest probe held (16) and the destination dropped 13-16 as delivered.
+        var b = new HandoverBuffer(64 << 10, 64);
+        for (int n = 8; n <= 16; n++) b.TryAdd(ProbeShaped(n), Vm, Shared);
+        Assert.Equal(MarkerOutcome.Found, b.ApplyMarker(new DeliveryMarker(true, DownlinkIdentity.Of(ProbeShaped(12)))));
+        Assert.Equal([13, 14, 15, 16], HeldProbes(b));
+        // The same when the marker overtook its packet's copy: matched by that copy, not by the first probe added.
+        var late = new HandoverBuffer(64 << 10, 64);
+        for (int n = 8; n <= 10; n++) late.TryAdd(ProbeShaped(n), Vm, Shared);
+        Assert.Equal(MarkerOutcome.NotFound, late.ApplyMarker(new DeliveryMarker(true, DownlinkIdentity.Of(ProbeShaped(12)))));
+        for (int n = 11; n <= 16; n++) late.TryAdd(ProbeShaped(n), Vm, Shared);
+        Assert.Equal([13, 14, 15, 16], HeldProbes(late));
+    }
+
     [Fact]
     public void A_marker_that_overtook_its_packets_copy_trims_when_the_copy_comes()
     {

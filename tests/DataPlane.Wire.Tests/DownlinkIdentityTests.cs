@@ -98,6 +98,64 @@ public class DownlinkIdentityTests
         Assert.NotEqual(DownlinkIdentity.Of(partial).Hash, DownlinkIdentity.Of(complete).Hash);
     }
 
+    /// <summary>The probe's UDP datagram (dataplane-probe udp-client): 52 bytes, its 64-bit sequence number at payload bytes 20..27.</summary>
+    private static byte[] ProbeDatagram(ulong sequence)
+    {
+        var u = new byte[8 + 52];
+        BinaryPrimitives.WriteUInt16BigEndian(u, 40000);
+        BinaryPrimitives.WriteUInt16BigEndian(u.AsSpan(2), 7000);
+        BinaryPrimitives.WriteUInt16BigEndian(u.AsSpan(4), (ushort)u.Length);
+        "DATAPLANE-PROBE"u8.CopyTo(u.AsSpan(8));
+        u[8 + 15] = 1;                                                   // kind: probe
+        BinaryPrimitives.WriteUInt32BigEndian(u.AsSpan(8 + 16), 0xC0FFEE); // run ID
+        BinaryPrimitives.WriteUInt64BigEndian(u.AsSpan(8 + 20), sequence);
+        BinaryPrimitives.WriteInt64BigEndian(u.AsSpan(8 + 28), 123_456_789L * (long)sequence);
+        return u;
+    }
+
+    [Fact]
+    public void Udp_datagrams_of_one_flow_that_differ_only_past_their_first_24_payload_bytes_are_told_apart()
+    {
+        // Found by the end-to-end paused migration (probes 13-16 lost): the identity hashed only the first 32 bytes of a
+        // UDP datagram, which for the probe ends inside the high half of its big-endian sequence number, so every probe of
+        // a run had one identity and the destination trimmed up to the newest probe it held, not the one the source
+        // delivered last. Content now counts as far as the source's 128-byte snapshot reaches.
+        var identities = Enumerable.Range(1, 300).Select(i => DownlinkIdentity.Of(Ipv6(IpProtocol.Udp, ProbeDatagram((ulong)i)))).ToArray();
+        Assert.Equal(identities.Length, identities.Select(i => i.Hash).Distinct().Count());
+        // IPv4 (the ID changes too, but a sender may keep it 0 with DF set: RFC 6864).
+        static byte[] Udp4(ulong sequence)
+        {
+            var d = ProbeDatagram(sequence);
+            var p = new byte[20 + d.Length];
+            p[0] = 0x45;
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
+            p[6] = 0x40;
+            p[8] = 64;
+            p[9] = (byte)IpProtocol.Udp;
+            Ipv4Address.Parse("192.0.2.10").WriteTo(p.AsSpan(12));
+            Ipv4Address.Parse("198.51.100.7").WriteTo(p.AsSpan(16));
+            d.CopyTo(p.AsSpan(20));
+            return p;
+        }
+        Assert.NotEqual(DownlinkIdentity.Of(Udp4(13)).Hash, DownlinkIdentity.Of(Udp4(16)).Hash);
+        // The source's snapshot still gives the identity of the whole datagram, with its checksum partial or complete,
+        // also when the datagram is longer than the snapshot.
+        foreach (var packet in new[] { Ipv6(IpProtocol.Udp, ProbeDatagram(14)), Ipv6(IpProtocol.Udp, Udp(5, length: 1200)), Udp4(15) })
+        {
+            var completed = (byte[])packet.Clone();
+            int udp = packet[0] >> 4 == 6 ? 40 : 20;
+            completed[udp + 6] ^= 0x3c;
+            Assert.Equal(DownlinkIdentity.Of(packet), DownlinkIdentity.Of(completed.AsSpan(0, Math.Min(completed.Length, DownlinkIdentity.SnapshotBytes))));
+        }
+        // Bytes beyond the snapshot do not count (the source never saw them).
+        var longer = Ipv6(IpProtocol.Udp, Udp(5, length: 1200));
+        var changedLate = (byte[])longer.Clone();
+        changedLate[DownlinkIdentity.SnapshotBytes + 10] ^= 0xff;
+        Assert.Equal(DownlinkIdentity.Of(longer), DownlinkIdentity.Of(changedLate));
+        changedLate[DownlinkIdentity.SnapshotBytes - 1] ^= 0xff;
+        Assert.NotEqual(DownlinkIdentity.Of(longer).Hash, DownlinkIdentity.Of(changedLate).Hash);
+    }
+
     [Fact]
     public void Ipv4_tcp_data_is_told_apart_by_its_sequence_range_not_its_identification_nor_ecn()
     {
