@@ -140,7 +140,7 @@ public class MigrationDatapathTests
         for (; n < 20; n++) received.AddRange(SendDownlink(d, n).ToDestination);
         Assert.Equal(Enumerable.Range(0, 20), received); // each exactly once, in order
         var h = d.M2.Counters.Handover;
-        Assert.Equal((10L, 5L), (h.TrimmedByMarker, h.Released));
+        Assert.Equal((10L, 5L, 0L), (h.TrimmedByMarker, h.Released, h.DroppedUnreleased));
         // The source's copies (10..14) go with its port when the source QEMU exits: never delivered.
         Assert.Equal(5L, d.M1.Counters.Handover.HeldWhileStopped);
         d.M1.RemovePort(MagFixture.Port, d.Now);

@@ -150,6 +150,7 @@ public sealed partial class MagDatapath
             port.Counters.OutPackets += buffer.Count;
             port.Counters.OutBytes += buffer.Bytes;
             if (buffer.Count > 0 && session.FirstDeliveryTicks == 0) session.FirstDeliveryTicks = now.Ticks;
+            buffer.Clear(); // sent: not to be counted again as dropped unreleased when it goes back
             session.Mode = DeliveryMode.Forwarding;
             ReturnBuffer(session);
         }
