@@ -58,6 +58,9 @@ public sealed class HandoverBuffer
     private DownlinkIdentity _pendingMarker;
     private bool _hasPendingMarker;
 
+    /// <summary>A marker came whose packet has not been held yet (<see cref="ApplyMarker"/> returned <see cref="MarkerOutcome.NotFound"/>).</summary>
+    public bool MarkerPending => _hasPendingMarker;
+
     /// <summary>Whether the VM has arrived (frames added from then on are "after activation").</summary>
     public bool Activated => _activationSerial != long.MaxValue;
 

@@ -117,6 +117,8 @@ public sealed partial class MagDatapath
             return;
         }
         if (a.DiscardBeforeActivation) Counters.Handover.DiscardedWithoutMarker += buffer.DiscardBeforeActivation();
+        // The marker is here but its packet's copy is not (lost, or still on its way): nothing could be trimmed.
+        if (buffer.MarkerPending) Counters.Handover.ReleasedWithMarkerPending++;
         session.Mode = DeliveryMode.Releasing;
         if (!_releases.Contains(port)) _releases.Add(port);
     }
@@ -343,6 +345,8 @@ public sealed class HandoverDatapathCounters
     /// <summary>Held packets delivered to the VM after it arrived.</summary>
     public long Released;
     public readonly LabeledCounter<MarkerOutcome> MarkersApplied = new();
+    /// <summary>Buffers released while their marker's packet had not been held yet: what they held went to the VM untrimmed.</summary>
+    public long ReleasedWithMarkerPending;
     public long MarkersWithoutBuffer;
     /// <summary>Sources: VMs that stopped for a migration's last copy, and resumed after it (the migration failed).</summary>
     public long Stops;
