@@ -263,19 +263,56 @@ public class MigrationDatapathTests
     }
 
     [Fact]
-    public void A_frame_from_a_stopped_vm_means_it_runs_and_delivery_resumes()
+    public void A_frame_from_a_stopped_vm_after_the_stop_grace_means_it_runs_and_delivery_resumes()
     {
         var d = Migrating();
         Assert.True(d.M1.PortStopped(MagFixture.Port, d.Now));
+        d.Now += new MagDatapathOptions().StopGrace;
         var up = Packet.Of(TestFrames.FromVm());
         d.M1.FromPort(MagFixture.Port, up.Buffer, up.Offset, up.Length, OffloadInfo.None, d.Now);
-        Assert.Equal(1, d.M1.Counters.Handover.Resumes);
+        Assert.Equal((1L, 1L, 0L), (d.M1.Counters.Handover.Resumes, d.M1.Counters.Handover.ResumedByFrame, d.M1.Counters.Handover.FramesFromStoppedVm));
         // Its (empty) hold is released first, then it gets its downlink directly.
         Assert.True(d.M1.TryGetHandover(MagFixture.Port, out var h));
         Assert.Equal(DeliveryMode.Releasing, h.Mode);
         Assert.Empty(TakeReleases(d.M1, d.Now));
         Assert.True(d.M1.TryGetHandover(MagFixture.Port, out h));
         Assert.Equal(DeliveryMode.Forwarding, h.Mode);
+    }
+
+    /// <summary>
+    /// Found by the end-to-end paused migration on a loaded host (2-12 probes delivered twice): the guest's reply to the
+    /// last probe delivered before its stop sat in the port's queue while the MAG, short of CPU, took the stop first;
+    /// read after it, the reply was taken as the VM running again, so the source delivered what it held (and more, until
+    /// its port went) after its marker, and the destination delivered the same packets again.
+    /// </summary>
+    [Fact]
+    public void A_frame_the_vm_sent_before_its_stop_read_after_it_is_forwarded_without_resuming_delivery()
+    {
+        var d = Migrating();
+        var received = new List<int>();
+        int n = 0;
+        for (; n < 3; n++) received.AddRange(SendDownlink(d, n).ToSource);
+        Assert.True(d.M1.PortStopped(MagFixture.Port, d.Now));
+        d.Settle();
+        for (; n < 6; n++) Assert.Empty(SendDownlink(d, n).ToSource);
+        // The reply, read late: forwarded to the LMA (the binding is still the source's), but nothing is delivered for it.
+        var up = Packet.Of(TestFrames.FromVm());
+        Assert.Equal(VerdictKind.ToTunnel, d.M1.FromPort(MagFixture.Port, up.Buffer, up.Offset, up.Length, OffloadInfo.None, d.Now).Kind);
+        Assert.Equal(0, d.M1.ReleaseCount);
+        for (; n < 8; n++) Assert.Empty(SendDownlink(d, n).ToSource);
+        var h = d.M1.Counters.Handover;
+        Assert.Equal((1L, 0L, 0L), (h.FramesFromStoppedVm, h.Resumes, h.ResumedByFrame));
+        Assert.True(d.M1.TryGetHandover(MagFixture.Port, out var view));
+        Assert.Equal(DeliveryMode.Stopped, view.Mode);
+        // The VM resumes at the destination, which delivers what the source did not, each packet once.
+        var rarp = Packet.Of(ScapyVectors.QemuRarp);
+        d.M2.FromPort(Incoming, rarp.Buffer, rarp.Offset, rarp.Length, OffloadInfo.None, d.Now);
+        received.AddRange(TakeReleases(d.M2, d.Now));
+        d.Settle();
+        for (; n < 10; n++) received.AddRange(SendDownlink(d, n).ToDestination);
+        Assert.Equal(Enumerable.Range(0, 10), received);
+        d.M1.RemovePort(MagFixture.Port, d.Now);
+        Assert.Equal(5L, d.M1.Counters.Handover.DiscardedAtSource);
     }
 
     [Fact]

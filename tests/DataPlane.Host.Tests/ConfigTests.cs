@@ -44,6 +44,18 @@ public class ConfigTests
         Assert.Equal([new PortConfig("vif1.0", MacAddress.Parse("52:54:00:12:34:56"), PortKind.Packet), new PortConfig("tap0", null, PortKind.Tap)], c.Ports);
     }
 
+    [Fact]
+    public void The_migration_section_sets_the_handover_buffers_and_the_stop_grace()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(100), Mag(MinimalMag).Datapath.StopGrace);
+        var c = Mag("""
+            { "proxyCareOfAddress": "2001:db8:100:1::2", "policy": {"file": "p.json"},
+              "migration": { "stopGrace": "250ms", "bufferPackets": 64, "buffers": 2, "endMarkerWait": "30ms" } }
+            """);
+        Assert.Equal((TimeSpan.FromMilliseconds(250), 64, 2), (c.Datapath.StopGrace, c.Datapath.HandoverBufferPackets, c.Datapath.HandoverBuffers));
+        Assert.Equal(TimeSpan.FromMilliseconds(30), c.Protocol.EndMarkerWait);
+    }
+
     [Theory]
     [InlineData("""{"proxyCareOfAddress":"2001:db8::2","policy":{"file":"p"},"tmers":{}}""", "mag.json: tmers: unknown key")]
     [InlineData("""{"proxyCareOfAddress":"2001:db8::2","policy":{"file":"p"},"timers":{"nudProbeInterval":"1x"}}""", "mag.json: timers.nudProbeInterval: \"1x\" is not a duration")]
@@ -55,6 +67,8 @@ public class ConfigTests
     [InlineData("""{"proxyCareOfAddress":"2001:db8::2","policy":{"file":"p"},"ports":[{"name":"v"},{"name":"v"}]}""", "port \"v\" is listed twice")]
     [InlineData("""{"proxyCareOfAddress":"2001:db8::2","policy":{"file":"p"},"timers":{"nudMaxProbes":0}}""", "timers.nudMaxProbes: 0 is out of range")]
     [InlineData("""{"proxyCareOfAddress":"2001:db8::2","policy":{"file":"p"},"timers":{"maxRtrAdvInterval":"2h"}}""", "MaxRtrAdvInterval")]
+    [InlineData("""{"proxyCareOfAddress":"2001:db8::2","policy":{"file":"p"},"migration":{"stopGrace":"11s"}}""", "mag.json: migration.stopGrace: 11000 ms is not within 0..10 s")]
+    [InlineData("""{"proxyCareOfAddress":"2001:db8::2","policy":{"file":"p"},"migration":{"stopGrace":"soon"}}""", "mag.json: migration.stopGrace: \"soon\" is not a duration")]
     [InlineData("""[1,2]""", "mag.json: the top level must be a JSON object")]
     [InlineData("""{"proxyCareOfAddress": """, "mag.json: not valid JSON")]
     public void Bad_mag_configs_are_rejected_naming_the_key(string json, string expected)

@@ -214,6 +214,7 @@ public sealed partial class MagDatapath
     {
         if (FindPort(id) is not { Session: { Mode: DeliveryMode.Forwarding } session } port) return false;
         session.Mode = DeliveryMode.Stopped;
+        session.StoppedAtTicks = now.Ticks;
         var marker = session.LastDelivered(out var last) ? new DeliveryMarker(true, last) : DeliveryMarker.None;
         Raise(new MagEvent.VmStopped(id, marker), now);
         if (_mag.TryGetSession(id, out var view) && view.Migration == MigrationPhase.VmStopped && port.Session == session)
@@ -260,6 +261,14 @@ public sealed partial class MagDatapath
     {
         if (session.Mode == DeliveryMode.Stopped)
         {
+            if (now.Ticks - session.StoppedAtTicks < _options.StopGrace.Ticks)
+            {
+                // Sent before the guest stopped, read after its stop was taken (MagDatapathOptions.StopGrace): forwarded,
+                // but it does not mean the VM runs here again.
+                Counters.Handover.FramesFromStoppedVm++;
+                return;
+            }
+            Counters.Handover.ResumedByFrame++;
             PortResumed(port.Id, now);
             return;
         }
@@ -301,6 +310,9 @@ internal sealed partial class InstalledSession
     public HandoverBuffer? Buffer;
     /// <summary>The pre-registered VM's first frame was seen (for a session pre-registered without a buffer).</summary>
     public bool Arrived;
+
+    /// <summary>When the hypervisor reported the VM stopped (ticks), for <see cref="MagDatapathOptions.StopGrace"/>.</summary>
+    public long StoppedAtTicks;
 
     /// <summary>When the VM first sent a packet into the tunnel under this installation (ticks; 0 until then).</summary>
     public long FirstUplinkTicks;
@@ -351,6 +363,10 @@ public sealed class HandoverDatapathCounters
     /// <summary>Sources: VMs that stopped for a migration's last copy, and resumed after it (the migration failed).</summary>
     public long Stops;
     public long Resumes;
+    /// <summary>Sources: resumes taken from a frame of the VM after <see cref="MagDatapathOptions.StopGrace"/> (no RESUME from the hypervisor), and frames
+    /// within it, forwarded as sent before the stop without resuming.</summary>
+    public long ResumedByFrame;
+    public long FramesFromStoppedVm;
     /// <summary>Sources: downlink held for a stopped VM, dropped for one (no free buffer), and thrown away once the VM ran elsewhere.</summary>
     public long HeldWhileStopped;
     public long DroppedWhileStopped;

@@ -88,6 +88,16 @@ public sealed record MagDatapathOptions
     /// <summary>VMs that may be buffered at once (concurrent incoming migrations); one more is pre-registered without a buffer.</summary>
     public int HandoverBuffers { get; init; } = 16;
 
+    /// <summary>
+    /// For this long after the hypervisor reports a VM stopped for a migration's last copy, a frame from it was sent
+    /// before it stopped: it is forwarded, but delivery to the VM does not resume for it. The frame and the stop notice
+    /// race (the tap queue against QEMU's event, its listener and the control socket), so the MAG may read a frame the
+    /// guest sent just before its STOP after it took the stop; resuming for it would deliver again, to a VM about to
+    /// run elsewhere, what the destination delivers too. A frame after this means the migration failed and the VM runs
+    /// here again (as the hypervisor's RESUME, `ctl port resumed`, says at once).
+    /// </summary>
+    public TimeSpan StopGrace { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Throws <see cref="ProtocolOptionsException"/> naming the first bad setting.</summary>
     public void Validate(MagOptions machine)
     {
@@ -117,6 +127,7 @@ public sealed record MagDatapathOptions
         Require(HandoverBufferBytes is >= 64 << 10 and <= 1 << 30, p + nameof(HandoverBufferBytes), "must be within 64 KiB..1 GiB");
         Require(HandoverBufferPackets is >= 16 and <= 1 << 20, p + nameof(HandoverBufferPackets), "must be within 16..1048576");
         Require(HandoverBuffers is >= 0 and <= 4096, p + nameof(HandoverBuffers), "must be within 0..4096");
+        Require(StopGrace >= TimeSpan.Zero && StopGrace <= TimeSpan.FromSeconds(10), p + nameof(StopGrace), $"must be within 0..10 s (was {StopGrace})");
     }
 
     internal static void Require(bool condition, string key, string message)

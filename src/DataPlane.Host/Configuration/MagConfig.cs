@@ -113,6 +113,7 @@ public sealed record MagConfig
             HandoverBufferBytes = migration.BufferBytes,
             HandoverBufferPackets = migration.BufferPackets,
             HandoverBuffers = migration.Buffers,
+            StopGrace = migration.StopGrace,
         };
         root.Done();
 

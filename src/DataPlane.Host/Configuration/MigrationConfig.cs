@@ -13,6 +13,7 @@ public sealed record MagMigrationConfig
     public int BufferBytes { get; init; } = new MagDatapathOptions().HandoverBufferBytes;
     public int BufferPackets { get; init; } = new MagDatapathOptions().HandoverBufferPackets;
     public int Buffers { get; init; } = new MagDatapathOptions().HandoverBuffers;
+    public TimeSpan StopGrace { get; init; } = new MagDatapathOptions().StopGrace;
 
     /// <summary>Reads the section into the machine's options and the buffer settings.</summary>
     public static (MagOptions Options, MagMigrationConfig Config) Parse(ConfigObject? m, MagOptions options)
@@ -37,7 +38,10 @@ public sealed record MagMigrationConfig
             BufferBytes = (int)m.OptionalInteger("bufferBytes", new MagDatapathOptions().HandoverBufferBytes, 64 << 10, 1 << 30),
             BufferPackets = (int)m.OptionalInteger("bufferPackets", new MagDatapathOptions().HandoverBufferPackets, 16, 1 << 20),
             Buffers = (int)m.OptionalInteger("buffers", new MagDatapathOptions().HandoverBuffers, 0, 4096),
+            StopGrace = m.OptionalDuration("stopGrace", new MagDatapathOptions().StopGrace),
         };
+        if (config.StopGrace < TimeSpan.Zero || config.StopGrace > TimeSpan.FromSeconds(10))
+            throw m.Error("stopGrace", $"{config.StopGrace.TotalMilliseconds} ms is not within 0..10 s");
         m.Done();
         return (options, config);
     }
