@@ -101,11 +101,27 @@ public sealed class MigrationTests(ITestOutputHelper output)
             Assert.True(probe.WaitForExit(40_000), $"probe {i} did not finish");
             var report = JsonNode.Parse(File.ReadAllText(probeJson))!;
             output.WriteLine($"{at} → {to}: {report.ToJsonString()}");
-            Assert.True(report["recoveredBeforeStop"]?.GetValue<bool>() ?? false, $"migration {i}: the probe never settled\n{report.ToJsonString()}\n{tb.Logs()}");
+            // Which path held, trimmed, released or resumed what (cumulative over the migrations so far).
+            var counters = HandoverCounters(tb);
+            output.WriteLine(counters);
+            Assert.True(report["recoveredBeforeStop"]?.GetValue<bool>() ?? false, $"migration {i}: the probe never settled\n{report.ToJsonString()}\n{counters}\n{tb.Logs()}");
             Assert.True(report["lost"]!.GetValue<long>() == 0 && report["duplicateAcks"]!.GetValue<long>() == 0,
-                $"migration {i} ({at} → {to}): lost {report["lost"]}, duplicated {report["duplicateAcks"]}\n{report.ToJsonString()}\n{tb.Logs()}");
+                $"migration {i} ({at} → {to}): lost {report["lost"]}, duplicated {report["duplicateAcks"]}\n{report.ToJsonString()}\n{counters}\n{tb.Logs()}");
             at = to;
         }
+    }
+
+    /// <summary>Both MAGs' live-migration counters (the machine's and the data path's `handover` sections of `ctl stats`).</summary>
+    private static string HandoverCounters(Testbed tb)
+    {
+        var sb = new StringBuilder();
+        foreach (var mag in new[] { "mag1", "mag2" })
+        {
+            var stats = tb.Ctl(mag, "stats")!;
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  {mag} protocol.handover {stats["protocol"]?["handover"]?.ToJsonString()}");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  {mag} datapath.handover {stats["datapath"]?["handover"]?.ToJsonString()}");
+        }
+        return sb.ToString();
     }
 
     private static void WaitForLine(StreamReader stream, string text, TimeSpan timeout)
