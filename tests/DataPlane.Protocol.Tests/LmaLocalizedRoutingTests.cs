@@ -250,6 +250,29 @@ public class LmaLocalizedRoutingTests
     }
 
     [Fact]
+    public void A_vm_migrating_to_the_other_vms_mag_with_pre_registration_ends_the_pair_when_its_source_lets_go()
+    {
+        // Issue 16: B pre-registers at MAG1 (transient binding), then MAG2 de-registers it before MAG1's activation: the
+        // LMA promotes MAG1 and the pair must end there, since the activation finds the binding at MAG1 already.
+        var d = Established();
+        var options = Pbus.Complete("b@t", d.Now, HnpB, HandoffIndicator.HandoffBetweenMagsForSameInterface, MacAddress.FromUInt64((ulong)"b@t".GetHashCode() & 0xFFFF_FFFF));
+        var pre = new BindingUpdate(100, Pbus.ProxyFlags, 900)
+        {
+            Options = new MobilityOptionList([.. options, TransientBindingOption.For(true, TimeSpan.FromSeconds(20))]),
+        };
+        d.Now += TimeSpan.FromMilliseconds(1);
+        Assert.Empty(Lris(d.Handle(new LmaEvent.MobilityMessageReceived(Mag1, pre))));
+        Assert.Equal(1, d.M.LocalizedRoutingSessionCount);
+        var actions = d.Register(Mag2, "b@t", HnpB, HandoffIndicator.HandoffStateNotChanged, lifetime: 0);
+        var lris = Lris(actions);
+        Assert.All(lris, l => Assert.True(l.Lri.IsTermination));
+        Assert.Equal([Mag1, Mag2], lris.Select(l => l.Mag).OrderBy(m => m.ToString()).ToArray());
+        Assert.Equal(LocalizedRoutingSessionEnd.SameMag, Assert.Single(actions.OfType<LmaAction.LocalizedRoutingChanged>()).Reason);
+        Assert.Equal(0, d.M.LocalizedRoutingSessionCount);
+        Assert.Equal(1, d.C.Handover.TransientsPromoted);
+    }
+
+    [Fact]
     public void A_deregistration_ends_the_pair_at_both_mags()
     {
         var d = Established();

@@ -27,8 +27,10 @@ public sealed partial class LocalMobilityAnchor
             // that destination serves the entry from here on, and this MAG becomes the transient one.
             if (!entry.ServingMagStopped || entry.TransientMag is not { } runningAt || pbu.IsDeregistration || option.Lifetime == 0) return false;
             h.TransientsActivatedByReturn++;
-            Activate(entry, runningAt, now);
+            bool moved = Activate(entry, runningAt, now);
             _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, BindingChange.HandedOff, runningAt, entry.HomeNetworkPrefixes));
+            // Its localized routing pairs follow it, as for any handover (the destination's activation finds it moved already).
+            if (moved) OnBindingMoved(entry, runningAt, now);
         }
         if (pbu.IsDeregistration || option.Lifetime == 0)
         {
@@ -113,12 +115,16 @@ public sealed partial class LocalMobilityAnchor
         Counters.Deregistrations++;
         var next = entry.TransientMag!.Value;
         var expires = entry.TransientExpiresAt;
-        Activate(entry, next, now); // new route first, the old MAG's tunnel reference and the transient binding go
+        bool moved = Activate(entry, next, now); // new route first, the old MAG's tunnel reference and the transient binding go
         entry.ExpiresAt = expires;
         RecordAccepted(source, pbu, entry);
         _timers.Set(entry, entry.NextDue);
         Reply(source, pbu, BindingAckStatus.Accepted, now);
         _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, BindingChange.HandedOff, next, entry.HomeNetworkPrefixes));
+        // Its localized routing pairs follow it, as for any handover: the destination's activation PBU, which would
+        // otherwise move them, finds the binding there already (found by the end-to-end optimized-routing test: the
+        // pair of two VMs did not end when one migrated to the other's MAG).
+        if (moved) OnBindingMoved(entry, next, now);
     }
 
     /// <summary>Forget the entry's transient binding: its forwarding, its tunnel reference, the stop flag.</summary>
