@@ -83,6 +83,24 @@ public class LmaReplicationTests
     }
 
     [Fact]
+    public void A_pre_registered_destination_promoted_when_the_source_lets_go_is_written_to_the_store()
+    {
+        // Issue 16: MAG2 pre-registers (transient binding, not written), MAG1 de-registers: MAG2 serves the entry now,
+        // and its activation after that is a refresh, which is not written; so the promotion itself is.
+        var l = new Lma(BindingPersistence.AcknowledgeAfterCommit);
+        var create = Assert.Single(l.Send(Mag1, l.Pbu("vm@t")).OfType<LmaAction.StoreBinding>());
+        l.Commit(create);
+        var prefix = create.Record!.HomeNetworkPrefixes[0];
+        var pre = l.Pbu("vm@t", prefix, HandoffIndicator.HandoffBetweenMagsForSameInterface);
+        pre = pre with { Options = new MobilityOptionList([.. pre.Options, TransientBindingOption.For(true, TimeSpan.FromSeconds(20))]) };
+        Assert.Empty(l.Send(Mag2, pre).OfType<LmaAction.StoreBinding>());
+        var promoted = l.Send(Mag1, l.Pbu("vm@t", prefix, HandoffIndicator.HandoffStateNotChanged, lifetime: 0));
+        var write = Assert.Single(promoted.OfType<LmaAction.StoreBinding>());
+        Assert.Equal((BindingCacheState.Active, Mag2), (write.Record!.State, write.Record.ProxyCareOfAddress));
+        Assert.Equal(1, l.M.Counters.Handover.TransientsPromoted);
+    }
+
+    [Fact]
     public void A_handoff_is_compare_and_swap_on_the_revision_and_changes_during_a_write_are_coalesced()
     {
         var l = new Lma(BindingPersistence.AcknowledgeAfterCommit);

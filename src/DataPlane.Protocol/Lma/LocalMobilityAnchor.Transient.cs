@@ -28,6 +28,7 @@ public sealed partial class LocalMobilityAnchor
             if (!entry.ServingMagStopped || entry.TransientMag is not { } runningAt || pbu.IsDeregistration || option.Lifetime == 0) return false;
             h.TransientsActivatedByReturn++;
             bool moved = Activate(entry, runningAt, now);
+            Persist(entry); // the binding moved: a standby must find it where the VM runs
             _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, BindingChange.HandedOff, runningAt, entry.HomeNetworkPrefixes));
             // Its localized routing pairs follow it, as for any handover (the destination's activation finds it moved already).
             if (moved) OnBindingMoved(entry, runningAt, now);
@@ -119,6 +120,10 @@ public sealed partial class LocalMobilityAnchor
         entry.ExpiresAt = expires;
         RecordAccepted(source, pbu, entry);
         _timers.Set(entry, entry.NextDue);
+        // The binding moved: written to the store as any handoff, since the destination's activation that follows is a
+        // refresh of a binding already there and is not written (found by the end-to-end LMA failover test: the standby
+        // found the VM still at its source).
+        Persist(entry);
         Reply(source, pbu, BindingAckStatus.Accepted, now);
         _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, BindingChange.HandedOff, next, entry.HomeNetworkPrefixes));
         // Its localized routing pairs follow it, as for any handover: the destination's activation PBU, which would
