@@ -35,9 +35,10 @@ public class LmaLocalizedRoutingTests
         public Instant Now = Instant.FromDateTime(new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc));
 
         public List<LmaAction> Register(Ipv6Address mag, string nai, Ipv6Prefix hnp, HandoffIndicator hi = HandoffIndicator.AttachmentOverNewInterface,
-            ushort lifetime = 900)
+            ushort lifetime = 900, TransientBindingOption? transient = null)
         {
             var options = Pbus.Complete(nai, Now, hnp, hi, MacAddress.FromUInt64((ulong)nai.GetHashCode() & 0xFFFF_FFFF));
+            if (transient is not null) options.Add(transient);
             var pbu = new BindingUpdate(_seq++, Pbus.ProxyFlags, lifetime) { Options = new MobilityOptionList(options) };
             Now += TimeSpan.FromMilliseconds(1);
             return Handle(new LmaEvent.MobilityMessageReceived(mag, pbu));
@@ -346,5 +347,106 @@ public class LmaLocalizedRoutingTests
         var actions = d.Handle(new LmaEvent.MobilityMessageReceived(Mag1, lra));
         Assert.Equal(LocalizedRoutingSessionEnd.MagRequested, Assert.Single(actions.OfType<LmaAction.LocalizedRoutingChanged>()).Reason);
         Assert.Equal(2, Lris(actions).Count(l => l.Lri.IsTermination));
+    }
+
+    // A live migration with pre-registration (RFC 6058) whose source lets go before the VM resumes at the destination
+    // (the testbed's order: the source port goes, then the VM's link moves): the LMA promotes the destination, which
+    // still holds the VM as pre-registered until the VM arrives and it sends its activation. RFC 6705: a pair is set
+    // up only with the MAG the VM is attached to, so the promoted MAG gets no LRI before its activation — one would be
+    // refused (129) and hold the pair off for RefusalHoldOff (the end-to-end optimized-routing test's failure).
+
+    private static readonly TransientBindingOption PreRegistration = TransientBindingOption.For(true, TimeSpan.FromSeconds(20));
+
+    /// <summary>The VM <paramref name="nai"/> moves from <paramref name="from"/> to <paramref name="to"/> pre-registered, the source letting go first.</summary>
+    private static List<LmaAction> MigrateSourceFirst(Domain d, string nai, Ipv6Prefix hnp, Ipv6Address from, Ipv6Address to)
+    {
+        Assert.Empty(Lris(d.Register(to, nai, hnp, HandoffIndicator.HandoffBetweenMagsForSameInterface, transient: PreRegistration)));
+        return d.Register(from, nai, hnp, HandoffIndicator.HandoffStateNotChanged, lifetime: 0);
+    }
+
+    [Fact]
+    public void A_pair_with_a_vm_whose_binding_was_promoted_waits_for_the_destinations_activation_instead_of_being_refused()
+    {
+        var d = new Domain();
+        d.Register(Mag1, "a@t", HnpA);
+        d.Register(Mag1, "b@t", HnpB);
+        var promoted = MigrateSourceFirst(d, "b@t", HnpB, Mag1, Mag2);
+        Assert.Equal(1, d.C.Handover.TransientsPromoted);
+        Assert.Empty(Lris(promoted));
+        Assert.Equal(Mag2, Assert.Single(d.M.Bindings, b => b.MobileNodeIdentifier == "b@t").ProxyCareOfAddress);
+
+        // A's traffic for B now crosses the LMA towards MAG2, where B has not resumed yet: no pair, nothing held off.
+        Assert.Empty(Lris(d.Traffic(HnpA, HnpB)));
+        Assert.Empty(Lris(d.Traffic(HnpB, HnpA)));
+        Assert.Equal(2, d.C.LocalizedRoutingSetupsDeferred);
+        Assert.Equal(0, d.M.LocalizedRoutingSessionCount);
+        Assert.Equal(0, d.M.LocalizedRoutingPairsHeldOff);
+
+        // MAG2's pre-registration refresh says nothing of the VM: still nothing.
+        d.Now += TimeSpan.FromSeconds(10);
+        Assert.Empty(Lris(d.Register(Mag2, "b@t", HnpB, HandoffIndicator.HandoffBetweenMagsForSameInterface, transient: PreRegistration)));
+        Assert.Empty(Lris(d.Traffic(HnpA, HnpB)));
+        Assert.Equal(3, d.C.LocalizedRoutingSetupsDeferred);
+
+        // B resumed on MAG2, which activates the binding: the next traffic sets the pair up with both MAGs at once.
+        Assert.Empty(Lris(d.Register(Mag2, "b@t", HnpB, HandoffIndicator.HandoffBetweenMagsForSameInterface)));
+        var setup = Lris(d.Traffic(HnpA, HnpB));
+        Assert.Equal(2, setup.Count);
+        Assert.Equal(("b@t", Mag1), (Read(To(setup, Mag2)).Local.MobileNodeIdentifier, Read(To(setup, Mag2)).Mag));
+        var confirms = Lris(d.Answer(Mag1, To(setup, Mag1)).Concat(d.Answer(Mag2, To(setup, Mag2))));
+        Assert.Equal(2, confirms.Count);
+        d.Answer(Mag1, To(confirms, Mag1));
+        d.Answer(Mag2, To(confirms, Mag2));
+        Assert.True(Assert.Single(d.M.LocalizedRoutingSessions).Established);
+        Assert.Equal(0, d.C.LocalizedRoutingSessionsEnded.Total);
+        Assert.Equal(0, d.C.LrasReceivedByStatus[LocalizedRoutingStatus.MobileNodeNotAttached]);
+    }
+
+    [Fact]
+    public void An_established_pair_whose_vm_is_promoted_to_a_third_mag_is_re_pointed_and_set_up_there_on_its_activation()
+    {
+        var d = Established();
+        var promoted = MigrateSourceFirst(d, "b@t", HnpB, Mag2, Mag3);
+        var lris = Lris(promoted);
+        // The MAG B left stops; A's MAG learns B's new MAG and goes back to sending through the LMA until MAG3 takes the
+        // pair's packets; MAG3, which holds B as pre-registered still, is told nothing yet.
+        Assert.Equal(0, To(lris, Mag2).Lifetime);
+        var repoint = To(lris, Mag1);
+        Assert.Equal(Mag3, Read(repoint).Mag);
+        Assert.DoesNotContain(lris, l => l.Mag == Mag3);
+        Assert.Equal(1, d.C.LocalizedRoutingSetupsDeferred);
+        Assert.Empty(Lris(d.Answer(Mag1, repoint)));
+        d.Answer(Mag2, To(lris, Mag2));
+        // Nothing goes to MAG3 while it waits, however long, and the pair is neither ended nor held off.
+        Assert.DoesNotContain(Lris(d.Advance(TimeSpan.FromSeconds(10))), l => l.Mag == Mag3);
+        Assert.Empty(Lris(d.Traffic(HnpA, HnpB)));
+        Assert.Equal(1, d.M.LocalizedRoutingSessionCount);
+        Assert.Equal(0, d.C.LocalizedRoutingSessionsEnded.Total);
+
+        // MAG3's activation: the set-up goes out with the PBA, naming A at MAG1; once it is answered both are confirmed.
+        var activation = d.Register(Mag3, "b@t", HnpB, HandoffIndicator.HandoffBetweenMagsForSameInterface);
+        var setup = To(Lris(activation), Mag3);
+        Assert.Equal(("b@t", "a@t", Mag1), (Read(setup).Local.MobileNodeIdentifier, Read(setup).Remote.MobileNodeIdentifier, Read(setup).Mag));
+        var confirms = Lris(d.Answer(Mag3, setup));
+        Assert.Equal(2, confirms.Count);
+        d.Answer(Mag1, To(confirms, Mag1));
+        d.Answer(Mag3, To(confirms, Mag3));
+        var view = Assert.Single(d.M.LocalizedRoutingSessions);
+        Assert.True(view.Established);
+        Assert.Equal((Mag1, Mag3), (view.MagA, view.MagB));
+        Assert.Equal(0, d.C.LrasReceivedByStatus[LocalizedRoutingStatus.MobileNodeNotAttached]);
+    }
+
+    [Fact]
+    public void A_pair_waiting_for_a_promoted_mag_ends_without_an_lri_to_it_when_the_vm_goes_on_elsewhere()
+    {
+        var d = Established();
+        MigrateSourceFirst(d, "b@t", HnpB, Mag2, Mag3);
+        // B goes on to MAG1 (A's MAG) before MAG3 ever activated: the pair ends as on any move to the other's MAG, and
+        // MAG3, never told of it, is not told to stop either.
+        var moved = d.Register(Mag1, "b@t", HnpB, HandoffIndicator.HandoffBetweenMagsForSameInterface);
+        Assert.Equal(0, d.M.LocalizedRoutingSessionCount);
+        Assert.Equal(1, d.C.LocalizedRoutingSessionsEnded[LocalizedRoutingSessionEnd.SameMag]);
+        Assert.DoesNotContain(Lris(moved), l => l.Mag == Mag3);
     }
 }

@@ -244,11 +244,25 @@ public class LmaTransientTests
         var b = l.Binding;
         Assert.Equal((BindingCacheState.Active, Destination, (Ipv6Address?)null), (b.State, b.ProxyCareOfAddress!.Value, b.TransientMag));
         Assert.Equal(1, l.H.TransientsPromoted);
-        // The destination's next pre-registration refresh is an ordinary re-registration now: answered without the option.
+        // The destination does not know yet: its VM has not resumed there. Its pre-registration refresh is answered as one
+        // (the option echoed), so that it still sends its activation when the VM arrives; the binding lives on meanwhile.
+        l.Advance(TimeSpan.FromSeconds(15));
+        var older = l.Pbu(HandoffIndicator.HandoffBetweenMagsForSameInterface, transient: TransientBindingOption.For(true, TimeSpan.FromSeconds(20)));
+        l.Advance(TimeSpan.FromMilliseconds(100)); // within the LMA's timestamp window (300 ms)
         var refresh = Pba(l.Send(Destination, l.Pbu(HandoffIndicator.HandoffBetweenMagsForSameInterface, transient: TransientBindingOption.For(true, TimeSpan.FromSeconds(20)))));
         Assert.Equal(BindingAckStatus.Accepted, refresh.Status);
-        Assert.Null(refresh.TransientBinding);
+        Assert.Equal(TimeSpan.FromSeconds(20), refresh.TransientBinding!.LifetimeSpan);
+        Assert.Equal(1, l.H.TransientRefreshes);
+        // An older pre-registration PBU of that MAG, arriving late, is refused as before its promotion.
+        Assert.Equal(BindingAckStatus.TimestampLowerThanPreviousAccepted, Pba(l.Send(Destination, older)).Status);
+        l.Advance(TimeSpan.FromSeconds(10)); // past the lifetime the promotion left it (20 s), within the refreshed one
+        Assert.Equal((BindingCacheState.Active, Destination), (l.Binding.State, l.Binding.ProxyCareOfAddress!.Value));
+        // Its activation (no option: the VM runs there) is an ordinary re-registration.
+        var activation = Pba(l.Send(Destination, l.Pbu(HandoffIndicator.HandoffBetweenMagsForSameInterface)));
+        Assert.Equal(BindingAckStatus.Accepted, activation.Status);
+        Assert.Null(activation.TransientBinding);
         Assert.Equal(Destination, l.Binding.ProxyCareOfAddress);
+        Assert.Equal(0, l.H.TransientActivations);
     }
 
     [Fact]

@@ -165,7 +165,7 @@ public static class Families
     public static readonly FamilyInfo LmaLocalizedRoutingSessions = new("dataplane_lma_localized_routing_sessions", FamilyType.Gauge,
         "RFC 6705 pairs held now: established (both MAGs route directly) and setting_up.", "state");
     public static readonly FamilyInfo LmaLocalizedRouting = new("dataplane_lma_localized_routing_total", FamilyType.Counter,
-        "RFC 6705 at the LMA: traffic_observations, lris_sent, lri_retransmissions, lris_unanswered, lras_unmatched, sessions_started, sessions_established, repairs, refused_full, and ended_<reason> per pair ended.", "event");
+        "RFC 6705 at the LMA: traffic_observations, lris_sent, lri_retransmissions, lris_unanswered, lras_unmatched, sessions_started, sessions_established, repairs, refused_full, setups_deferred, and ended_<reason> per pair ended.", "event");
     // ---- LMA redundancy (the etcd section; absent without it) ----
     public static readonly FamilyInfo LmaRole = new("dataplane_lma_role", FamilyType.Gauge,
         "1 for this LMA's role in its shard (unelected, standby, taking_over, active), 0 for the others.", "shard", "role");

@@ -84,6 +84,7 @@ public static class LmaSnapshot
         s.Add(lr, lc.LocalizedRoutingSessionsEstablished, null, "sessions_established");
         s.Add(lr, lc.LocalizedRoutingRepairs, null, "repairs");
         s.Add(lr, lc.LocalizedRoutingSessionsRefusedFull, null, "refused_full");
+        s.Add(lr, lc.LocalizedRoutingSetupsDeferred, null, "setups_deferred");
         foreach (var (reason, n) in ((ILabeledCounter)lc.LocalizedRoutingSessionsEnded).NonZeroByName())
             s.Add(lr, n, null, "ended_" + LabelValues.SnakeCase(reason));
 

@@ -79,6 +79,11 @@ public sealed class LmaCounters
     public long LocalizedRoutingRepairs;
     /// <summary>Pairs not started because MaxSessions were held.</summary>
     public long LocalizedRoutingSessionsRefusedFull;
+    /// <summary>
+    /// Set-ups put off because a VM's serving MAG got its binding by promotion and has not activated it yet (its VM has
+    /// not resumed there): a pair not started on its traffic, or a new MAG's side of a pair waiting for the activation.
+    /// </summary>
+    public long LocalizedRoutingSetupsDeferred;
 
     /// <summary>Replication (LmaOptions.Persistence): writes issued, failed, answers for unknown writes.</summary>
     public long StoreWrites;

@@ -77,6 +77,13 @@ public sealed partial class LocalMobilityAnchor
             }
             return;
         }
+        if (a.AwaitingActivation || b.AwaitingActivation)
+        {
+            // A live migration's destination has the binding by promotion but not the VM yet: it would refuse the pair
+            // (and the refusal hold it off). Its traffic keeps coming this way, and sets the pair up once it activated.
+            Counters.LocalizedRoutingSetupsDeferred++;
+            return;
+        }
         var key = PairKey(a, b);
         if (_lrHeldOff.TryGetValue(key, out var until))
         {
@@ -273,9 +280,34 @@ public sealed partial class LocalMobilityAnchor
             _timers.Set(session, session.NextDue);
             var staying = session.LegOf(other);
             staying.IngressReady = false; // it must accept from the new MAG before anyone sends there
-            SendLri(staying, LriKind.Repoint, now);
-            SendLri(newLeg, LriKind.Setup, now);
+            // A side still waiting for its own MAG's activation is told everything with its set-up.
+            if (staying.State != LegState.AwaitingActivation) SendLri(staying, LriKind.Repoint, now);
+            if (entry.AwaitingActivation)
+            {
+                // Moved by promotion: the new MAG does not hold the VM as attached until it activates the binding.
+                // The other MAG, re-pointed, sends through the LMA meanwhile (never to the MAG the VM left).
+                newLeg.State = LegState.AwaitingActivation;
+                Counters.LocalizedRoutingSetupsDeferred++;
+            }
+            else
+            {
+                SendLri(newLeg, LriKind.Setup, now);
+            }
             NotifyLocalizedRouting(session, LocalizedRoutingChange.Repointed, null);
+        }
+    }
+
+    /// <summary>
+    /// The MAG the entry moved to by promotion activated it (its VM resumed there): the sides of its pairs that waited
+    /// for that are set up now, in the step that answers the activation.
+    /// </summary>
+    private void OnBindingActivated(BindingCacheEntry entry, Instant now)
+    {
+        if (!_lrByEntry.TryGetValue(entry, out var sessions)) return;
+        foreach (var session in sessions.ToArray())
+        {
+            var leg = session.LegOf(entry);
+            if (leg.State == LegState.AwaitingActivation && leg.Mag == entry.ProxyCareOfAddress) SendLri(leg, LriKind.Setup, now);
         }
     }
 
@@ -330,6 +362,11 @@ public sealed partial class LocalMobilityAnchor
     private void Terminate(LocalizedRoutingLeg leg, Instant now)
     {
         leg.Session = null;
+        if (leg.State == LegState.AwaitingActivation)
+        {
+            leg.State = LegState.Terminating; // its MAG was never told of the pair: nothing to stop there
+            return;
+        }
         SendLri(leg, LriKind.Termination, now);
     }
 

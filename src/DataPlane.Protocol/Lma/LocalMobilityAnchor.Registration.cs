@@ -321,6 +321,10 @@ public sealed partial class LocalMobilityAnchor
         var granted = requested < _options.MaxBindingLifetime ? requested : _options.MaxBindingLifetime;
         var grantedOnWire = TimeSpan.FromSeconds(PmipDefaults.ToLifetimeUnits(granted) * BindingUpdate.LifetimeUnitSeconds);
         bool moved = Activate(entry, source, now);
+        // The promoted destination's own registration (its activation: the VM runs there now); a pre-registration
+        // refresh still carries the Transient Binding option and says nothing of the VM.
+        bool activated = !moved && entry.AwaitingActivation && pbu.TransientBinding is null;
+        if (activated) entry.AwaitingActivation = false;
         entry.ExpiresAt = now + grantedOnWire;
         entry.GrantedLifetime = grantedOnWire;
         entry.MagLinkLocalAddress = pbu.LinkLocalAddress;
@@ -334,6 +338,7 @@ public sealed partial class LocalMobilityAnchor
         // The VM's localized routing pairs follow it, in this same step; after the PBA, so that the new MAG, which
         // checks an LRI against the session the PBA establishes, normally has it first.
         if (moved) OnBindingMoved(entry, source, now);
+        else if (activated) OnBindingActivated(entry, now);
     }
 
     private static void RecordAccepted(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry entry)
@@ -355,6 +360,7 @@ public sealed partial class LocalMobilityAnchor
             _awaitingDeletion--;
         }
         if (previous == mag) return false;
+        entry.AwaitingActivation = false; // a new MAG: registered for real (a promotion sets it again)
         if (_tunnels.Acquire(mag))
         {
             Counters.TunnelsCreated++;
@@ -377,6 +383,7 @@ public sealed partial class LocalMobilityAnchor
     private void Deactivate(BindingCacheEntry entry, Instant now)
     {
         if (entry.State != BindingCacheState.Active) return;
+        entry.AwaitingActivation = false;
         OnBindingDeactivated(entry, now);
         EndTransient(entry);
         foreach (var p in entry.HomeNetworkPrefixes) _actions.Add(new LmaAction.RouteRemove(p));

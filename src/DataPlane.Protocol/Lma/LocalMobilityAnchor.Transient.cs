@@ -20,6 +20,11 @@ public sealed partial class LocalMobilityAnchor
     {
         if (entry.State != BindingCacheState.Active) return false;
         var h = Counters.Handover;
+        if (entry.ProxyCareOfAddress == source && entry.AwaitingActivation && !pbu.IsDeregistration && option.Lifetime != 0)
+        {
+            RefreshPromotedPreRegistration(source, pbu, entry, option, now);
+            return true;
+        }
         if (entry.ProxyCareOfAddress == source)
         {
             // The serving MAG pre-registers the VM it saw stop for a migration to the pre-registered destination: a
@@ -86,6 +91,32 @@ public sealed partial class LocalMobilityAnchor
         return true;
     }
 
+    /// <summary>
+    /// The promoted destination refreshes its pre-registration: the source let go first, and the VM has not resumed
+    /// there yet. Answered as the transient refresh it asks for (the option echoed), so that the MAG still sends its
+    /// activation when the VM arrives, which is what tells us the VM runs there (<see cref="BindingCacheEntry.AwaitingActivation"/>);
+    /// answered as an ordinary registration it would take itself for the serving MAG and never say so. The binding
+    /// lives on for the transient lifetime granted, as it did since its promotion.
+    /// </summary>
+    private void RefreshPromotedPreRegistration(Ipv6Address source, BindingUpdate pbu, BindingCacheEntry entry, TransientBindingOption option, Instant now)
+    {
+        // Ordered among this MAG's own pre-registration PBUs, as before its promotion (PromoteTransient keeps the last).
+        if (pbu.Timestamp is { } ts && entry.TransientLastTimestamp is { } last && ts <= last)
+        {
+            Reply(source, pbu, BindingAckStatus.TimestampLowerThanPreviousAccepted, now);
+            return;
+        }
+        Counters.Handover.TransientRefreshes++;
+        var granted = option.LifetimeSpan < _options.MaxTransientLifetime ? option.LifetimeSpan : _options.MaxTransientLifetime;
+        if (entry.ExpiresAt < now + granted) entry.ExpiresAt = now + granted;
+        entry.TransientLastTimestamp = pbu.Timestamp;
+        _timers.Set(entry, entry.NextDue);
+        var left = entry.ExpiresAt - now;
+        var pba = ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, entry.HomeNetworkPrefixes, left, null, ipv4: Ipv4Binding.Of(entry));
+        Send(source, pba with { Options = new MobilityOptionList([.. pba.Options, TransientBindingOption.For(option.LatePathSwitch, granted)]) });
+        Counters.PbasSentByStatus.Increment(BindingAckStatus.Accepted);
+    }
+
     /// <summary>The destination gave up (a de-registration, or lifetime 0 in the option): the serving MAG keeps everything.</summary>
     private void CancelTransient(BindingCacheEntry entry, BindingUpdate pbu, Instant now)
     {
@@ -116,7 +147,12 @@ public sealed partial class LocalMobilityAnchor
         Counters.Deregistrations++;
         var next = entry.TransientMag!.Value;
         var expires = entry.TransientExpiresAt;
+        var lastTransientTimestamp = entry.TransientLastTimestamp;
         bool moved = Activate(entry, next, now); // new route first, the old MAG's tunnel reference and the transient binding go
+        // That MAG serves the entry now, but its VM may not have resumed there yet: it learns of the move only from its
+        // own activation, and until then it takes the session for pre-registered (RFC 6705: no pair with it before).
+        entry.AwaitingActivation = true;
+        entry.TransientLastTimestamp = lastTransientTimestamp; // its pre-registration refreshes stay ordered
         entry.ExpiresAt = expires;
         RecordAccepted(source, pbu, entry);
         _timers.Set(entry, entry.NextDue);
@@ -128,7 +164,8 @@ public sealed partial class LocalMobilityAnchor
         _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, BindingChange.HandedOff, next, entry.HomeNetworkPrefixes));
         // Its localized routing pairs follow it, as for any handover: the destination's activation PBU, which would
         // otherwise move them, finds the binding there already (found by the end-to-end optimized-routing test: the
-        // pair of two VMs did not end when one migrated to the other's MAG).
+        // pair of two VMs did not end when one migrated to the other's MAG). The new MAG's side of each pair waits for
+        // that activation (OnBindingActivated).
         if (moved) OnBindingMoved(entry, next, now);
     }
 

@@ -18,6 +18,12 @@ internal enum LegState : byte
     Established,
     /// <summary>An LRI with lifetime 0 is out: the MAG is being told to stop.</summary>
     Terminating,
+    /// <summary>
+    /// Nothing sent yet: the VM's binding moved to this MAG by promotion (a live migration whose source let go first) and
+    /// the MAG has not activated it, so it still holds the VM as pre-registered and would refuse the pair (129). The
+    /// set-up goes out with the activation (RFC 6705: a pair only with the MAG the VM is attached to).
+    /// </summary>
+    AwaitingActivation,
 }
 
 /// <summary>
