@@ -235,6 +235,58 @@ public class ScenarioLocalizedRoutingTests
         });
 
     [Fact]
+    public void A_talking_vm_live_migrated_with_pre_registration_source_first_gets_its_pair_back_only_once_it_resumed() =>
+        SimulationSeed.Run(1814, nameof(A_talking_vm_live_migrated_with_pre_registration_source_first_gets_its_pair_back_only_once_it_resumed), seed =>
+        {
+            // The end-to-end optimized-routing test's moves, as its testbed makes them: the destination pre-registered
+            // (RFC 6058), the source's port gone before the VM shows up at the destination, so the LMA promotes the
+            // destination before it knows the VM runs there. B goes to A's MAG (the pair ends), back (it must come
+            // again), then to a third MAG (it must follow).
+            var s = TwoVms(seed, 0, 1);
+            var d = s.D;
+            d.Sim.RunFor(TimeSpan.FromSeconds(2));
+            var lma = d.Lma.Machine;
+            Assert.Equal(1, lma.Counters.LocalizedRoutingSessionsEstablished);
+            void Move(int to)
+            {
+                d.LiveMigrate(s.B, d.Mags[to], precopy: TimeSpan.FromMilliseconds(300), pause: TimeSpan.FromMilliseconds(50),
+                    sourceQuitDelay: TimeSpan.Zero, arrivalDelay: TimeSpan.FromMilliseconds(80));
+                d.Sim.RunFor(TimeSpan.FromSeconds(3));
+                Assert.Empty(s.Traffic.Violations);
+                Assert.Empty(DomainInvariants.CheckLocalizedRouting(d));
+            }
+
+            Move(0);
+            Assert.Equal(0, lma.LocalizedRoutingSessionCount);
+            Assert.Equal(1, lma.Counters.LocalizedRoutingSessionsEnded[LocalizedRoutingSessionEnd.SameMag]);
+
+            Move(1);
+            // Back apart: A's traffic reached the LMA while MAG2 held B as pre-registered only; the pair waited for
+            // MAG2's activation instead of being refused there and held off.
+            var view = Assert.Single(lma.LocalizedRoutingSessions);
+            Assert.True(view.Established);
+            Assert.True(lma.Counters.LocalizedRoutingSetupsDeferred > 0);
+            Assert.Equal(0, lma.LocalizedRoutingPairsHeldOff);
+            Assert.Equal(0, lma.Counters.LocalizedRoutingSessionsEnded[LocalizedRoutingSessionEnd.Refused]);
+            Assert.Equal(0, lma.Counters.LrasReceivedByStatus[LocalizedRoutingStatus.MobileNodeNotAttached]);
+            Assert.Equal(d.Mags[0].Address, Assert.Single(d.Mags[1].Machine.LocalizedRoutes).RemoteMag);
+
+            long direct = s.Traffic[PacketFate.DeliveredDirect];
+            Move(2);
+            // To a third MAG: the pair followed B there, again only once MAG3 had B.
+            Assert.Equal(3, lma.Counters.Handover.TransientsPromoted);
+            Assert.True(Assert.Single(lma.LocalizedRoutingSessions).Established);
+            Assert.Equal(d.Mags[2].Address, Assert.Single(d.Mags[0].Machine.LocalizedRoutes).RemoteMag);
+            Assert.Equal(d.Mags[0].Address, Assert.Single(d.Mags[2].Machine.LocalizedRoutes).RemoteMag);
+            Assert.Empty(d.Mags[1].Machine.LocalizedRoutes);
+            Assert.Equal(0, lma.Counters.LrasReceivedByStatus[LocalizedRoutingStatus.MobileNodeNotAttached]);
+            Assert.Equal(0, lma.Counters.LocalizedRoutingSessionsEnded[LocalizedRoutingSessionEnd.Refused]);
+            d.Sim.RunFor(TimeSpan.FromSeconds(2));
+            Assert.True(s.Traffic[PacketFate.DeliveredDirect] - direct > 300, s.Traffic.ToString());
+            AssertClean(s);
+        });
+
+    [Fact]
     public void A_lost_lri_and_a_lost_lra_cost_one_retransmission_each() =>
         SimulationSeed.Run(1808, nameof(A_lost_lri_and_a_lost_lra_cost_one_retransmission_each), seed =>
         {

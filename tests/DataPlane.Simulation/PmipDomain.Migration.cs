@@ -46,7 +46,7 @@ public sealed partial class PmipDomain
 
     public LiveMigration LiveMigrate(SimVm vm, SimMag to, TimeSpan precopy, TimeSpan pause,
         LiveMigrationOutcome outcome = LiveMigrationOutcome.Completed, TimeSpan? stopHookDelay = null, bool sourceHook = true,
-        TimeSpan? sourceQuitDelay = null)
+        TimeSpan? sourceQuitDelay = null, TimeSpan? arrivalDelay = null)
     {
         if (vm.State != VmState.Running || vm.Mag is not { } from) throw new InvalidOperationException($"{vm.Name} is not running");
         if (from == to) throw new ArgumentException("migrating to the same MAG", nameof(to));
@@ -84,7 +84,10 @@ public sealed partial class PmipDomain
                 vm.State = VmState.Running;
                 vm.AttachedSince = Sim.Now;
                 m.ResumedAt = Sim.Now;
-                Sim.Schedule(access, () =>
+                // arrivalDelay longer than sourceQuitDelay: the source lets go before the destination sees the VM (the
+                // testbed's order, where the source port goes before the VM's link moves), and the LMA promotes the
+                // pre-registered destination before its activation.
+                Sim.Schedule(arrivalDelay ?? access, () =>
                 {
                     to.NoteArrival(destinationPort);
                     to.Deliver(new MagEvent.AttachmentDetected(destinationPort, AttachTrigger.Rarp, vm.Mac));
