@@ -403,6 +403,25 @@ public class LmaLocalizedRoutingTests
     }
 
     [Fact]
+    public void A_pre_registration_that_arrives_after_the_source_let_go_waits_for_its_activation_before_any_pair()
+    {
+        // The other order: MAG1 de-registers B before MAG2's pre-registration reaches the LMA. The pre-registration finds
+        // nobody serving B and takes the binding, but B has not resumed at MAG2: held for its activation as a promoted one.
+        var d = new Domain();
+        d.Register(Mag1, "a@t", HnpA);
+        d.Register(Mag1, "b@t", HnpB);
+        Assert.Empty(Lris(d.Register(Mag1, "b@t", HnpB, HandoffIndicator.HandoffStateNotChanged, lifetime: 0)));
+        Assert.Empty(Lris(d.Register(Mag2, "b@t", HnpB, HandoffIndicator.HandoffBetweenMagsForSameInterface, transient: PreRegistration)));
+        Assert.Equal(1, d.C.Handover.LatePreRegistrations);
+        Assert.Empty(Lris(d.Traffic(HnpA, HnpB)));
+        Assert.Equal(1, d.C.LocalizedRoutingSetupsDeferred);
+        Assert.Equal(0, d.M.LocalizedRoutingPairsHeldOff);
+        // B resumed at MAG2, which activates the binding: the next traffic sets the pair up.
+        Assert.Empty(Lris(d.Register(Mag2, "b@t", HnpB, HandoffIndicator.HandoffBetweenMagsForSameInterface)));
+        Assert.Equal(2, Lris(d.Traffic(HnpA, HnpB)).Count);
+    }
+
+    [Fact]
     public void An_established_pair_whose_vm_is_promoted_to_a_third_mag_is_re_pointed_and_set_up_there_on_its_activation()
     {
         var d = Established();

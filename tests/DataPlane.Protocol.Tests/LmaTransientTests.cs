@@ -281,15 +281,47 @@ public class LmaTransientTests
     }
 
     [Fact]
-    public void A_pre_registration_for_a_vm_nobody_serves_is_an_ordinary_registration()
+    public void A_pre_registration_for_a_vm_nobody_serves_takes_the_binding_held_for_its_activation()
     {
         var l = new Lma();
         var actions = l.Send(Destination, l.Pbu(HandoffIndicator.HandoffBetweenMagsForSameInterface, transient: TransientBindingOption.For(true, TimeSpan.FromSeconds(20))));
         var pba = Pba(actions);
         Assert.Equal(BindingAckStatus.Accepted, pba.Status);
-        Assert.Null(pba.TransientBinding); // the destination learns that it serves the VM now
-        Assert.Equal(Destination, l.Binding.ProxyCareOfAddress);
-        Assert.Null(l.Binding.TransientMag);
+        // The binding is the destination's at once (nobody else can deliver), for the transient lifetime, and the option
+        // is echoed: the MAG keeps the VM pre-registered and says when it arrives.
+        Assert.Equal(TransientBindingOption.For(true, TimeSpan.FromSeconds(20)), pba.TransientBinding);
+        Assert.Equal(TimeSpan.FromSeconds(20), pba.LifetimeSpan);
+        Assert.Equal(new LmaAction.RouteAdd(Hnp, Destination), Assert.Single(actions.OfType<LmaAction.RouteAdd>()));
+        Assert.Equal((Destination, (Ipv6Address?)null, true), (l.Binding.ProxyCareOfAddress!.Value, l.Binding.TransientMag, l.Binding.AwaitingActivation));
+        Assert.Equal(1, l.H.LatePreRegistrations);
+        // Its activation (no option: the VM runs there) makes it an ordinary binding of the full lifetime.
+        l.Advance(TimeSpan.FromSeconds(1));
+        var activation = Pba(l.Send(Destination, l.Pbu(HandoffIndicator.HandoffBetweenMagsForSameInterface)));
+        Assert.Equal(BindingAckStatus.Accepted, activation.Status);
+        Assert.Null(activation.TransientBinding);
+        Assert.Equal(TimeSpan.FromSeconds(3600), activation.LifetimeSpan);
+        Assert.False(l.Binding.AwaitingActivation);
+    }
+
+    [Fact]
+    public void A_pre_registration_that_arrives_after_the_source_let_go_is_held_for_its_activation_and_expires_if_the_vm_never_comes()
+    {
+        var l = new Lma();
+        Assert.Equal(BindingAckStatus.Accepted, Pba(l.Send(Source, l.Pbu(HandoffIndicator.AttachmentOverNewInterface))).Status);
+        Assert.Equal(BindingAckStatus.Accepted, Pba(l.Send(Source, l.Pbu(HandoffIndicator.HandoffStateNotChanged, lifetime: 0))).Status);
+        var pba = Pba(l.Send(Destination, l.Pbu(HandoffIndicator.HandoffBetweenMagsForSameInterface, transient: TransientBindingOption.For(true, TimeSpan.FromSeconds(20)))));
+        Assert.Equal(BindingAckStatus.Accepted, pba.Status);
+        Assert.NotNull(pba.TransientBinding);
+        Assert.Equal((BindingCacheState.Active, Destination, true), (l.Binding.State, l.Binding.ProxyCareOfAddress!.Value, l.Binding.AwaitingActivation));
+        Assert.Equal(1, l.H.LatePreRegistrations);
+        // Its refreshes are answered as the pre-registration refreshes they are.
+        l.Advance(TimeSpan.FromSeconds(10));
+        var refresh = Pba(l.Send(Destination, l.Pbu(HandoffIndicator.HandoffBetweenMagsForSameInterface, transient: TransientBindingOption.For(true, TimeSpan.FromSeconds(20)))));
+        Assert.NotNull(refresh.TransientBinding);
+        Assert.Equal(1, l.H.TransientRefreshes);
+        // Nothing more from that MAG (its host went): the binding ends with the transient lifetime, not the hour asked for.
+        var expiry = l.Advance(TimeSpan.FromSeconds(25));
+        Assert.Equal(new LmaAction.RouteRemove(Hnp), Assert.Single(expiry.OfType<LmaAction.RouteRemove>()));
     }
 
     [Fact]

@@ -59,7 +59,8 @@ public static class CtlTables
         rows.OfType<JsonObject>().Select(b => new[]
         {
             S(b["nai"]), List(b["hnp"]), S(b["ipv4"]), S(b["state"]), S(b["mag"]), Age(b["expiresInSeconds"]), Age(b["deleteInSeconds"]),
-            b["preRegistered"] is { } t ? $"{S(t)}{(b["servingVmStopped"]?.GetValue<bool>() == true ? " (source stopped)" : "")}" : "-",
+            b["preRegistered"] is { } t ? $"{S(t)}{(b["servingVmStopped"]?.GetValue<bool>() == true ? " (source stopped)" : "")}"
+                : b["awaitingActivation"]?.GetValue<bool>() == true ? "(MAG awaiting its VM)" : "-",
         }));
 
     private static string Tunnels(JsonArray rows)

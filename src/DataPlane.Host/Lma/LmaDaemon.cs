@@ -530,6 +530,7 @@ public sealed partial class LmaDaemon : DaemonRunner.IDaemon
                 ["preRegistered"] = b.TransientMag?.ToString(),
                 ["preRegistrationExpiresInMs"] = b.TransientExpiresAt is { } t ? (long)(t - now).TotalMilliseconds : null,
                 ["servingVmStopped"] = b.TransientMag is null ? null : b.ServingMagStopped,
+                ["awaitingActivation"] = b.AwaitingActivation,
             });
         }
         return list;

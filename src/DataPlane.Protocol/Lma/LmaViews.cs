@@ -15,7 +15,8 @@ public readonly record struct BindingCacheView(
     Ipv4Address? Ipv4DefaultRouter = null,
     Ipv6Address? TransientMag = null,
     Instant? TransientExpiresAt = null,
-    bool ServingMagStopped = false);
+    bool ServingMagStopped = false,
+    bool AwaitingActivation = false);
 
 /// <summary>A read-only snapshot of one localized routing pair: each party, the MAG told about it, and where that leg stands.</summary>
 public readonly record struct LocalizedRoutingView(

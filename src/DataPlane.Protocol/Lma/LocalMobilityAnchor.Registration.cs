@@ -319,8 +319,25 @@ public sealed partial class LocalMobilityAnchor
     {
         var requested = pbu.LifetimeSpan;
         var granted = requested < _options.MaxBindingLifetime ? requested : _options.MaxBindingLifetime;
+        // A pre-registration that finds nobody serving the VM (the source let go before it got here, or we never knew
+        // the VM): the binding is this MAG's at once, but its VM has not resumed there yet. Held for its activation as a
+        // promoted one is, for the transient lifetime, and answered as a pre-registration (the option echoed), so that
+        // the MAG still sends its activation when the VM arrives; answered as an ordinary registration, it would take
+        // itself for the serving MAG, never say when the VM arrives, and refuse (129) a localized routing pair set up
+        // before that (RFC 6705: only with an attached VM). A documented extension of RFC 6058, which has no such case.
+        TimeSpan? transientGranted = change is BindingChange.Created or BindingChange.Resumed && !pbu.IsDeregistration
+            && pbu.TransientBinding is { Lifetime: not 0 } tb
+            ? (tb.LifetimeSpan < _options.MaxTransientLifetime ? tb.LifetimeSpan : _options.MaxTransientLifetime)
+            : null;
+        if (transientGranted is { } tg && tg < granted) granted = tg;
         var grantedOnWire = TimeSpan.FromSeconds(PmipDefaults.ToLifetimeUnits(granted) * BindingUpdate.LifetimeUnitSeconds);
         bool moved = Activate(entry, source, now);
+        if (transientGranted is not null)
+        {
+            Counters.Handover.LatePreRegistrations++;
+            entry.AwaitingActivation = true;
+            entry.TransientLastTimestamp = pbu.Timestamp; // its pre-registration refreshes are ordered among themselves
+        }
         // The promoted destination's own registration (its activation: the VM runs there now); a pre-registration
         // refresh still carries the Transient Binding option and says nothing of the VM.
         bool activated = !moved && entry.AwaitingActivation && pbu.TransientBinding is null;
@@ -332,8 +349,11 @@ public sealed partial class LocalMobilityAnchor
         _timers.Set(entry, entry.NextDue);
         // A change is written to the store (a refresh is not); its PBA may wait for the write.
         if (change is not null) Persist(entry);
-        Acknowledge(entry, source, ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, entry.HomeNetworkPrefixes, grantedOnWire, null,
-            ipv4: Ipv4Binding.Of(entry), dhcpServerMode: DhcpServerMode), BindingAckStatus.Accepted);
+        var pba = ProxyBindingAcknowledgementFactory.Create(pbu, BindingAckStatus.Accepted, entry.HomeNetworkPrefixes, grantedOnWire, null,
+            ipv4: Ipv4Binding.Of(entry), dhcpServerMode: DhcpServerMode);
+        if (transientGranted is { } echoed)
+            pba = pba with { Options = new MobilityOptionList([.. pba.Options, TransientBindingOption.For(pbu.TransientBinding!.LatePathSwitch, echoed)]) };
+        Acknowledge(entry, source, pba, BindingAckStatus.Accepted);
         if (change is { } c) _actions.Add(new LmaAction.BindingChanged(entry.MobileNodeIdentifier, c, source, entry.HomeNetworkPrefixes, entry.Ipv4HomeAddress));
         // The VM's localized routing pairs follow it, in this same step; after the PBA, so that the new MAG, which
         // checks an LRI against the session the PBA establishes, normally has it first.

@@ -275,6 +275,9 @@ public sealed class LmaHandoverCounters
     /// <summary>A stopped serving MAG pre-registered the VM (it migrates back before the destination's activation came):
     /// the destination took over, the old serving MAG became the transient one.</summary>
     public long TransientsActivatedByReturn;
+    /// <summary>A pre-registration that found nobody serving the VM (the source let go before it got here): the binding
+    /// went to that MAG at once, held for its activation.</summary>
+    public long LatePreRegistrations;
 
     /// <summary>Stop notices (Handover Initiate, code 2) from serving MAGs, and what became of them.</summary>
     public long StopNoticesReceived;

@@ -129,7 +129,7 @@ public sealed partial class LocalMobilityAnchor
     private static BindingCacheView ToView(BindingCacheEntry e) => new(e.MobileNodeIdentifier, e.HomeNetworkPrefixes, e.State,
         e.ProxyCareOfAddress, e.ExpiresAt, e.State == BindingCacheState.AwaitingDeletion ? e.DeleteAt : null,
         e.Ipv4HomeAddress, e.Ipv4PrefixLength, e.Ipv4HomeAddress is null ? null : e.Ipv4DefaultRouter,
-        e.TransientMag, e.TransientMag is null ? null : e.TransientExpiresAt, e.ServingMagStopped);
+        e.TransientMag, e.TransientMag is null ? null : e.TransientExpiresAt, e.ServingMagStopped, e.AwaitingActivation);
 
     /// <summary>Transient bindings (pre-registered destinations of live migrations) held now.</summary>
     public int TransientBindingCount => _transientCount;
