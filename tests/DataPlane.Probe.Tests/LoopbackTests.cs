@@ -248,17 +248,32 @@ public class LoopbackTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task The_cli_until_settled_reads_the_end_mark_from_standard_input()
+    /// <summary>`dataplane-probe udp-responder` on a free loopback port, answering once this returns; ends when <paramref name="stop"/> is cancelled.</summary>
+    private static (Task<int> Responder, int Port) StartCliResponder(CancellationTokenSource stop)
     {
         int port = FreeUdpPort();
-        using var stop = new CancellationTokenSource();
         var responder = Task.Factory.StartNew(() => Cli.Run(["udp-responder", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "::1"],
             TextWriter.Null, TextWriter.Null, stop.Token), TaskCreationOptions.LongRunning);
-        string json = Path.Combine(Path.GetTempPath(), $"probe-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
         try
         {
             WaitForResponder(port);
+        }
+        catch
+        {
+            stop.Cancel(); // the responder goes with the failed test
+            throw;
+        }
+        return (responder, port);
+    }
+
+    [Fact]
+    public async Task The_cli_until_settled_reads_the_end_mark_from_standard_input()
+    {
+        using var stop = new CancellationTokenSource();
+        var (responder, port) = StartCliResponder(stop);
+        string json = Path.Combine(Path.GetTempPath(), $"probe-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
+        try
+        {
             var stderr = new StringWriter();
             // Input that says "end" at once: the run settles on the first acknowledged probe.
             int rc = Cli.Run(["udp-client", "--target", "::1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -312,14 +327,11 @@ public class LoopbackTests(ITestOutputHelper output)
     [Fact]
     public async Task The_cli_writes_the_report_as_json()
     {
-        int port = FreeUdpPort();
         using var stop = new CancellationTokenSource();
-        var responder = Task.Factory.StartNew(() => Cli.Run(["udp-responder", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "::1"],
-            TextWriter.Null, TextWriter.Null, stop.Token), TaskCreationOptions.LongRunning);
+        var (responder, port) = StartCliResponder(stop);
         string json = Path.Combine(Path.GetTempPath(), $"probe-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
         try
         {
-            WaitForResponder(port);
             var stdout = new StringWriter();
             int rc = Cli.Run(["udp-client", "--target", "::1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "--interval", "10ms", "--duration", "300ms", "--json", json, "--series"], stdout, TextWriter.Null, CancellationToken.None);

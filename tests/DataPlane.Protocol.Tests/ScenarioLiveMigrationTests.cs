@@ -13,6 +13,15 @@ namespace DataPlane.Protocol.Tests;
 /// </summary>
 public class ScenarioLiveMigrationTests
 {
+    /// <summary>The domain with one VM booted at its first MAG and settled: where every scenario here starts.</summary>
+    private static (PmipDomain D, SimMag Mag1, SimMag Mag2, SimVm Vm) Booted(PmipDomain d)
+    {
+        var vm = d.AddVm();
+        d.Boot(vm, d.Mags[0]);
+        d.Sim.RunFor(TimeSpan.FromSeconds(3));
+        return (d, d.Mags[0], d.Mags[1], vm);
+    }
+
     private static PmipDomain Domain(long seed, TimeSpan oneWay, bool bicast = true, Func<MagOptions, MagOptions>? mag = null) =>
         new(seed, new DomainOptions
         {
@@ -50,11 +59,7 @@ public class ScenarioLiveMigrationTests
     public void With_bicast_nothing_is_lost_duplicated_or_reordered_and_the_destination_waits_on_nothing(double oneWayMs, bool bicast) =>
         SimulationSeed.Run(1601, nameof(With_bicast_nothing_is_lost_duplicated_or_reordered_and_the_destination_waits_on_nothing), seed =>
         {
-            var d = Domain(seed, TimeSpan.FromMilliseconds(oneWayMs), bicast);
-            var (mag1, mag2) = (d.Mags[0], d.Mags[1]);
-            var vm = d.AddVm();
-            d.Boot(vm, mag1);
-            d.Sim.RunFor(TimeSpan.FromSeconds(3));
+            var (d, mag1, mag2, vm) = Booted(Domain(seed, TimeSpan.FromMilliseconds(oneWayMs), bicast));
             var stream = d.StartDownlink(vm, TimeSpan.FromMilliseconds(1));
             d.Sim.RunFor(TimeSpan.FromMilliseconds(200));
             // The final copy crosses the source→destination path (via the LMA here: two one-way delays) plus 20 ms.
@@ -98,11 +103,7 @@ public class ScenarioLiveMigrationTests
     public void Without_the_sources_listener_the_destination_drops_what_came_before_the_vm_and_nothing_is_duplicated() =>
         SimulationSeed.Run(1602, nameof(Without_the_sources_listener_the_destination_drops_what_came_before_the_vm_and_nothing_is_duplicated), seed =>
         {
-            var d = Domain(seed, TimeSpan.FromMilliseconds(20));
-            var (mag1, mag2) = (d.Mags[0], d.Mags[1]);
-            var vm = d.AddVm();
-            d.Boot(vm, mag1);
-            d.Sim.RunFor(TimeSpan.FromSeconds(3));
+            var (d, mag1, mag2, vm) = Booted(Domain(seed, TimeSpan.FromMilliseconds(20)));
             var stream = d.StartDownlink(vm, TimeSpan.FromMilliseconds(1));
             var m = d.LiveMigrate(vm, mag2, precopy: TimeSpan.FromSeconds(1), pause: TimeSpan.FromMilliseconds(60), sourceHook: false);
             d.Sim.RunFor(TimeSpan.FromSeconds(4));
@@ -121,11 +122,7 @@ public class ScenarioLiveMigrationTests
     public void A_migration_cancelled_during_the_pre_copy_leaves_the_vm_served_at_the_source_with_nothing_stale() =>
         SimulationSeed.Run(1603, nameof(A_migration_cancelled_during_the_pre_copy_leaves_the_vm_served_at_the_source_with_nothing_stale), seed =>
         {
-            var d = Domain(seed, TimeSpan.FromMilliseconds(10));
-            var (mag1, mag2) = (d.Mags[0], d.Mags[1]);
-            var vm = d.AddVm();
-            d.Boot(vm, mag1);
-            d.Sim.RunFor(TimeSpan.FromSeconds(3));
+            var (d, mag1, mag2, vm) = Booted(Domain(seed, TimeSpan.FromMilliseconds(10)));
             var stream = d.StartDownlink(vm, TimeSpan.FromMilliseconds(2));
             d.LiveMigrate(vm, mag2, precopy: TimeSpan.FromSeconds(1), pause: TimeSpan.FromMilliseconds(50), LiveMigrationOutcome.CancelledBeforeStop);
             d.Sim.RunFor(TimeSpan.FromSeconds(3));
@@ -147,11 +144,7 @@ public class ScenarioLiveMigrationTests
     public void A_migration_that_fails_after_the_stop_gives_the_source_its_downlink_back() =>
         SimulationSeed.Run(1604, nameof(A_migration_that_fails_after_the_stop_gives_the_source_its_downlink_back), seed =>
         {
-            var d = Domain(seed, TimeSpan.FromMilliseconds(10));
-            var (mag1, mag2) = (d.Mags[0], d.Mags[1]);
-            var vm = d.AddVm();
-            d.Boot(vm, mag1);
-            d.Sim.RunFor(TimeSpan.FromSeconds(3));
+            var (d, mag1, mag2, vm) = Booted(Domain(seed, TimeSpan.FromMilliseconds(10)));
             var stream = d.StartDownlink(vm, TimeSpan.FromMilliseconds(2));
             d.LiveMigrate(vm, mag2, precopy: TimeSpan.FromSeconds(1), pause: TimeSpan.FromMilliseconds(50), LiveMigrationOutcome.FailedAfterStop);
             d.Sim.RunFor(TimeSpan.FromSeconds(3));
@@ -174,11 +167,7 @@ public class ScenarioLiveMigrationTests
     public void A_pre_registered_vm_that_never_arrives_expires_cleanly_at_both_ends() =>
         SimulationSeed.Run(1605, nameof(A_pre_registered_vm_that_never_arrives_expires_cleanly_at_both_ends), seed =>
         {
-            var d = Domain(seed, TimeSpan.FromMilliseconds(10), mag: o => o with { PreRegistrationTimeout = TimeSpan.FromSeconds(60) });
-            var (mag1, mag2) = (d.Mags[0], d.Mags[1]);
-            var vm = d.AddVm();
-            d.Boot(vm, mag1);
-            d.Sim.RunFor(TimeSpan.FromSeconds(3));
+            var (d, mag1, mag2, vm) = Booted(Domain(seed, TimeSpan.FromMilliseconds(10), mag: o => o with { PreRegistrationTimeout = TimeSpan.FromSeconds(60) }));
             var m = d.LiveMigrate(vm, mag2, precopy: TimeSpan.FromSeconds(1), pause: TimeSpan.FromMilliseconds(50), LiveMigrationOutcome.NeverArrives);
             d.Sim.RunFor(TimeSpan.FromSeconds(30));
             // Kept by its refreshes for as long as it waits…
@@ -202,11 +191,7 @@ public class ScenarioLiveMigrationTests
     public void A_second_migration_before_the_first_completed_still_ends_with_the_vm_served_where_it_runs() =>
         SimulationSeed.Run(1606, nameof(A_second_migration_before_the_first_completed_still_ends_with_the_vm_served_where_it_runs), seed =>
         {
-            var d = Domain(seed, TimeSpan.FromMilliseconds(20));
-            var (mag1, mag2) = (d.Mags[0], d.Mags[1]);
-            var vm = d.AddVm();
-            d.Boot(vm, mag1);
-            d.Sim.RunFor(TimeSpan.FromSeconds(3));
+            var (d, mag1, mag2, vm) = Booted(Domain(seed, TimeSpan.FromMilliseconds(20)));
             var stream = d.StartDownlink(vm, TimeSpan.FromMilliseconds(1));
             d.LiveMigrate(vm, mag2, precopy: TimeSpan.FromMilliseconds(500), pause: TimeSpan.FromMilliseconds(60));
             // As soon as it runs at MAG2 (before MAG2's activation PBA, before MAG1's port is gone), back to MAG1.
