@@ -9,7 +9,7 @@ const string Usage = """
 
     dataplane-experiment run [--runs 70] [--rtts 0.02,30,90,160] [--pause 200] [--memory-mb 256] [--rate 1gbit|unlimited]
                              [--capture-runs 10] [--announce na|rarp|garp|none] [--settle 1000] [--outage-intervals 10|5] [--ipv4]
-                             [--driver namespace|qemu] [--downtime-limit MS] [--max-bandwidth B/s] [--multifd N] [--no-pre-registration]
+                             [--driver namespace|qemu] [--downtime-limit MS] [--max-bandwidth B/s] [--multifd N] [--no-pre-registration] [--no-bicast]
                              [--baseline-pings 1000] [--baseline-seconds 5] [--no-baseline]
                              [--keep-captures] [--out DIR]
         For each RTT: brings the testbed up with the LMA's links delayed by RTT/4 each way (and the rate), runs
@@ -30,6 +30,9 @@ const string Usage = """
         and its STOP → RESUME interval.
         --no-pre-registration: the MAGs do not pre-register an incoming VM (its first frame registers it, as before
         issue 16), so the switch's share and the hypervisor settings' share of the downtime can be measured apart.
+        --no-bicast: the LMA does not copy the downlink to the pre-registered destination; it moves it there when the
+        source reports its VM stopped (the LMA's migration.bicast false), so the two ways of getting the downlink there
+        can be measured against each other.
 
     dataplane-experiment report --out DIR
         Re-render README tables and plots from DIR/runs.csv (and DIR/meta.txt).
@@ -112,6 +115,7 @@ int RunExperiment(Options o)
         MaxBandwidth = o.Get("max-bandwidth"),
         Multifd = o.Has("multifd") ? o.Int("multifd", 2) : null,
         PreRegistration = !o.Has("no-pre-registration"),
+        Bicast = !o.Has("no-bicast"),
     };
     if (options.Driver is not ("namespace" or "qemu")) throw new ArgumentException($"--driver {options.Driver}: namespace or qemu");
     if (options.Announce is not ("na" or "rarp" or "garp" or "none")) throw new ArgumentException($"--announce {options.Announce}: na, rarp, garp or none");
@@ -321,7 +325,7 @@ static string Machine()
 /// <summary><c>--name value</c>, <c>--name=value</c>, <c>--flag</c>.</summary>
 internal sealed class Options
 {
-    private static readonly HashSet<string> Flags = ["no-baseline", "keep-captures", "ipv4", "no-pre-registration"];
+    private static readonly HashSet<string> Flags = ["no-baseline", "keep-captures", "ipv4", "no-pre-registration", "no-bicast"];
     private static readonly HashSet<string> Values =
         ["runs", "rtts", "pause", "outage-intervals", "downtime-limit", "max-bandwidth", "multifd", "memory-mb", "rate", "capture-runs", "announce", "settle", "driver", "baseline-pings", "baseline-seconds", "out", "pings", "seconds"];
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);

@@ -40,7 +40,7 @@ public sealed class QemuMigrationDriver(Tools tools, ExperimentOptions options, 
     public string VmAt { get; private set; } = "mag1";
 
     public string Description => string.Create(CultureInfo.InvariantCulture,
-        $"real guest under QEMU (scripts/guest/qemu-vm; TCG, 1 vCPU, {options.MemoryMb} MB, Debian cloud kernel + busybox initramfs from scripts/guest/build-image{(options.Ipv4 ? "; dual stack, IPv4 by its udhcpc from the MAG, probes over IPv4" : "")}), live-migrated over QMP between QEMUs in the MAGs' namespaces (destination started with -incoming on TCP port {options.MemoryPort}, stream MAG→LMA→MAG across two emulated links), QEMU downtime-limit {(options.DowntimeLimitMs is { } d ? d + " ms" : "default (300 ms)")}, max-bandwidth {options.MaxBandwidth ?? "QEMU's default"}{(options.Multifd is { } m ? $", multifd {m} channels" : "")}, pre-registration {(options.PreRegistration ? "on" : "off")}; WAN emulation dataplane-wan on the LMA's three links (one-way delay RTT/4 each way{(options.Rate is null ? "" : ", rate " + options.Rate)})");
+        $"real guest under QEMU (scripts/guest/qemu-vm; TCG, 1 vCPU, {options.MemoryMb} MB, Debian cloud kernel + busybox initramfs from scripts/guest/build-image{(options.Ipv4 ? "; dual stack, IPv4 by its udhcpc from the MAG, probes over IPv4" : "")}), live-migrated over QMP between QEMUs in the MAGs' namespaces (destination started with -incoming on TCP port {options.MemoryPort}, stream MAG→LMA→MAG across two emulated links), QEMU downtime-limit {(options.DowntimeLimitMs is { } d ? d + " ms" : "default (300 ms)")}, max-bandwidth {options.MaxBandwidth ?? "QEMU's default"}{(options.Multifd is { } m ? $", multifd {m} channels" : "")}, pre-registration {(options.PreRegistration ? "on" : "off")}{(options.Bicast ? "" : ", LMA bicast off (switch on the source's stop notice)")}; WAN emulation dataplane-wan on the LMA's three links (one-way delay RTT/4 each way{(options.Rate is null ? "" : ", rate " + options.Rate)})");
 
     public void Up(double rttMs)
     {
@@ -51,7 +51,7 @@ public sealed class QemuMigrationDriver(Tools tools, ExperimentOptions options, 
             "--delay", NamespaceMigrationDriver.OneWayDelay(rttMs), "--dataplane", tools.Dataplane, "--probe", tools.Probe, "--wan-cmd", tools.Wan };
         if (options.Rate is { } rate) args.AddRange(["--rate", rate]);
         if (options.Ipv4) args.AddRange(["--ipv4", "dual"]);
-        if (!options.PreRegistration) args.Add("--no-pre-registration");
+        args.AddRange(options.TestbedMigrationArgs());
         var r = Proc.Run(tools.TestbedScript, args, TimeSpan.FromSeconds(120));
         if (r.ExitCode != 0) throw new InvalidOperationException($"testbed up failed:\n{r.Output}");
         _up = true;

@@ -38,6 +38,19 @@ public sealed record ExperimentOptions
     public int? Multifd { get; init; }
     /// <summary>The MAGs pre-register an incoming VM (issue 16); false: its first frame registers it.</summary>
     public bool PreRegistration { get; init; } = true;
+    /// <summary>The LMA copies the downlink to a pre-registered destination (issue 16); false: it switches when the source reports its VM stopped.</summary>
+    public bool Bicast { get; init; } = true;
+
+    /// <summary>`testbed up`'s arguments for the live-migration settings above.</summary>
+    public IEnumerable<string> TestbedMigrationArgs()
+    {
+        if (!PreRegistration) yield return "--no-pre-registration";
+        if (!Bicast)
+        {
+            yield return "--lma-migration";
+            yield return "{ \"bicast\": false }";
+        }
+    }
     /// <summary>Time between one run's end and the next migration.</summary>
     public int SettleMs { get; init; } = 1000;
 }

@@ -158,7 +158,7 @@ public sealed class NamespaceMigrationDriver(Tools tools, ExperimentOptions opti
             "--delay", OneWayDelay(rttMs), "--dataplane", tools.Dataplane, "--probe", tools.Probe, "--wan-cmd", tools.Wan };
         if (options.Rate is { } rate) args.AddRange(["--rate", rate]);
         if (options.Ipv4) args.AddRange(["--ipv4", "dual"]);
-        if (!options.PreRegistration) args.Add("--no-pre-registration");
+        args.AddRange(options.TestbedMigrationArgs());
         var r = Proc.Run(tools.TestbedScript, args, TimeSpan.FromSeconds(120));
         if (r.ExitCode != 0) throw new InvalidOperationException($"testbed up failed:\n{r.Output}");
         _up = true;
