@@ -148,6 +148,55 @@ public class MigrationDatapathTests
         Assert.Equal(0, d.M1.HandoverBuffers.InUse);
     }
 
+    /// <summary>
+    /// The source delivers 0..<paramref name="delivered"/>−1, one per millisecond, and the guest stops after reading
+    /// 0..<paramref name="readByGuest"/>−1 (the hypervisor's STOP time lies between); the MAG hears of it only after the
+    /// last delivery and is given the STOP's time. Returns what the VM got from either side, and the source's count of
+    /// packets it left to the destination.
+    /// </summary>
+    private static (List<int> Received, long DeliveredAfterStop) StopAfterDeliveringPast(int delivered, int readByGuest)
+    {
+        var d = Migrating();
+        var received = new List<int>();
+        Instant stoppedAt = default;
+        for (int n = 0; n < delivered; n++)
+        {
+            d.Now += TimeSpan.FromMilliseconds(1);
+            var (s, _, _) = SendDownlink(d, n);
+            Assert.Equal([n], s);
+            if (n < readByGuest) received.AddRange(s); // the rest waits unread in the stopped guest's tap, lost with it
+            if (n == readByGuest - 1) stoppedAt = d.Now + TimeSpan.FromMicroseconds(500);
+        }
+        d.Now += TimeSpan.FromMilliseconds(3); // the STOP event's way to the MAG
+        Assert.True(d.M1.PortStopped(MagFixture.Port, d.Now, stoppedAt));
+        d.Settle();
+        var rarp = Packet.Of(ScapyVectors.QemuRarp);
+        d.M2.FromPort(Incoming, rarp.Buffer, rarp.Offset, rarp.Length, OffloadInfo.None, d.Now);
+        received.AddRange(TakeReleases(d.M2, d.Now));
+        d.Settle();
+        for (int n = delivered; n < delivered + 3; n++) received.AddRange(SendDownlink(d, n).ToDestination);
+        return (received, d.M1.Counters.Handover.DeliveredAfterStop);
+    }
+
+    [Fact]
+    public void Packets_delivered_after_the_hypervisors_stop_time_are_left_to_the_destination_which_delivers_them()
+    {
+        // 7, 8 and 9 reached the source's port after the guest stopped: the marker names 6, so the destination has them.
+        var (received, afterStop) = StopAfterDeliveringPast(delivered: 10, readByGuest: 7);
+        Assert.Equal(Enumerable.Range(0, 13), received);
+        Assert.Equal(3, afterStop);
+    }
+
+    [Fact]
+    public void Past_what_the_source_remembers_the_marker_is_the_oldest_it_remembers_and_nothing_is_delivered_twice()
+    {
+        // 20 deliveries after the stop's time, 8 remembered: the marker names the oldest of them (12); 5..12 are lost in
+        // the tap as they were without the stop's time, the destination delivers 13 on, and nothing twice.
+        var (received, afterStop) = StopAfterDeliveringPast(delivered: 20, readByGuest: 5);
+        Assert.Equal(Enumerable.Range(0, 5).Concat(Enumerable.Range(13, 10)), received);
+        Assert.Equal(InstalledSession.DeliveredHistory - 1, afterStop);
+    }
+
     [Fact]
     public void An_ipv4_home_address_is_bicast_held_and_released_once_in_order_as_ipv6_is()
     {

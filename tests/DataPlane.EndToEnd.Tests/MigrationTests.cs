@@ -87,6 +87,10 @@ public sealed class MigrationTests(ITestOutputHelper output)
         var address = tb.WaitForAddress(1, TimeSpan.FromSeconds(15));
         var responder = tb.Background("vm1", Testbed.Probe, "udp-responder", "--port", "7000");
         WaitForLine(responder.StandardOutput, "listening", TimeSpan.FromSeconds(10));
+        // A hypervisor's stop time that is not a number, or not a stop just reported, is refused by name and changes
+        // nothing (the migrations below find the VM served as before).
+        Assert.Contains("is not a time in microseconds", Assert.Throws<InvalidOperationException>(() => tb.Ctl("mag1", "port", "stopped", "vm1", "--at", "soon")).Message);
+        Assert.Contains("not a stop just reported", Assert.Throws<InvalidOperationException>(() => tb.Ctl("mag1", "port", "stopped", "vm1", "--at", "1")).Message);
         string at = "mag1";
         for (int i = 0; i < 4; i++)
         {

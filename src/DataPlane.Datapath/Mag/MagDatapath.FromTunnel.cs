@@ -49,7 +49,7 @@ public sealed partial class MagDatapath
         if (!TunnelExit.TryAccept(innerPacket, offload, outerTrafficClass, _options.TunnelMtu, out var o, out int segments, out var superFrame, out var reason))
             return DropFromTunnel(tunnel, reason);
         if (session.Mode != DeliveryMode.Forwarding) return HoldOrDrop(session, tunnel, innerPacket, o, superFrame);
-        session.RememberDelivered(innerPacket);
+        session.RememberDelivered(innerPacket, now.Ticks);
         int frameOffset = offset - EthernetFrame.HeaderLength;
         EthernetFrame.WriteHeader(buffer.Slice(frameOffset, EthernetFrame.HeaderLength), session.Mac, _sharedMac, EtherType.Ipv6);
         var inTunnel = direct?.Tunnel ?? session.Tunnel;

@@ -210,12 +210,14 @@ public sealed partial class MagDatapath
     /// more to it, and tell the machine which packet was delivered last (the delivery marker), which it sends to the
     /// LMA. False for an unknown port, or when the machine does not take it (no registered session): then delivery goes on.
     /// </summary>
-    public bool PortStopped(PortId id, Instant now)
+    public bool PortStopped(PortId id, Instant now, Instant? stoppedAt = null)
     {
         if (FindPort(id) is not { Session: { Mode: DeliveryMode.Forwarding } session } port) return false;
         session.Mode = DeliveryMode.Stopped;
         session.StoppedAtTicks = now.Ticks;
-        var marker = session.LastDelivered(out var last) ? new DeliveryMarker(true, last) : DeliveryMarker.None;
+        long? before = stoppedAt is { } s && s < now ? s.Ticks : null;
+        var marker = session.LastDelivered(before, out var last, out int after) ? new DeliveryMarker(true, last) : DeliveryMarker.None;
+        if (marker.Delivered) Counters.Handover.DeliveredAfterStop += after;
         Raise(new MagEvent.VmStopped(id, marker), now);
         if (_mag.TryGetSession(id, out var view) && view.Migration == MigrationPhase.VmStopped && port.Session == session)
         {
@@ -317,22 +319,49 @@ internal sealed partial class InstalledSession
     /// <summary>When the VM first sent a packet into the tunnel under this installation (ticks; 0 until then).</summary>
     public long FirstUplinkTicks;
 
-    // The start of the last downlink packet delivered, for the delivery marker: copied per delivered packet (a few
-    // nanoseconds), its identity computed only if the VM stops for a migration.
-    private readonly byte[] _lastDelivered = new byte[DownlinkIdentity.SnapshotBytes];
-    private int _lastDeliveredLength;
+    // The starts of the last downlink packets delivered and when, for the delivery marker: copied per delivered packet
+    // (a few nanoseconds), an identity computed only if the VM stops for a migration. More than the last one, because
+    // the hypervisor's STOP reaches us a few milliseconds after the guest stopped reading its port: what we delivered
+    // meanwhile waits in the stopped guest's tap and is lost with it, unless the marker names the last packet
+    // delivered before the STOP's own time, so that the destination delivers the rest again (none of which the guest
+    // can have read).
+    internal const int DeliveredHistory = 8;
+    private readonly byte[] _delivered = new byte[DeliveredHistory * DownlinkIdentity.SnapshotBytes];
+    private readonly int[] _deliveredLength = new int[DeliveredHistory];
+    private readonly long[] _deliveredTicks = new long[DeliveredHistory];
+    private int _deliveredNext;
 
-    public void RememberDelivered(ReadOnlySpan<byte> packet)
+    public void RememberDelivered(ReadOnlySpan<byte> packet, long nowTicks)
     {
-        int n = Math.Min(packet.Length, _lastDelivered.Length);
-        packet[..n].CopyTo(_lastDelivered);
-        _lastDeliveredLength = n;
+        int slot = _deliveredNext;
+        int n = Math.Min(packet.Length, DownlinkIdentity.SnapshotBytes);
+        packet[..n].CopyTo(_delivered.AsSpan(slot * DownlinkIdentity.SnapshotBytes, n));
+        _deliveredLength[slot] = n;
+        _deliveredTicks[slot] = nowTicks;
+        _deliveredNext = slot + 1 == DeliveredHistory ? 0 : slot + 1;
     }
 
-    public bool LastDelivered(out DownlinkIdentity identity)
+    /// <summary>
+    /// The last packet delivered no later than <paramref name="atOrBeforeTicks"/> (null: the last one delivered); false
+    /// when nothing was. When every remembered packet is later but older ones were forgotten, the oldest remembered:
+    /// those after it are given back to the destination, the ones between the stop and it are lost, as they were
+    /// before; never one the guest may have read. <paramref name="after"/>: how many remembered packets were delivered
+    /// after the one named.
+    /// </summary>
+    public bool LastDelivered(long? atOrBeforeTicks, out DownlinkIdentity identity, out int after)
     {
-        identity = _lastDeliveredLength > 0 ? DownlinkIdentity.Of(_lastDelivered.AsSpan(0, _lastDeliveredLength)) : default;
-        return _lastDeliveredLength > 0;
+        identity = default;
+        after = 0;
+        for (int i = 1; i <= DeliveredHistory; i++)
+        {
+            int slot = (_deliveredNext - i + DeliveredHistory) % DeliveredHistory;
+            if (_deliveredLength[slot] == 0) return false; // nothing delivered before the stop
+            if (i < DeliveredHistory && atOrBeforeTicks is { } at && _deliveredTicks[slot] > at) continue;
+            identity = DownlinkIdentity.Of(_delivered.AsSpan(slot * DownlinkIdentity.SnapshotBytes, _deliveredLength[slot]));
+            after = i - 1;
+            return true;
+        }
+        return false;
     }
 }
 
@@ -359,6 +388,9 @@ public sealed class HandoverDatapathCounters
     public readonly LabeledCounter<MarkerOutcome> MarkersApplied = new();
     /// <summary>Buffers released while their marker's packet had not been held yet: what they held went to the VM untrimmed.</summary>
     public long ReleasedWithMarkerPending;
+    /// <summary>Source: packets delivered to a VM's port after the hypervisor's own time of its STOP (`port stopped --at`),
+    /// before we heard of it: left out of the delivery marker, so the destination delivers them, as the stopped guest never read them.</summary>
+    public long DeliveredAfterStop;
     public long MarkersWithoutBuffer;
     /// <summary>Sources: VMs that stopped for a migration's last copy, and resumed after it (the migration failed).</summary>
     public long Stops;

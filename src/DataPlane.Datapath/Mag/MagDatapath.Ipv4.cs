@@ -124,7 +124,7 @@ public sealed partial class MagDatapath
             return DropFromTunnel(tunnel, reason);
         // A live migration: held for a VM not here yet (destination) or stopped (source), as IPv6 downlink is.
         if (session.Mode != DeliveryMode.Forwarding) return HoldOrDrop(session, tunnel, packet[..inner], o, superFrame);
-        session.RememberDelivered(packet[..inner]);
+        session.RememberDelivered(packet[..inner], now.Ticks);
         int frameOffset = offset - EthernetFrame.HeaderLength;
         EthernetFrame.WriteHeader(buffer.Slice(frameOffset, EthernetFrame.HeaderLength), session.Mac, _sharedMac, EtherType.Ipv4);
         var inTunnel = direct?.Tunnel ?? session.Tunnel;

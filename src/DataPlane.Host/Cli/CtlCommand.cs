@@ -54,8 +54,19 @@ public static class CtlCommand
             if (!MacAddress.TryParse(m, out _)) return Task.FromResult(Fail($"--mac: \"{m}\" is not a MAC address"));
             return Send(r.GetValue(socket)!, "port.expect", new JsonObject { ["name"] = r.GetValue(name), ["mac"] = m }, r.GetValue(json), ct);
         });
-        var stopped = new Command("stopped", "the VM on this port stopped for a live migration's last copy (QEMU's STOP): hand its downlink to the destination") { name };
-        stopped.SetAction((r, ct) => Send(r.GetValue(socket)!, "port.stopped", new JsonObject { ["name"] = r.GetValue(name) }, r.GetValue(json), ct));
+        var stoppedAt = new Option<string>("--at") { Description = "when the hypervisor stopped the VM, in microseconds since 1970 on this host's clock (QEMU's STOP event timestamp): what was delivered after it goes to the destination instead of being lost in the stopped guest's port" };
+        var stopped = new Command("stopped", "the VM on this port stopped for a live migration's last copy (QEMU's STOP): hand its downlink to the destination") { name, stoppedAt };
+        stopped.SetAction((r, ct) =>
+        {
+            var args = new JsonObject { ["name"] = r.GetValue(name) };
+            if (r.GetValue(stoppedAt) is { } at)
+            {
+                if (!long.TryParse(at, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+                    return Task.FromResult(Fail($"--at: \"{at}\" is not a time in microseconds since 1970"));
+                args["atUnixMicroseconds"] = at;
+            }
+            return Send(r.GetValue(socket)!, "port.stopped", args, r.GetValue(json), ct);
+        });
         var resumed = new Command("resumed", "the VM on this port runs again after `port stopped` (the migration failed): take its downlink back") { name };
         resumed.SetAction((r, ct) => Send(r.GetValue(socket)!, "port.resumed", new JsonObject { ["name"] = r.GetValue(name) }, r.GetValue(json), ct));
         port.Subcommands.Add(add);

@@ -78,13 +78,29 @@ public sealed partial class MagDaemon
         return true;
     }
 
-    /// <summary>`port stopped NAME`: the VM stopped for the migration's last copy (QEMU's STOP).</summary>
+    /// <summary>
+    /// `port stopped NAME [--at UNIX-µs]`: the VM stopped for the migration's last copy (QEMU's STOP). With the
+    /// hypervisor's own time of the stop (QEMU's event timestamp, this host's clock), what we delivered after it, which
+    /// the stopped guest never read, is left out of the delivery marker so that the destination delivers it.
+    /// </summary>
     private ControlResponse PortStoppedCommand(ControlRequest r)
     {
         if (r.String("name") is not { } name) return ControlResponse.Failure("port.stopped: missing name");
         if (!_portsByName.TryGetValue(name, out var port)) return ControlResponse.Failure($"no port {name}");
         var now = _clock.Now;
-        bool taken = _dp.PortStopped(port.Id, now);
+        Instant? stoppedAt = null;
+        if (r.String("atUnixMicroseconds") is { } at)
+        {
+            if (!long.TryParse(at, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long us))
+                return ControlResponse.Failure($"port.stopped: --at \"{at}\" is not a time in microseconds since 1970");
+            // How long ago on the wall clock, taken back from the loop's clock; a time ahead of now or more than a second
+            // back is not a STOP just reported, and is not used.
+            var ago = TimeSpan.FromTicks((DateTime.UtcNow - DateTime.UnixEpoch).Ticks - us * 10);
+            if (ago < TimeSpan.Zero || ago > TimeSpan.FromSeconds(1))
+                return ControlResponse.Failure($"port.stopped: --at {us} is {ago.TotalMilliseconds:F0} ms from now, not a stop just reported");
+            stoppedAt = now - ago;
+        }
+        bool taken = _dp.PortStopped(port.Id, now, stoppedAt);
         AfterBatch(now);
         using var scope = VmScope(null, VmMacOf(port), name);
         if (taken) _log.LogInformation("migration: VM on {Port} stopped: its downlink goes to the destination", name);
