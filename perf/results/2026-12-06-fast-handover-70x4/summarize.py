@@ -6,7 +6,7 @@ the goal (floor + 25 ms) as a line.
   before  perf/results/2026-11-22-real-guest-70x4 (main's switch before issue 16, QEMU defaults)
   C       C/runs.csv  (issue 16's switch: pre-registration, bicast, end marker; QEMU defaults, downtime-limit 300 ms)
   D       D/runs.csv  (the same switch with QEMU downtime-limit 20 ms)
-  Dstop   after/Dstop/runs.csv (D with binaries that pass the source's stop time; 10 runs per RTT, run-after.sh)
+  Dstop   after/Dstop*/runs.csv (D with binaries that pass the source's stop time; 3 rounds of 10 runs per RTT, run-after.sh)
   NB      after/NB/runs.csv (D with the LMA's bicast off; 10 runs per RTT, run-after.sh)
 
 Duplicates are the probe's own count (duplicateAcks of each run's probe report, raw/probe-reports.csv)."""
@@ -19,7 +19,7 @@ here = Path(__file__).resolve().parent
 CONFIGS = [("before", here.parent / "2026-11-22-real-guest-70x4" / "runs.csv", "before issue 16, QEMU defaults"),
            ("C", here / "C" / "runs.csv", "issue 16's switch, QEMU defaults"),
            ("D", here / "D" / "runs.csv", "issue 16's switch, downtime-limit 20 ms"),
-           ("Dstop", here / "after" / "Dstop" / "runs.csv", "D with the source's stop time (ctl port stopped --at), 10 runs"),
+           ("Dstop", here / "after" / "Dstop*" / "runs.csv", "D with the source's stop time (ctl port stopped --at), 30 runs"),
            ("NB", here / "after" / "NB" / "runs.csv", "D with the LMA's bicast off (switch on the stop notice), 10 runs")]
 COLOUR = {"before": "#999999", "C": "#4a7fb5", "D": "#e07b39", "Dstop": "#c0504d", "NB": "#8064a2"}
 CHARTED = ("before", "C", "D")
@@ -35,7 +35,9 @@ def num(r, k):
 
 
 def rows(path):
-    return [r for r in csv.DictReader(open(path)) if not r.get("error")] if path.exists() else []
+    """The runs of a runs.csv, or of every directory a pattern in its parent's name matches (rounds)."""
+    files = sorted(path.parent.parent.glob(f"{path.parent.name}/{path.name}")) if "*" in path.parent.name else [path] if path.exists() else []
+    return [r for f in files for r in csv.DictReader(open(f)) if not r.get("error")]
 
 
 def duplicates(cfg):
