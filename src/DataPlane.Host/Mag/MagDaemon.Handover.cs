@@ -83,6 +83,8 @@ public sealed partial class MagDaemon
     /// hypervisor's own time of the stop (QEMU's event timestamp, this host's clock), what we delivered after it, which
     /// the stopped guest never read, is left out of the delivery marker so that the destination delivers it.
     /// </summary>
+    private static readonly TimeSpan StopTimeWindow = TimeSpan.FromSeconds(10);
+
     private ControlResponse PortStoppedCommand(ControlRequest r)
     {
         if (r.String("name") is not { } name) return ControlResponse.Failure("port.stopped: missing name");
@@ -93,12 +95,14 @@ public sealed partial class MagDaemon
         {
             if (!long.TryParse(at, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long us))
                 return ControlResponse.Failure($"port.stopped: --at \"{at}\" is not a time in microseconds since 1970");
-            // How long ago on the wall clock, taken back from the loop's clock; a time ahead of now or more than a second
-            // back is not a STOP just reported, and is not used.
+            // How long ago on the wall clock, taken back from the loop's clock. The hypervisor stamps the event on this
+            // host's clock and its listener reports it at once, so anything more than 10 s away is not a stop just
+            // reported (garbage, or another host's clock) and is refused; a time slightly ahead (the wall clock stepped
+            // meanwhile) is taken as now, which leaves the marker at the last packet delivered.
             var ago = TimeSpan.FromTicks((DateTime.UtcNow - DateTime.UnixEpoch).Ticks - us * 10);
-            if (ago < TimeSpan.Zero || ago > TimeSpan.FromSeconds(1))
-                return ControlResponse.Failure($"port.stopped: --at {us} is {ago.TotalMilliseconds:F0} ms from now, not a stop just reported");
-            stoppedAt = now - ago;
+            if (ago.Duration() > StopTimeWindow)
+                return ControlResponse.Failure($"port.stopped: --at {us} is {ago.TotalSeconds:F1} s from now, not a stop just reported");
+            stoppedAt = ago > TimeSpan.Zero ? now - ago : now;
         }
         bool taken = _dp.PortStopped(port.Id, now, stoppedAt);
         AfterBatch(now);
