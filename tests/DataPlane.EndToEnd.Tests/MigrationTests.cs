@@ -91,6 +91,7 @@ public sealed class MigrationTests(ITestOutputHelper output)
         // nothing (the migrations below find the VM served as before).
         Assert.Contains("is not a time in microseconds", Assert.Throws<InvalidOperationException>(() => tb.Ctl("mag1", "port", "stopped", "vm1", "--at", "soon")).Message);
         Assert.Contains("not a stop just reported", Assert.Throws<InvalidOperationException>(() => tb.Ctl("mag1", "port", "stopped", "vm1", "--at", "1")).Message);
+        Assert.Contains("not a stop just reported", Assert.Throws<InvalidOperationException>(() => tb.Ctl("mag1", "port", "stopped", "vm1", "--at", long.MaxValue.ToString(CultureInfo.InvariantCulture))).Message);
         string at = "mag1";
         for (int i = 0; i < 4; i++)
         {

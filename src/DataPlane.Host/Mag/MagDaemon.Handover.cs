@@ -78,13 +78,14 @@ public sealed partial class MagDaemon
         return true;
     }
 
+    /// <summary>How far from now a hypervisor's stop time may be (`port stopped --at`).</summary>
+    private const long StopTimeWindowMicroseconds = 10_000_000;
+
     /// <summary>
     /// `port stopped NAME [--at UNIX-µs]`: the VM stopped for the migration's last copy (QEMU's STOP). With the
     /// hypervisor's own time of the stop (QEMU's event timestamp, this host's clock), what we delivered after it, which
     /// the stopped guest never read, is left out of the delivery marker so that the destination delivers it.
     /// </summary>
-    private static readonly TimeSpan StopTimeWindow = TimeSpan.FromSeconds(10);
-
     private ControlResponse PortStoppedCommand(ControlRequest r)
     {
         if (r.String("name") is not { } name) return ControlResponse.Failure("port.stopped: missing name");
@@ -99,10 +100,10 @@ public sealed partial class MagDaemon
             // host's clock and its listener reports it at once, so anything more than 10 s away is not a stop just
             // reported (garbage, or another host's clock) and is refused; a time slightly ahead (the wall clock stepped
             // meanwhile) is taken as now, which leaves the marker at the last packet delivered.
-            var ago = TimeSpan.FromTicks((DateTime.UtcNow - DateTime.UnixEpoch).Ticks - us * 10);
-            if (ago.Duration() > StopTimeWindow)
-                return ControlResponse.Failure($"port.stopped: --at {us} is {ago.TotalSeconds:F1} s from now, not a stop just reported");
-            stoppedAt = ago > TimeSpan.Zero ? now - ago : now;
+            long agoUs = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10 - us; // us has no sign (NumberStyles.None): no overflow
+            if (agoUs > StopTimeWindowMicroseconds || agoUs < -StopTimeWindowMicroseconds)
+                return ControlResponse.Failure($"port.stopped: --at {us} is {agoUs / 1e6:F1} s from now, not a stop just reported");
+            stoppedAt = agoUs > 0 ? now - TimeSpan.FromTicks(agoUs * 10) : now;
         }
         bool taken = _dp.PortStopped(port.Id, now, stoppedAt);
         AfterBatch(now);
