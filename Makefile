@@ -35,8 +35,13 @@ build:
 	$(DOTNET) publish src/DataPlane.Probe -c $(CONFIG) -r linux-x64 --nologo -v quiet -o $(PUBLISH)/dataplane-probe
 	$(DOTNET) publish src/DataPlane.WanEmulator -c $(CONFIG) -r linux-x64 --nologo -v quiet -o $(PUBLISH)/dataplane-wan
 
+# The whole log is kept in artifacts/test.log; on a failure every failed test is printed again at the end
+# (scripts/test-failures), since CI shows only the tail of the output.
+TEST_LOG := artifacts/test.log
 test: deps build
-	$(DOTNET) test $(SLN) -c $(CONFIG) --no-build --nologo --logger "$(TEST_LOGGER)"
+	@mkdir -p $(dir $(TEST_LOG))
+	set -o pipefail; $(DOTNET) test $(SLN) -c $(CONFIG) --no-build --nologo --logger "$(TEST_LOGGER)" 2>&1 | tee $(TEST_LOG) \
+		|| { scripts/test-failures $(TEST_LOG); exit 1; }
 
 bench: build
 	$(DOTNET) run -c $(CONFIG) --no-build --project perf/DataPlane.Benchmarks -- --filter '*' $(BENCH_ARGS)
