@@ -56,18 +56,7 @@ public class LmaLocalizedRoutingTests
             return Handle(new LmaEvent.MobilityMessageReceived(mag, lra));
         }
 
-        public List<LmaAction> Advance(TimeSpan by)
-        {
-            var end = Now + by;
-            var all = new List<LmaAction>();
-            while (M.NextDeadline is { } due && due <= end)
-            {
-                Now = Instant.Max(Now, due);
-                all.AddRange(M.Tick(Now));
-            }
-            Now = end;
-            return all;
-        }
+        public List<LmaAction> Advance(TimeSpan by) => LmaClock.Advance(M, ref Now, by);
     }
 
     private static List<(Ipv6Address Mag, LocalizedRoutingInitiation Lri)> Lris(IEnumerable<LmaAction> actions) =>

@@ -55,18 +55,7 @@ public class LmaProfileLookupTests
         public List<LmaAction> Decide(long id, LmaMobileNodeProfile? profile, bool failed = false) =>
             [.. M.Handle(new LmaEvent.ProfileDecided(id, profile, failed), Now)];
 
-        public List<LmaAction> Advance(TimeSpan by)
-        {
-            var end = Now + by;
-            var all = new List<LmaAction>();
-            while (M.NextDeadline is { } due && due <= end)
-            {
-                Now = Instant.Max(Now, due);
-                all.AddRange(M.Tick(Now));
-            }
-            Now = end;
-            return all;
-        }
+        public List<LmaAction> Advance(TimeSpan by) => LmaClock.Advance(M, ref Now, by);
     }
 
     private static List<BindingAcknowledgement> Pbas(List<LmaAction> actions) =>

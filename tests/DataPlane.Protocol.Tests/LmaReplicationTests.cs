@@ -41,18 +41,7 @@ public class LmaReplicationTests
         public List<LmaAction> Commit(LmaAction.StoreBinding w) =>
             [.. M.Handle(new LmaEvent.BindingStored(w.WriteId, w.Record is null ? 0 : ++Revision), Now)];
 
-        public List<LmaAction> Advance(TimeSpan by)
-        {
-            var end = Now + by;
-            var all = new List<LmaAction>();
-            while (M.NextDeadline is { } due && due <= end)
-            {
-                Now = Instant.Max(Now, due);
-                all.AddRange(M.Tick(Now));
-            }
-            Now = end;
-            return all;
-        }
+        public List<LmaAction> Advance(TimeSpan by) => LmaClock.Advance(M, ref Now, by);
     }
 
     private static IEnumerable<BindingAcknowledgement> Pbas(List<LmaAction> actions) =>

@@ -45,18 +45,7 @@ public class LmaTests
 
         public BindingAckStatus Status(Ipv6Address from, BindingUpdate pbu) => Pba(Send(from, pbu)).Status;
 
-        public List<LmaAction> Advance(TimeSpan by)
-        {
-            var end = Now + by;
-            var all = new List<LmaAction>();
-            while (M.NextDeadline is { } due && due <= end)
-            {
-                Now = Instant.Max(Now, due);
-                all.AddRange(M.Tick(Now));
-            }
-            Now = end;
-            return all;
-        }
+        public List<LmaAction> Advance(TimeSpan by) => LmaClock.Advance(M, ref Now, by);
     }
 
     [Fact]

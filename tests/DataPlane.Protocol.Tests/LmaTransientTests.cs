@@ -51,18 +51,7 @@ public class LmaTransientTests
             return [.. M.Handle(new LmaEvent.MobilityMessageReceived(from, m), Now)];
         }
 
-        public List<LmaAction> Advance(TimeSpan by)
-        {
-            var end = Now + by;
-            var all = new List<LmaAction>();
-            while (M.NextDeadline is { } due && due <= end)
-            {
-                Now = Instant.Max(Now, due);
-                all.AddRange(M.Tick(Now));
-            }
-            Now = end;
-            return all;
-        }
+        public List<LmaAction> Advance(TimeSpan by) => LmaClock.Advance(M, ref Now, by);
 
         /// <summary>The source serves the VM; the destination pre-registers. Returns the pre-registration's actions.</summary>
         public List<LmaAction> Migrating(TimeSpan? transientLifetime = null)
