@@ -23,12 +23,27 @@ public class LoopbackTests(ITestOutputHelper output)
 {
     private const long Ms = Synthetic.Ms;
 
-    private static (UdpResponder Responder, Task Loop, CancellationTokenSource Stop) StartResponder()
+    /// <summary>An in-process responder on a free loopback port, answering on a thread of its own until disposed.</summary>
+    private sealed class RunningResponder : IAsyncDisposable
     {
-        var responder = new UdpResponder(IPAddress.IPv6Loopback, 0);
-        var stop = new CancellationTokenSource();
-        var loop = Task.Factory.StartNew(() => responder.Run(stop.Token), TaskCreationOptions.LongRunning);
-        return (responder, loop, stop);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+
+        public RunningResponder()
+        {
+            Responder = new UdpResponder(IPAddress.IPv6Loopback, 0);
+            _loop = Task.Factory.StartNew(() => Responder.Run(_stop.Token), TaskCreationOptions.LongRunning);
+        }
+
+        public UdpResponder Responder { get; }
+
+        public async ValueTask DisposeAsync()
+        {
+            _stop.Cancel();
+            await _loop;
+            Responder.Dispose();
+            _stop.Dispose();
+        }
     }
 
     /// <summary>Pauses the responder from <paramref name="atNs"/> for <paramref name="pauseNs"/>; returns when it happened.</summary>
@@ -66,69 +81,53 @@ public class LoopbackTests(ITestOutputHelper output)
     [InlineData(120)]
     public async Task Downtime_is_the_gap_around_the_probes_a_paused_responder_dropped(int pauseMs)
     {
-        var (responder, loop, stop) = StartResponder();
-        try
+        await using var running = new RunningResponder();
+        var responder = running.Responder;
+        long t0 = MonotonicClock.NowNs;
+        var pause = PauseAt(responder, t0 + 400 * Ms, pauseMs * Ms);
+        var series = UdpProbeClient.Run(new UdpClientOptions
         {
-            long t0 = MonotonicClock.NowNs;
-            var pause = PauseAt(responder, t0 + 400 * Ms, pauseMs * Ms);
-            var series = UdpProbeClient.Run(new UdpClientOptions
-            {
-                Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
-                Interval = TimeSpan.FromMilliseconds(10),
-                Duration = TimeSpan.FromMilliseconds(400 + pauseMs + 400),
-            }, CancellationToken.None, out _);
-            var (from, to) = await pause;
-            var r = ProbeAnalysis.Analyze(series, outageIntervals: 5);
-            output.WriteLine($"pause {pauseMs} ms (actual {(to - from) / 1e6:0.###}), downtime {r.DowntimeMs:0.###} ms, lost {r.Lost}, " +
-                $"total {r.TotalMigrationTimeMs:0.###} ms, interval {r.Intervals!.Achieved}, late sends {r.Intervals.LateSends}, resyncs {r.Intervals.Resyncs}");
+            Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
+            Interval = TimeSpan.FromMilliseconds(10),
+            Duration = TimeSpan.FromMilliseconds(400 + pauseMs + 400),
+        }, CancellationToken.None, out _);
+        var (from, to) = await pause;
+        var r = ProbeAnalysis.Analyze(series, outageIntervals: 5);
+        output.WriteLine($"pause {pauseMs} ms (actual {(to - from) / 1e6:0.###}), downtime {r.DowntimeMs:0.###} ms, lost {r.Lost}, " +
+            $"total {r.TotalMigrationTimeMs:0.###} ms, interval {r.Intervals!.Achieved}, late sends {r.Intervals.LateSends}, resyncs {r.Intervals.Resyncs}");
 
-            AssertOutageIsWhatTheResponderDropped(responder, series, r);
-            // Total migration time runs from the first probe to the arrival of the first ack after the gap.
-            double expectedTotal = (series.AckNs[r.Downtime!.FirstAckedAfterSeq] - series.SentNs[0]) / 1e6;
-            if (r.Outage) Assert.Equal(expectedTotal, r.TotalMigrationTimeMs!.Value, 6);
-            else Assert.Null(r.TotalMigrationTimeMs);
-        }
-        finally
-        {
-            stop.Cancel();
-            await loop;
-            responder.Dispose();
-        }
+        AssertOutageIsWhatTheResponderDropped(responder, series, r);
+        // Total migration time runs from the first probe to the arrival of the first ack after the gap.
+        double expectedTotal = (series.AckNs[r.Downtime!.FirstAckedAfterSeq] - series.SentNs[0]) / 1e6;
+        if (r.Outage) Assert.Equal(expectedTotal, r.TotalMigrationTimeMs!.Value, 6);
+        else Assert.Null(r.TotalMigrationTimeMs);
     }
 
     [Fact]
     public async Task Until_recovered_stops_once_acks_resume_after_the_outage()
     {
-        var (responder, loop, stop) = StartResponder();
-        try
+        await using var running = new RunningResponder();
+        var responder = running.Responder;
+        long t0 = MonotonicClock.NowNs;
+        var pause = PauseAt(responder, t0 + 300 * Ms, 200 * Ms);
+        var options = new UdpClientOptions
         {
-            long t0 = MonotonicClock.NowNs;
-            var pause = PauseAt(responder, t0 + 300 * Ms, 200 * Ms);
-            var options = new UdpClientOptions
-            {
-                Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
-                UntilRecovered = true,
-                MaxDuration = TimeSpan.FromSeconds(10),
-                Linger = TimeSpan.FromMilliseconds(100),
-            };
-            var series = UdpProbeClient.Run(options, CancellationToken.None, out bool recovered);
-            await pause;
-            var r = ProbeAnalysis.Analyze(series, outageIntervals: 5);
-            output.WriteLine($"downtime {r.DowntimeMs:0.###} ms, {series.Count} probes, interval {r.Intervals!.Achieved}, resyncs {r.Intervals.Resyncs}");
-            Assert.True(recovered);
-            Assert.True(r.Outage);
-            Assert.Null(r.UnrecoveredOutageMs);
-            AssertOutageIsWhatTheResponderDropped(responder, series, r);
-            // It stopped after the recovery instead of running to --max-duration: a 10 ms pacer never sends
-            // faster than its interval, so 10 s would take 1000 probes.
-            Assert.True(series.Count < 500, $"{series.Count} probes: the client ran on towards --max-duration");
-        }
-        finally
-        {
-            stop.Cancel();
-            await loop;
-            responder.Dispose();
-        }
+            Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
+            UntilRecovered = true,
+            MaxDuration = TimeSpan.FromSeconds(10),
+            Linger = TimeSpan.FromMilliseconds(100),
+        };
+        var series = UdpProbeClient.Run(options, CancellationToken.None, out bool recovered);
+        await pause;
+        var r = ProbeAnalysis.Analyze(series, outageIntervals: 5);
+        output.WriteLine($"downtime {r.DowntimeMs:0.###} ms, {series.Count} probes, interval {r.Intervals!.Achieved}, resyncs {r.Intervals.Resyncs}");
+        Assert.True(recovered);
+        Assert.True(r.Outage);
+        Assert.Null(r.UnrecoveredOutageMs);
+        AssertOutageIsWhatTheResponderDropped(responder, series, r);
+        // It stopped after the recovery instead of running to --max-duration: a 10 ms pacer never sends
+        // faster than its interval, so 10 s would take 1000 probes.
+        Assert.True(series.Count < 500, $"{series.Count} probes: the client ran on towards --max-duration");
     }
 
     /// <summary>
@@ -155,97 +154,73 @@ public class LoopbackTests(ITestOutputHelper output)
     [Fact]
     public async Task Until_settled_measures_an_outage_below_the_threshold_and_stops()
     {
-        var (responder, loop, stop) = StartResponder();
+        await using var running = new RunningResponder();
+        var responder = running.Responder;
         using var end = new CancellationTokenSource();
-        try
+        var pause = PauseForProbes(responder, MonotonicClock.NowNs + 300 * Ms, probes: 2);
+        var mark = pause.ContinueWith(_ => end.Cancel(), TaskScheduler.Default);
+        var series = UdpProbeClient.Run(new UdpClientOptions
         {
-            var pause = PauseForProbes(responder, MonotonicClock.NowNs + 300 * Ms, probes: 2);
-            var mark = pause.ContinueWith(_ => end.Cancel(), TaskScheduler.Default);
-            var series = UdpProbeClient.Run(new UdpClientOptions
-            {
-                Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
-                UntilSettled = true,
-                EndMark = end.Token,
-                MaxDuration = TimeSpan.FromSeconds(20),
-                Linger = TimeSpan.FromMilliseconds(100),
-            }, CancellationToken.None, out bool settled);
-            await mark;
-            var r = ProbeAnalysis.Analyze(series, outageIntervals: 5);
-            output.WriteLine($"downtime {r.DowntimeMs:0.###} ms (outage by the threshold: {r.Outage}), {series.Count} probes, settled {r.SettledAfterMarkMs:0.###} ms after the mark, interval {r.Intervals!.Achieved}, resyncs {r.Intervals.Resyncs}");
-            Assert.True(settled);
-            Assert.NotNull(series.EndMarkNs);
-            Assert.True(series.SentNs[(int)series.SettledSeq!.Value] > series.EndMarkNs!.Value);
-            AssertOutageIsWhatTheResponderDropped(responder, series, r);
-            Assert.Equal(2, r.Lost);
-            // It stopped by itself long before --max-duration (2000 slots of 10 ms).
-            Assert.True(series.Count < 1000, $"{series.Count} probes: the client ran on towards --max-duration");
-        }
-        finally
-        {
-            stop.Cancel();
-            await loop;
-            responder.Dispose();
-        }
+            Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
+            UntilSettled = true,
+            EndMark = end.Token,
+            MaxDuration = TimeSpan.FromSeconds(20),
+            Linger = TimeSpan.FromMilliseconds(100),
+        }, CancellationToken.None, out bool settled);
+        await mark;
+        var r = ProbeAnalysis.Analyze(series, outageIntervals: 5);
+        output.WriteLine($"downtime {r.DowntimeMs:0.###} ms (outage by the threshold: {r.Outage}), {series.Count} probes, settled {r.SettledAfterMarkMs:0.###} ms after the mark, interval {r.Intervals!.Achieved}, resyncs {r.Intervals.Resyncs}");
+        Assert.True(settled);
+        Assert.NotNull(series.EndMarkNs);
+        Assert.True(series.SentNs[(int)series.SettledSeq!.Value] > series.EndMarkNs!.Value);
+        AssertOutageIsWhatTheResponderDropped(responder, series, r);
+        Assert.Equal(2, r.Lost);
+        // It stopped by itself long before --max-duration (2000 slots of 10 ms).
+        Assert.True(series.Count < 1000, $"{series.Count} probes: the client ran on towards --max-duration");
     }
 
     [Fact]
     public async Task Until_settled_without_any_outage_stops_after_the_mark()
     {
-        var (responder, loop, stop) = StartResponder();
+        await using var running = new RunningResponder();
+        var responder = running.Responder;
         using var end = new CancellationTokenSource();
-        try
+        end.CancelAfter(300);
+        var series = UdpProbeClient.Run(new UdpClientOptions
         {
-            end.CancelAfter(300);
-            var series = UdpProbeClient.Run(new UdpClientOptions
-            {
-                Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
-                UntilSettled = true,
-                EndMark = end.Token,
-                MaxDuration = TimeSpan.FromSeconds(20),
-                Linger = TimeSpan.FromMilliseconds(50),
-            }, CancellationToken.None, out bool settled);
-            var r = ProbeAnalysis.Analyze(series, outageIntervals: 5);
-            Assert.True(settled);
-            Assert.Equal(0, r.Lost);
-            Assert.Equal(responder.Reflected, r.Acked);
-            Assert.NotNull(r.SettledAfterMarkMs);
-            Assert.True(series.Count < 1000, $"{series.Count} probes: the client ran on towards --max-duration");
-        }
-        finally
-        {
-            stop.Cancel();
-            await loop;
-            responder.Dispose();
-        }
+            Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
+            UntilSettled = true,
+            EndMark = end.Token,
+            MaxDuration = TimeSpan.FromSeconds(20),
+            Linger = TimeSpan.FromMilliseconds(50),
+        }, CancellationToken.None, out bool settled);
+        var r = ProbeAnalysis.Analyze(series, outageIntervals: 5);
+        Assert.True(settled);
+        Assert.Equal(0, r.Lost);
+        Assert.Equal(responder.Reflected, r.Acked);
+        Assert.NotNull(r.SettledAfterMarkMs);
+        Assert.True(series.Count < 1000, $"{series.Count} probes: the client ran on towards --max-duration");
     }
 
     [Fact]
     public async Task Until_settled_gives_up_at_max_duration_when_nothing_comes_back_after_the_mark()
     {
-        var (responder, loop, stop) = StartResponder();
+        await using var running = new RunningResponder();
+        var responder = running.Responder;
         using var end = new CancellationTokenSource();
-        try
+        responder.Paused = true; // nothing is ever answered
+        end.Cancel();
+        var series = UdpProbeClient.Run(new UdpClientOptions
         {
-            responder.Paused = true; // nothing is ever answered
-            end.Cancel();
-            var series = UdpProbeClient.Run(new UdpClientOptions
-            {
-                Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
-                UntilSettled = true,
-                EndMark = end.Token,
-                MaxDuration = TimeSpan.FromMilliseconds(300),
-                Linger = TimeSpan.FromMilliseconds(50),
-            }, CancellationToken.None, out bool settled);
-            Assert.False(settled);
-            Assert.Null(series.SettledSeq);
-            Assert.InRange(series.Count, 1, 30);
-        }
-        finally
-        {
-            stop.Cancel();
-            await loop;
-            responder.Dispose();
-        }
+            Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
+            UntilSettled = true,
+            EndMark = end.Token,
+            MaxDuration = TimeSpan.FromMilliseconds(300),
+            Linger = TimeSpan.FromMilliseconds(50),
+        }, CancellationToken.None, out bool settled);
+        Assert.False(settled);
+        Assert.Null(series.SettledSeq);
+        Assert.InRange(series.Count, 1, 30);
     }
 
     /// <summary>`dataplane-probe udp-responder` on a free loopback port, answering once this returns; ends when <paramref name="stop"/> is cancelled.</summary>
@@ -299,29 +274,21 @@ public class LoopbackTests(ITestOutputHelper output)
     [Fact]
     public async Task Until_recovered_gives_up_at_max_duration()
     {
-        var (responder, loop, stop) = StartResponder();
-        try
+        await using var running = new RunningResponder();
+        var responder = running.Responder;
+        var pause = PauseAt(responder, MonotonicClock.NowNs + 100 * Ms, 2_000 * Ms);
+        var series = UdpProbeClient.Run(new UdpClientOptions
         {
-            var pause = PauseAt(responder, MonotonicClock.NowNs + 100 * Ms, 2_000 * Ms);
-            var series = UdpProbeClient.Run(new UdpClientOptions
-            {
-                Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
-                UntilRecovered = true,
-                MaxDuration = TimeSpan.FromMilliseconds(500),
-                Linger = TimeSpan.FromMilliseconds(50),
-            }, CancellationToken.None, out bool recovered);
-            Assert.False(recovered);
-            // 500 ms of 10 ms slots: never more than 50 probes (a pacer that missed a slot skips it).
-            Assert.InRange(series.Count, 1, 50);
-            Assert.NotNull(ProbeAnalysis.Analyze(series, 5).UnrecoveredOutageMs);
-            await pause;
-        }
-        finally
-        {
-            stop.Cancel();
-            await loop;
-            responder.Dispose();
-        }
+            Target = new IPEndPoint(IPAddress.IPv6Loopback, responder.LocalEndPoint.Port),
+            UntilRecovered = true,
+            MaxDuration = TimeSpan.FromMilliseconds(500),
+            Linger = TimeSpan.FromMilliseconds(50),
+        }, CancellationToken.None, out bool recovered);
+        Assert.False(recovered);
+        // 500 ms of 10 ms slots: never more than 50 probes (a pacer that missed a slot skips it).
+        Assert.InRange(series.Count, 1, 50);
+        Assert.NotNull(ProbeAnalysis.Analyze(series, 5).UnrecoveredOutageMs);
+        await pause;
     }
 
     [Fact]
