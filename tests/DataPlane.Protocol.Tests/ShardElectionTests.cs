@@ -111,6 +111,50 @@ public class ShardElectionTests
     }
 
     [Fact]
+    public void A_campaign_whose_answer_was_lost_after_etcd_committed_it_still_makes_the_member_active()
+    {
+        // Seen in the three-member restart test on a loaded machine: the campaign's transaction ran past its deadline
+        // after etcd had committed it. The watch then shows the key under our lease; the member must not sit as a
+        // standby behind its own key (nobody would serve the shard for as long as our lease lives).
+        var retry = new ElectionOptions().RetryInterval;
+        var e = Standby(out var now);
+        Assert.IsType<ElectionAction.Campaign>(Assert.Single(e.Handle(new ElectionEvent.LeaderObserved(null, null), now)));
+        Assert.Empty(e.Handle(new ElectionEvent.CampaignFailed("DeadlineExceeded"), now));
+        // The watch sees the key our lost transaction wrote: campaign again to learn it is ours, and at which revision.
+        var again = Assert.IsType<ElectionAction.Campaign>(Assert.Single(e.Handle(new ElectionEvent.LeaderObserved(7, "me", Revision: 42), now)));
+        Assert.Equal(7, again.LeaseId);
+        var become = Assert.IsType<ElectionAction.BecomeActive>(Assert.Single(e.Handle(new ElectionEvent.CampaignAnswered(false, 42, "me", HolderLeaseId: 7), now)));
+        Assert.Equal(42, become.LeaderRevision);
+        Assert.Equal(LmaRole.TakingOver, e.Role);
+        Assert.Equal(1, e.CampaignsResumed);
+
+        // The same without the watch's help: the retry after the failure finds the key under our lease.
+        var f = Standby(out now);
+        Assert.Single(f.Handle(new ElectionEvent.LeaderObserved(null, null), now));
+        Assert.Empty(f.Handle(new ElectionEvent.CampaignFailed("DeadlineExceeded"), now));
+        Assert.IsType<ElectionAction.Campaign>(Assert.Single(f.Tick(now + retry)));
+        Assert.IsType<ElectionAction.BecomeActive>(Assert.Single(f.Handle(new ElectionEvent.CampaignAnswered(false, 42, "me", HolderLeaseId: 7), now + retry)));
+    }
+
+    [Fact]
+    public void A_key_under_another_lease_is_not_ours_whatever_name_it_carries()
+    {
+        var e = Standby(out var now);
+        Assert.Single(e.Handle(new ElectionEvent.LeaderObserved(null, null), now));
+        // Someone else's lease (also a member that happens to carry our name): lost, standby, no new campaign.
+        Assert.Empty(e.Handle(new ElectionEvent.CampaignAnswered(false, 50, "me", HolderLeaseId: 9), now));
+        Assert.Equal(LmaRole.Standby, e.Role);
+        Assert.Empty(e.Handle(new ElectionEvent.LeaderObserved(9, "me", Revision: 50), now));
+        Assert.Empty(e.Tick(now + TimeSpan.FromMilliseconds(300)).OfType<ElectionAction.Campaign>());
+        Assert.Equal(0, e.CampaignsResumed);
+        // An answer that does not say whose lease the key is under (0) is never taken for ours.
+        var f = Standby(out now);
+        Assert.Single(f.Handle(new ElectionEvent.LeaderObserved(null, null), now));
+        Assert.Empty(f.Handle(new ElectionEvent.CampaignAnswered(false, 50, "other"), now));
+        Assert.Equal(LmaRole.Standby, f.Role);
+    }
+
+    [Fact]
     public void Resigning_steps_down_and_revokes_the_lease_so_the_standby_need_not_wait_for_the_ttl()
     {
         var e = Active(out var now);

@@ -107,6 +107,7 @@ public sealed class ShardReplicator : IDisposable
                 }
                 Status.RegistryError = null;
                 await _store.RegisterShardAsync(_registration, _stop.Token);
+                NoteSuccess();
                 break;
             }
             catch (Exception e) when (e is RpcException or InvalidOperationException or OperationCanceledException && !_stop.IsCancellationRequested)
@@ -174,8 +175,13 @@ public sealed class ShardReplicator : IDisposable
                     Fire(async ct =>
                     {
                         var r = await _store.CampaignAsync(c.LeaseId, _member, ct);
-                        if (r.Won) Interlocked.Exchange(ref _leaderRevision, r.LeaderRevision);
-                        Raise(new ElectionEvent.CampaignAnswered(r.Won, r.LeaderRevision, r.Holder));
+                        // The key under our own lease: an earlier campaign of ours created it and its answer was lost.
+                        bool ours = r.Won || r.HolderLeaseId == c.LeaseId;
+                        if (!r.Won && ours)
+                            _log.LogInformation("etcd: the leader key of shard {Shard} is already under our lease {Lease:x} (created at revision {Revision} by a campaign whose answer was lost)",
+                                _store.Keys.Shard, c.LeaseId, r.LeaderRevision);
+                        if (ours) Interlocked.Exchange(ref _leaderRevision, r.LeaderRevision);
+                        Raise(new ElectionEvent.CampaignAnswered(r.Won, r.LeaderRevision, r.Holder, r.HolderLeaseId));
                     }, e => Raise(new ElectionEvent.CampaignFailed(e.Message)));
                     break;
                 case ElectionAction.BecomeActive b:
@@ -333,6 +339,7 @@ public sealed class ShardReplicator : IDisposable
                     var (leader, leaderReadAt) = await _store.GetLeaderAsync(restart.Token);
                     lock (_replica) _replica.Advance(revision);
                     _needSnapshot = false;
+                    NoteSuccess();
                     Raise(new ElectionEvent.LeaderObserved(leader?.LeaseId, leader?.Holder, leaderReadAt));
                     _log.LogInformation("etcd: snapshot of shard {Shard} at revision {Revision}: {Count} bindings; leader {Leader}",
                         _store.Keys.Shard, revision, count, leader?.Holder ?? "none");

@@ -57,7 +57,13 @@ public abstract record ElectionEvent
     /// deletion of the previous holder's key after this member's campaign created its own, and that must not count.
     /// </summary>
     public sealed record LeaderObserved(long? HolderLeaseId, string? Holder, long Revision = 0) : ElectionEvent;
-    public sealed record CampaignAnswered(bool Won, long LeaderRevision, string? Holder) : ElectionEvent;
+    /// <summary>
+    /// The campaign's transaction: <paramref name="Won"/> when it created the key; otherwise the key as found, its create
+    /// revision in <paramref name="LeaderRevision"/> and the lease it is under in <paramref name="HolderLeaseId"/> (0:
+    /// unknown). Found under this member's own lease, the key is this member's: an earlier campaign created it and
+    /// its answer was lost (a deadline that ran out after etcd had committed).
+    /// </summary>
+    public sealed record CampaignAnswered(bool Won, long LeaderRevision, string? Holder, long HolderLeaseId = 0) : ElectionEvent;
     public sealed record CampaignFailed(string Reason) : ElectionEvent;
     /// <summary>The host finished the takeover (state installed, address up and announced).</summary>
     public sealed record TakeoverCompleted : ElectionEvent;
@@ -111,6 +117,9 @@ public sealed class ShardElection
     private bool _grantOutstanding;
     private bool _campaignOutstanding;
     private bool _leaderVacant;
+    // The leader key is under our current lease while we are only a standby: a campaign of ours created it, and its
+    // answer was lost. Campaigning again finds it (CampaignAnswered with our lease) and learns its create revision.
+    private bool _leaderKeyOurs;
     private bool _started;
     private bool _resigned;
 
@@ -134,6 +143,9 @@ public sealed class ShardElection
 
     public long StepDowns { get; private set; }
     public long Elections { get; private set; }
+
+    /// <summary>Campaigns that found the leader key already under this member's lease (an earlier answer was lost).</summary>
+    public long CampaignsResumed { get; private set; }
     public long KeepAliveFailures { get; private set; }
 
     public Instant? NextDeadline
@@ -188,15 +200,18 @@ public sealed class ShardElection
                 _campaignOutstanding = false;
                 if (Role != LmaRole.Standby) break;
                 Leader = c.Holder;
-                if (c.Won)
+                _leaderVacant = false;
+                _leaderKeyOurs = false;
+                // Not created by this transaction but under our lease: created by an earlier one of ours (etcd's own
+                // election recipe resumes a key under its lease the same way). Anyone else's key: we lost.
+                if (c.Won || c.HolderLeaseId != 0 && c.HolderLeaseId == _leaseId)
                 {
+                    if (!c.Won) CampaignsResumed++;
                     Elections++;
-                    _leaderVacant = false;
                     _ourLeaderRevision = c.LeaderRevision;
                     Role = LmaRole.TakingOver;
                     _actions.Add(new ElectionAction.BecomeActive(c.LeaderRevision));
                 }
-                else _leaderVacant = false;
                 break;
             case ElectionEvent.CampaignFailed:
                 _campaignOutstanding = false;
@@ -216,6 +231,7 @@ public sealed class ShardElection
                 if (Role is LmaRole.TakingOver or LmaRole.Active) StepDown("resigned (shutting down)");
                 if (_leaseId != 0) _actions.Add(new ElectionAction.RevokeLease(_leaseId));
                 _leaseId = 0;
+                _leaderKeyOurs = false;
                 Role = LmaRole.Unelected;
                 break;
         }
@@ -259,19 +275,22 @@ public sealed class ShardElection
         if (o.HolderLeaseId is null)
         {
             _leaderVacant = true;
+            _leaderKeyOurs = false;
             if (Role is LmaRole.TakingOver or LmaRole.Active) Abdicate("the leader key is gone", now);
             else MaybeCampaign(now);
         }
         else
         {
             _leaderVacant = false;
+            _leaderKeyOurs = ours && Role == LmaRole.Standby;
             if (!ours && Role is LmaRole.TakingOver or LmaRole.Active) Abdicate($"another member ({o.Holder}) holds the leader key", now);
+            else MaybeCampaign(now);
         }
     }
 
     private void MaybeCampaign(Instant now)
     {
-        if (Role != LmaRole.Standby || !_leaderVacant || _campaignOutstanding || _leaseId == 0 || now >= _validUntil) return;
+        if (Role != LmaRole.Standby || !(_leaderVacant || _leaderKeyOurs) || _campaignOutstanding || _leaseId == 0 || now >= _validUntil) return;
         _campaignOutstanding = true;
         _actions.Add(new ElectionAction.Campaign(_leaseId));
     }
@@ -282,6 +301,7 @@ public sealed class ShardElection
         if (Role is LmaRole.TakingOver or LmaRole.Active) StepDown(reason);
         else LastStepDownReason = reason;
         _leaseId = 0;
+        _leaderKeyOurs = false;
         _nextKeepAlive = null;
         Role = LmaRole.Unelected;
         RequestLease(now);
@@ -293,6 +313,7 @@ public sealed class ShardElection
         StepDown(reason);
         if (_leaseId != 0) _actions.Add(new ElectionAction.RevokeLease(_leaseId));
         _leaseId = 0;
+        _leaderKeyOurs = false;
         _nextKeepAlive = null;
         Role = LmaRole.Unelected;
         RequestLease(now);
