@@ -313,6 +313,9 @@ public sealed partial class LibvirtScenario : IDisposable
             ["mag2"] = new(_mag2!, "event", "--event", "lifecycle"),
         };
         var qemu = new Dictionary<string, EventListener> { ["mag1"] = new(_mag1!, "qemu-monitor-event"), ["mag2"] = new(_mag2!, "qemu-monitor-event") };
+        // virsh has registered for them once it reports a sentinel domain's definition (a virsh slow to start on a
+        // loaded machine would otherwise miss the first migration's events).
+        foreach (var (host, listener) in lifecycle) listener.WaitListening(host == "mag1" ? _mag1! : _mag2!, Path.Combine(_dir, $"sentinel-{host}.xml"), TimeSpan.FromSeconds(30));
         Thread.Sleep(1000); // the scenario: traffic flowing for a while before the first migration
 
         // 3. virsh migrate --live to MAG2 and back.
@@ -701,7 +704,7 @@ public sealed partial class LibvirtScenario : IDisposable
     private sealed partial class EventListener : IDisposable
     {
         private readonly System.Diagnostics.Process _p;
-        private readonly List<(double Ms, string Text)> _events = [];
+        private readonly List<(double Ms, string Text, string Domain)> _events = [];
         private readonly Task _reader;
 
         public EventListener(LibvirtHost host, params string[] command)
@@ -720,9 +723,41 @@ public sealed partial class LibvirtScenario : IDisposable
                     var offset = new TimeSpan(int.Parse(m.Groups["oh"].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups["om"].Value, CultureInfo.InvariantCulture), 0);
                     if (m.Groups["sign"].Value == "-") offset = -offset;
                     var at = new DateTimeOffset(local, offset);
-                    lock (_events) _events.Add((at.ToUnixTimeMilliseconds(), $"{m.Groups["name"].Value} {m.Groups["what"].Value.Trim()}"));
+                    lock (_events) _events.Add((at.ToUnixTimeMilliseconds(), $"{m.Groups["name"].Value} {m.Groups["what"].Value.Trim()}", m.Groups["domain"].Value));
                 }
             });
+        }
+
+        /// <summary>
+        /// Returns once this `event --event lifecycle` listener is registered with <paramref name="host"/>'s libvirtd:
+        /// defines and undefines a sentinel domain (never started: no hook runs) until the listener reports it.
+        /// </summary>
+        public void WaitListening(LibvirtHost host, string xmlPath, TimeSpan timeout)
+        {
+            string name = $"dp-sentinel-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40];
+            File.WriteAllText(xmlPath, $"<domain type='qemu'><name>{name}</name><memory unit='MiB'>16</memory><os><type arch='x86_64'>hvm</type></os></domain>");
+            var deadline = DateTime.UtcNow + timeout;
+            try
+            {
+                while (true)
+                {
+                    host.VirshCheck("define", xmlPath);
+                    host.VirshCheck("undefine", name);
+                    var seenBy = DateTime.UtcNow + TimeSpan.FromSeconds(1);
+                    while (DateTime.UtcNow < seenBy)
+                    {
+                        lock (_events)
+                            if (_events.Any(e => e.Domain == name && e.Text.Contains("Undefined", StringComparison.Ordinal))) return;
+                        Thread.Sleep(20);
+                    }
+                    if (DateTime.UtcNow > deadline)
+                        throw new TimeoutException($"virsh event on {host.Host} reported no lifecycle event of {name} within {timeout.TotalSeconds} s");
+                }
+            }
+            finally
+            {
+                host.Virsh(TimeSpan.FromSeconds(30), "undefine", name); // in case a define was left without its undefine
+            }
         }
 
         /// <summary>The first event whose text contains <paramref name="text"/> at or after <paramref name="afterMs"/>.</summary>
@@ -743,7 +778,7 @@ public sealed partial class LibvirtScenario : IDisposable
             _p.Dispose();
         }
 
-        [GeneratedRegex(@"^(?<t>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})(?<sign>[+-])(?<oh>\d{2}):?(?<om>\d{2}): event '?(?<name>[A-Za-z_]+)'? for domain '[^']+': (?<what>.+)$")]
+        [GeneratedRegex(@"^(?<t>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})(?<sign>[+-])(?<oh>\d{2}):?(?<om>\d{2}): event '?(?<name>[A-Za-z_]+)'? for domain '(?<domain>[^']+)': (?<what>.+)$")]
         private static partial Regex EventLine();
     }
 }
