@@ -94,7 +94,7 @@ public sealed partial class TestbedWanTests(ITestOutputHelper output)
             Assert.True(migrate.Code == 0, migrate.Stdout + migrate.Stderr);
             var steps = migrate.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[1]).ToList();
             // The destination expects (pre-registers) the VM before the pre-copy; the source is told the VM stopped before its port goes.
-            Assert.Equal(["start", "port-expect", "precopy-start", "precopy-end", "vm-stop", "port-del", "link-down", "pause-end", "moved", "link-up", "oper-up", "port-add", "announced", "finished"], steps);
+            Assert.Equal(["start", "port-expect", "precopy-start", "precopy-end", "vm-stop", "port-del", "link-down", "pause-end", "moved", "link-up", "oper-up", "port-add", "announced", "resumed", "finished"], steps);
             Assert.Contains("\"bytes\":16777216", migrate.Stdout);
             Assert.True(Pings($"{name}-client", vm)[0] < 10.0); // still reachable, now through MAG2, undelayed
 
