@@ -95,8 +95,9 @@ public sealed class EtcdShardStore : IDisposable
         return TimeSpan.FromSeconds(ttl);
     }
 
-    public async Task RevokeLeaseAsync(long leaseId, CancellationToken ct) =>
-        await _rpc.LeaseClient.LeaseRevokeAsync(new LeaseRevokeRequest { ID = leaseId }, deadline: Deadline, cancellationToken: ct);
+    /// <summary>Revoke a lease (its keys go with it). <paramref name="deadline"/>: the request's own, instead of <see cref="EtcdOptions.RequestTimeout"/>.</summary>
+    public async Task RevokeLeaseAsync(long leaseId, CancellationToken ct, DateTime? deadline = null) =>
+        await _rpc.LeaseClient.LeaseRevokeAsync(new LeaseRevokeRequest { ID = leaseId }, deadline: deadline ?? Deadline, cancellationToken: ct);
 
     /// <summary>Create the leader key under <paramref name="leaseId"/> if nobody holds it (etcd's election recipe).</summary>
     public async Task<CampaignResult> CampaignAsync(long leaseId, string member, CancellationToken ct)

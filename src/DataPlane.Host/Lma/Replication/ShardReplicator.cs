@@ -302,15 +302,34 @@ public sealed class ShardReplicator : IDisposable
         Raise(new ElectionEvent.Resign());
         Interlocked.Exchange(ref _leaderRevision, 0);
         if (lease == 0) return wasActive;
-        try
+        // The whole of the shutdown's time for it, not one request's deadline: a slow etcd (a stalled fsync, a loaded
+        // host) would otherwise leave the standby waiting out the lease. Retried across members until then.
+        var until = DateTime.UtcNow + timeout;
+        using var cts = new CancellationTokenSource(timeout);
+        while (true)
         {
-            using var cts = new CancellationTokenSource(timeout);
-            await _store.RevokeLeaseAsync(lease, cts.Token);
-            _log.LogInformation("etcd: lease {Lease:x} revoked{Handover}", lease, wasActive ? ": a standby takes over now" : "");
-        }
-        catch (Exception e) when (e is RpcException or OperationCanceledException)
-        {
-            _log.LogWarning("etcd: could not revoke the lease at shutdown ({Error}); a standby takes over when it expires", e.Message);
+            try
+            {
+                await _store.RevokeLeaseAsync(lease, cts.Token, until);
+                _log.LogInformation("etcd: lease {Lease:x} revoked{Handover}", lease, wasActive ? ": a standby takes over now" : "");
+                break;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+            {
+                _log.LogInformation("etcd: lease {Lease:x} had already expired", lease);
+                break;
+            }
+            catch (Exception e) when (e is RpcException or OperationCanceledException)
+            {
+                if (DateTime.UtcNow + TimeSpan.FromMilliseconds(100) < until && e is RpcException { StatusCode: not StatusCode.DeadlineExceeded })
+                {
+                    await Task.Delay(100, CancellationToken.None); // another member, or the same one back
+                    continue;
+                }
+                _log.LogWarning("etcd: could not revoke the lease at shutdown within {Timeout} s ({Error}); a standby takes over when it expires",
+                    timeout.TotalSeconds, e.Message);
+                break;
+            }
         }
         return wasActive;
     }
