@@ -32,8 +32,9 @@ public sealed class ReplicaMember : IShardHost, IDisposable
     private long _servingSince = -1;
     private ushort _seq;
 
-    /// <param name="leaseTtl">2 s by default: a 1 s lease renewed every 333 ms steps down (correctly) whenever the
-    /// test machine stalls the renewals for ~0.6 s, which a loaded CI machine does; the tests check decisions, not speed.</param>
+    /// <param name="leaseTtl">4 s by default: a 1 s lease renewed every 333 ms steps down (correctly) whenever the
+    /// test machine stalls the renewals for ~0.6 s, which a loaded CI machine does, and a 2 s lease was seen to run out
+    /// too (a single etcd's renewals unanswered for 1.5 s while the whole suite ran); the tests check decisions, not speed.</param>
     /// <param name="address">The shard's LMA address and <paramref name="pool"/> its prefix pool, as registered in etcd (checked against the other shards).</param>
     public ReplicaMember(string name, string shard, IReadOnlyList<Uri> endpoints, ILogger log, BindingPersistence mode = BindingPersistence.AcknowledgeAfterCommit,
         uint fileRestartCounter = 1, TimeSpan? leaseTtl = null, Ipv6Address? address = null, Ipv6Prefix? pool = null,
@@ -55,7 +56,7 @@ public sealed class ReplicaMember : IShardHost, IDisposable
             Persistence = mode,
         }, new InMemoryLmaPolicy(), new SplitMix64Random(7));
         var store = new EtcdShardStore(new EtcdOptions { Endpoints = endpoints }, new ShardKeys("/dataplane-test/v1", shard));
-        Replicator = new ShardReplicator(store, new ElectionOptions { LeaseTtl = leaseTtl ?? TimeSpan.FromSeconds(2) }, name, this, _clock, log,
+        Replicator = new ShardReplicator(store, new ElectionOptions { LeaseTtl = leaseTtl ?? TimeSpan.FromSeconds(4) }, name, this, _clock, log,
             ShardRegistry.Describe(lma, prefixes), shards => ShardRegistry.Conflict(shard, lma, prefixes, shards));
         Replicator.Start();
     }

@@ -81,12 +81,9 @@ public sealed class ShardFailoverTests(ITestOutputHelper output)
     {
         using var etcd = LocalEtcd.Start(1, output.WriteLine);
         var shard = NewShard();
-        // A 5 s lease: the active must still hold it when it resigns, through whatever stall a loaded machine gives
-        // etcd's renewals (2 s was seen to run out: "no renewal answered within the lease TTL").
-        var ttl = TimeSpan.FromSeconds(5);
-        using var a = new ReplicaMember("a", shard, etcd.Endpoints, new OutputLogger(output, "a", _clock), leaseTtl: ttl);
+        using var a = Member("a", shard, etcd.Endpoints);
         WaitRole(a, LmaRole.Active);
-        using var b = new ReplicaMember("b", shard, etcd.Endpoints, new OutputLogger(output, "b", _clock), leaseTtl: ttl);
+        using var b = Member("b", shard, etcd.Endpoints);
         WaitRole(b, LmaRole.Standby);
         Populate(a, 5);
         Assert.True(ReplicaMember.WaitFor(() => b.Replicator.Status.ReplicaBindings == 5, Long));
