@@ -175,16 +175,15 @@ public sealed class ShardReplicator : IDisposable
                     Fire(async ct =>
                     {
                         var r = await _store.CampaignAsync(c.LeaseId, _member, ct);
-                        // The key under our own lease: an earlier campaign of ours created it and its answer was lost.
-                        bool ours = r.Won || r.HolderLeaseId == c.LeaseId;
-                        if (!r.Won && ours)
+                        if (!r.Won && r.HolderLeaseId == c.LeaseId)
                             _log.LogInformation("etcd: the leader key of shard {Shard} is already under our lease {Lease:x} (created at revision {Revision} by a campaign whose answer was lost)",
                                 _store.Keys.Shard, c.LeaseId, r.LeaderRevision);
-                        if (ours) Interlocked.Exchange(ref _leaderRevision, r.LeaderRevision);
                         Raise(new ElectionEvent.CampaignAnswered(r.Won, r.LeaderRevision, r.Holder, r.HolderLeaseId));
                     }, e => Raise(new ElectionEvent.CampaignFailed(e.Message)));
                     break;
                 case ElectionAction.BecomeActive b:
+                    // The machine decided the key is ours (won, or found under our lease): fence our writes with it.
+                    Interlocked.Exchange(ref _leaderRevision, b.LeaderRevision);
                     _ = Task.Run(() => TakeOverAsync(b.LeaderRevision));
                     break;
                 case ElectionAction.StepDown s:
