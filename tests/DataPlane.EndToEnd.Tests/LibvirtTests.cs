@@ -315,7 +315,7 @@ public sealed partial class LibvirtScenario : IDisposable
         var qemu = new Dictionary<string, EventListener> { ["mag1"] = new(_mag1!, "qemu-monitor-event"), ["mag2"] = new(_mag2!, "qemu-monitor-event") };
         // virsh has registered for them once it reports a sentinel domain's definition (a virsh slow to start on a
         // loaded machine would otherwise miss the first migration's events).
-        foreach (var (host, listener) in lifecycle) listener.WaitListening(host == "mag1" ? _mag1! : _mag2!, Path.Combine(_dir, $"sentinel-{host}.xml"), TimeSpan.FromSeconds(30));
+        foreach (var (host, listener) in lifecycle) listener.WaitListening(Path.Combine(_dir, $"sentinel-{host}.xml"), TimeSpan.FromSeconds(30));
         Thread.Sleep(1000); // the scenario: traffic flowing for a while before the first migration
 
         // 3. virsh migrate --live to MAG2 and back.
@@ -703,12 +703,14 @@ public sealed partial class LibvirtScenario : IDisposable
     /// </summary>
     private sealed partial class EventListener : IDisposable
     {
+        private readonly LibvirtHost _host;
         private readonly System.Diagnostics.Process _p;
         private readonly List<(double Ms, string Text, string Domain)> _events = [];
         private readonly Task _reader;
 
         public EventListener(LibvirtHost host, params string[] command)
         {
+            _host = host;
             _p = Shell.Start("virsh", ["-q", "-c", host.Uri, .. command, "--loop", "--timestamp"]);
             _reader = Task.Run(() =>
             {
@@ -729,11 +731,12 @@ public sealed partial class LibvirtScenario : IDisposable
         }
 
         /// <summary>
-        /// Returns once this `event --event lifecycle` listener is registered with <paramref name="host"/>'s libvirtd:
-        /// defines and undefines a sentinel domain (never started: no hook runs) until the listener reports it.
+        /// Returns once this `event --event lifecycle` listener is registered with its host's libvirtd: defines and
+        /// undefines a sentinel domain (never started: no hook runs) until the listener reports it.
         /// </summary>
-        public void WaitListening(LibvirtHost host, string xmlPath, TimeSpan timeout)
+        public void WaitListening(string xmlPath, TimeSpan timeout)
         {
+            var host = _host;
             string name = $"dp-sentinel-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40];
             File.WriteAllText(xmlPath, $"<domain type='qemu'><name>{name}</name><memory unit='MiB'>16</memory><os><type arch='x86_64'>hvm</type></os></domain>");
             var deadline = DateTime.UtcNow + timeout;
